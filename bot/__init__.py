@@ -1,0 +1,1 @@
+"""Framework Advisor: helps a team choose between Python web frameworks."""

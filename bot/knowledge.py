@@ -1,0 +1,458 @@
+"""The knowledge base: pydantic schema and a loader that turns knowledge/*.yaml into one
+validated, immutable KnowledgeBase.
+
+Every *.yaml file in a knowledge folder may hold any of the top-level keys of `KnowledgeFile`;
+lists from all files are merged, so curators can split entries across files as they grow.
+Errors never stop at the first: every problem in every file is collected and reported with
+its file, line and field, so one `kb check` run shows everything there is to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+
+_T = TypeVar("_T")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Model):
+    """A public document that answers and company examples cite."""
+
+    id: Identifier
+    title: Text
+    url: Url
+
+
+class Framework(_Model):
+    id: Identifier
+    name: Text
+    summary: Text
+    architecture: Text
+    built_ins: tuple[Text, ...] = ()
+    strengths: tuple[Text, ...] = Field(min_length=1)
+    trade_offs: tuple[Text, ...] = Field(min_length=1)
+    sources: tuple[Identifier, ...] = Field(min_length=1)
+
+
+class Trait(_Model):
+    """A property of a project (API-first, content-heavy, ...) that links questionnaire
+    answers to the company examples worth showing for them."""
+
+    id: Identifier
+    label: Text
+
+
+class Entry(_Model):
+    """One answerable topic: the question in several phrasings and a short mrkdwn answer."""
+
+    id: Identifier
+    title: Text
+    phrasings: tuple[Text, ...] = Field(min_length=4)
+    keywords: tuple[Text, ...] = ()
+    answer: Text
+    related: tuple[Identifier, ...] = ()
+    sources: tuple[Identifier, ...] = Field(min_length=1)
+    caveat: Text | None = None
+
+
+class Company(_Model):
+    id: Identifier
+    name: Text
+    framework: Identifier
+    use: Text
+    traits: tuple[Identifier, ...] = ()
+    sources: tuple[Identifier, ...] = Field(min_length=1)
+    note: Text | None = None
+
+
+class Option(_Model):
+    id: Identifier
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=75)]
+    weights: dict[Identifier, float] = Field(default_factory=dict)
+    reason: Text
+    traits: tuple[Identifier, ...] = ()
+
+
+class Question(_Model):
+    id: Identifier
+    prompt: Text
+    help: Text | None = None
+    kind: Literal["single", "multiple"] = "single"
+    options: tuple[Option, ...] = Field(min_length=2)
+
+
+class Questionnaire(_Model):
+    close_call_margin: float = Field(
+        gt=0,
+        description="Score difference below which the verdict is a close call, not a clear choice.",
+    )
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    def question(self, question_id: str) -> Question:
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)
+
+
+class KnowledgeFile(_Model):
+    """What a single knowledge/*.yaml file may contain."""
+
+    sources: tuple[Source, ...] = ()
+    frameworks: tuple[Framework, ...] = ()
+    traits: tuple[Trait, ...] = ()
+    entries: tuple[Entry, ...] = ()
+    companies: tuple[Company, ...] = ()
+    questionnaire: Questionnaire | None = None
+
+
+class KnowledgeBase(_Model):
+    """The whole validated knowledge, merged from every file of a folder."""
+
+    sources: tuple[Source, ...]
+    frameworks: tuple[Framework, ...]
+    traits: tuple[Trait, ...]
+    entries: tuple[Entry, ...]
+    companies: tuple[Company, ...]
+    questionnaire: Questionnaire
+
+    def entry(self, entry_id: str) -> Entry:
+        return _by_id(self.entries, entry_id)
+
+    def source(self, source_id: str) -> Source:
+        return _by_id(self.sources, source_id)
+
+    def framework(self, framework_id: str) -> Framework:
+        return _by_id(self.frameworks, framework_id)
+
+    def trait(self, trait_id: str) -> Trait:
+        return _by_id(self.traits, trait_id)
+
+    def sources_for(self, ids: Iterable[str]) -> tuple[Source, ...]:
+        return tuple(self.source(source_id) for source_id in ids)
+
+    def companies_using(self, framework_id: str) -> tuple[Company, ...]:
+        return tuple(c for c in self.companies if c.framework == framework_id)
+
+
+def _by_id(items: tuple[_T, ...], item_id: str) -> _T:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a knowledge folder, located precisely enough to fix it."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """Raised with every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        listing = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the knowledge:\n{listing}")
+
+
+def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
+    """Load and validate every *.yaml file in `directory` (default: the shipped knowledge)."""
+    folder = Path(directory) if directory is not None else DEFAULT_KNOWLEDGE_DIR
+    if not folder.is_dir():
+        raise KnowledgeError([Problem(str(folder), None, "-", "is not a folder")])
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise KnowledgeError([Problem(str(folder), None, "-", "has no *.yaml files")])
+    problems: list[Problem] = []
+    parsed = [p for p in (_parse_file(path, problems) for path in files) if p is not None]
+    knowledge = _merge(parsed, problems, str(folder))
+    if problems or knowledge is None:
+        raise KnowledgeError(problems)
+    return knowledge
+
+
+@dataclass(frozen=True)
+class _ParsedFile:
+    path: str
+    root: yaml.Node | None
+    content: KnowledgeFile
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
+        return _line_of(self.root, loc)
+
+
+def _parse_file(path: Path, problems: list[Problem]) -> _ParsedFile | None:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(Problem(name, None, "-", f"cannot be read: {error}"))
+        return None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(error, "problem", None) or str(error)
+        problems.append(Problem(name, line, "-", f"is not valid YAML: {reason}"))
+        return None
+    problems.extend(_duplicate_keys(name, root))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(Problem(name, 1, "-", "must be a mapping of sections (entries:, ...)"))
+        return None
+    try:
+        content = KnowledgeFile.model_validate(data)
+    except ValidationError as error:
+        for detail in error.errors():
+            loc = tuple(detail["loc"])
+            problems.append(Problem(name, _line_of(root, loc), _field_name(loc), _message(detail)))
+        return None
+    return _ParsedFile(name, root, content)
+
+
+def _message(detail: Any) -> str:
+    kind = detail["type"]
+    if kind == "extra_forbidden":
+        return "is not a known field (check its spelling)"
+    if kind == "missing":
+        return "is required but missing"
+    return str(detail["msg"]).replace("Value error, ", "")
+
+
+def _field_name(loc: Iterable[str | int]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "-"
+
+
+def _line_of(node: yaml.Node | None, loc: Iterable[str | int]) -> int | None:
+    """The 1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _duplicate_keys(name: str, node: yaml.Node | None, path: tuple = ()) -> Iterator[Problem]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                yield Problem(
+                    name,
+                    key.start_mark.line + 1,
+                    _field_name((*path, key.value)),
+                    "is given twice in the same mapping",
+                )
+            seen.add(key.value)
+            yield from _duplicate_keys(name, value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(name, item, (*path, index))
+
+
+@dataclass(frozen=True)
+class _Placed(Generic[_T]):
+    """An item with the file and path it came from, for error messages after merging."""
+
+    item: _T
+    file: _ParsedFile
+    loc: tuple[str | int, ...]
+
+    def problem(self, *field: str | int, message: str) -> Problem:
+        loc = (*self.loc, *field)
+        return Problem(self.file.path, self.file.line_of(loc), _field_name(loc), message)
+
+
+def _placed(files: list[_ParsedFile], section: str) -> list[_Placed[Any]]:
+    return [
+        _Placed(item, parsed, (section, index))
+        for parsed in files
+        for index, item in enumerate(getattr(parsed.content, section))
+    ]
+
+
+def _unique(items: list[_Placed[Any]], what: str, problems: list[Problem]) -> set[str]:
+    first: dict[str, _Placed[Any]] = {}
+    for placed in items:
+        item_id = placed.item.id
+        if item_id in first:
+            earlier = first[item_id]
+            where = f"{earlier.file.path}:{earlier.file.line_of((*earlier.loc, 'id'))}"
+            problems.append(
+                placed.problem("id", message=f"duplicate {what} id {item_id!r} (first at {where})")
+            )
+        else:
+            first[item_id] = placed
+    return set(first)
+
+
+def _check_refs(
+    placed: _Placed[Any],
+    field: str,
+    known: set[str],
+    what: str,
+    problems: list[Problem],
+) -> None:
+    value = getattr(placed.item, field)
+    refs = (value,) if isinstance(value, str) else value
+    for index, ref in enumerate(refs):
+        if ref not in known:
+            at = (field,) if isinstance(value, str) else (field, index)
+            problems.append(placed.problem(*at, message=f"unknown {what} {ref!r}"))
+
+
+def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> KnowledgeBase | None:
+    sources = _placed(files, "sources")
+    frameworks = _placed(files, "frameworks")
+    traits = _placed(files, "traits")
+    entries = _placed(files, "entries")
+    companies = _placed(files, "companies")
+
+    source_ids = _unique(sources, "source", problems)
+    framework_ids = _unique(frameworks, "framework", problems)
+    trait_ids = _unique(traits, "trait", problems)
+    entry_ids = _unique(entries, "entry", problems)
+    _unique(companies, "company", problems)
+
+    for framework in frameworks:
+        _check_refs(framework, "sources", source_ids, "source", problems)
+    for entry in entries:
+        _check_refs(entry, "sources", source_ids, "source", problems)
+        _check_refs(entry, "related", entry_ids - {entry.item.id}, "related entry", problems)
+        _check_empty_phrasings(entry, problems)
+    for company in companies:
+        _check_refs(company, "framework", framework_ids, "framework", problems)
+        _check_refs(company, "sources", source_ids, "source", problems)
+        _check_refs(company, "traits", trait_ids, "trait", problems)
+
+    questionnaires = [
+        _Placed(parsed.content.questionnaire, parsed, ("questionnaire",))
+        for parsed in files
+        if parsed.content.questionnaire is not None
+    ]
+    for extra in questionnaires[1:]:
+        problems.append(extra.problem(message="is defined in more than one file"))
+    if questionnaires:
+        _check_questionnaire(questionnaires[0], framework_ids, trait_ids, problems)
+    elif files:
+        problems.append(Problem(folder, None, "questionnaire", "is required in one file"))
+    if files and len(framework_ids) < 2:
+        problems.append(Problem(folder, None, "frameworks", "at least two frameworks are needed"))
+
+    if problems or not questionnaires:
+        return None
+    return KnowledgeBase(
+        sources=tuple(p.item for p in sources),
+        frameworks=tuple(p.item for p in frameworks),
+        traits=tuple(p.item for p in traits),
+        entries=tuple(p.item for p in entries),
+        companies=tuple(p.item for p in companies),
+        questionnaire=questionnaires[0].item,
+    )
+
+
+def _check_empty_phrasings(entry: _Placed[Entry], problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    for index, phrasing in enumerate(entry.item.phrasings):
+        normal = _normalise(phrasing)
+        if not normal:
+            problems.append(entry.problem("phrasings", index, message="has no words to match"))
+        elif normal in seen:
+            problems.append(entry.problem("phrasings", index, message="repeats another phrasing"))
+        seen.add(normal)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _check_questionnaire(
+    placed: _Placed[Questionnaire],
+    framework_ids: set[str],
+    trait_ids: set[str],
+    problems: list[Problem],
+) -> None:
+    question_ids: set[str] = set()
+    for q_index, question in enumerate(placed.item.questions):
+        q_loc = ("questions", q_index)
+        if question.id in question_ids:
+            problems.append(
+                placed.problem(*q_loc, "id", message=f"duplicate question id {question.id!r}")
+            )
+        question_ids.add(question.id)
+        option_ids: set[str] = set()
+        for o_index, option in enumerate(question.options):
+            o_loc = (*q_loc, "options", o_index)
+            if option.id in option_ids:
+                problems.append(
+                    placed.problem(*o_loc, "id", message=f"duplicate option id {option.id!r}")
+                )
+            option_ids.add(option.id)
+            for framework_id in option.weights:
+                if framework_id not in framework_ids:
+                    problems.append(
+                        placed.problem(
+                            *o_loc,
+                            "weights",
+                            framework_id,
+                            message=f"unknown framework {framework_id!r}",
+                        )
+                    )
+            for t_index, trait_id in enumerate(option.traits):
+                if trait_id not in trait_ids:
+                    problems.append(
+                        placed.problem(
+                            *o_loc, "traits", t_index, message=f"unknown trait {trait_id!r}"
+                        )
+                    )
