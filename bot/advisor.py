@@ -110,6 +110,10 @@ def _check_answer(question: Question, value: object) -> tuple[tuple[str, ...], l
     if repeated:
         names = ", ".join(repr(i) for i in repeated)
         problems.append(AnswerProblem(question, ",".join(ids), f"repeats {names}"))
+    alone = [o.id for o in question.options if o.exclusive and o.id in ids]
+    if question.kind == "multiple" and alone and len(dict.fromkeys(ids)) > 1:
+        message = f"{alone[0]!r} cannot be combined with other options"
+        problems.append(AnswerProblem(question, ",".join(ids), message))
     if question.kind == "single" and len(dict.fromkeys(ids)) > 1:
         names = ", ".join(repr(i) for i in ids)
         message = f"takes exactly one option, not {len(ids)} ({names})"
@@ -232,9 +236,11 @@ def _contributions(
 
 def _variants(question: Question, current: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     """Every answer one step away: another option for a single-choice question; one option
-    added or removed for a multiple-choice one (never leaving it empty)."""
+    added or removed for a multiple-choice one (never leaving it empty), where an exclusive
+    option replaces the whole answer."""
+    exclusive = {o.id for o in question.options if o.exclusive}
     for option in question.options:
-        if question.kind == "single":
+        if question.kind == "single" or (option.id in exclusive) or (set(current) & exclusive):
             if option.id not in current:
                 yield (option.id,)
         elif option.id in current:

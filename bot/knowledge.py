@@ -88,6 +88,10 @@ class Option(_Model):
     weights: dict[Identifier, float] = Field(default_factory=dict)
     reason: Text
     traits: tuple[Identifier, ...] = ()
+    exclusive: bool = Field(
+        default=False,
+        description="In a multiple-choice question, an option that stands alone ('None of these').",
+    )
 
 
 class Question(_Model):

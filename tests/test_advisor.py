@@ -12,6 +12,7 @@ import pytest
 from bot.advisor import (
     AnswerError,
     Recommendation,
+    _variants,
     advise,
     missing_questions,
     validate_answers,
@@ -497,19 +498,12 @@ def test_advise_is_deterministic(example: KnowledgeBase) -> None:
 
 
 def single_changes(kb: KnowledgeBase, answers: dict[str, tuple[str, ...]]) -> list[dict]:
-    """Every answer set one change away: another option, or one option added or removed."""
-    variants = []
-    for question in kb.questionnaire.questions:
-        current = set(answers[question.id])
-        for option in question.options:
-            if question.kind == "single":
-                if option.id not in current:
-                    variants.append({**answers, question.id: (option.id,)})
-            elif option.id not in current:
-                variants.append({**answers, question.id: (*current, option.id)})
-            elif len(current) > 1:
-                variants.append({**answers, question.id: tuple(current - {option.id})})
-    return variants
+    """Every valid answer set one change away (the same steps the counterfactual searches)."""
+    return [
+        {**answers, question.id: variant}
+        for question in kb.questionnaire.questions
+        for variant in _variants(question, tuple(answers[question.id]))
+    ]
 
 
 def check_recommendation(kb: KnowledgeBase, result: Recommendation) -> None:
@@ -685,3 +679,19 @@ def test_shipped_some_answers_are_a_close_call(kb: KnowledgeBase) -> None:
         if verdicts == {"clear", "close"}:
             break
     assert verdicts == {"clear", "close"}
+
+
+def test_an_exclusive_option_cannot_be_combined(kb: KnowledgeBase) -> None:
+    question = next(q for q in kb.questionnaire.questions if q.kind == "multiple")
+    alone = next(o for o in question.options if o.exclusive)
+    other = next(o for o in question.options if not o.exclusive)
+    answers = {q.id: q.options[0].id for q in kb.questionnaire.questions}
+
+    with pytest.raises(AnswerError, match=f"{alone.id!r} cannot be combined"):
+        validate_answers(kb.questionnaire, {**answers, question.id: [alone.id, other.id]})
+
+    flip_variants = [
+        variant for base in ([alone.id], [other.id]) for variant in _variants(question, tuple(base))
+    ]
+    assert all(alone.id not in v or len(v) == 1 for v in flip_variants)
+    assert (alone.id,) in flip_variants
