@@ -1,0 +1,297 @@
+"""The `framework-bot` command line: one-shot answers, the questionnaire, the terminal session
+and `kb check`, run the way a person runs them."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main, parse_answer_args
+from bot.knowledge import KnowledgeBase
+from bot.render.text import mrkdwn_to_text
+
+RAW_MRKDWN = re.compile(r"<https?://|\*\w[^*\n]*\*|(?<!\w)_\w[^_\n]*_(?!\w)")
+
+
+@pytest.fixture(autouse=True)
+def no_slack_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "KNOWLEDGE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def answers_favouring(kb: KnowledgeBase, framework_id: str) -> list[str]:
+    """For each question, the option that most favours `framework_id` over the others."""
+
+    def lead(option) -> float:
+        other = max((w for f, w in option.weights.items() if f != framework_id), default=0)
+        return option.weights.get(framework_id, 0) - other
+
+    return [f"{q.id}={max(q.options, key=lead).id}" for q in kb.questionnaire.questions]
+
+
+@pytest.mark.parametrize(
+    ("mrkdwn", "text"),
+    [
+        ("See <https://example.com/a|the docs>.", "See the docs (https://example.com/a)."),
+        ("Bare <https://example.com/b> link", "Bare https://example.com/b link"),
+        ("*Django* ships an _admin_ and ~old~ stuff", "Django ships an admin and old stuff"),
+        ("Use `snake_case_names` and 2 * 3 * 4", "Use `snake_case_names` and 2 * 3 * 4"),
+        ("Fish &amp; chips &lt;3", "Fish & chips <3"),
+    ],
+)
+def test_mrkdwn_becomes_plain_text(mrkdwn: str, text: str) -> None:
+    assert mrkdwn_to_text(mrkdwn) == text
+
+
+def test_ask_prints_a_plain_text_answer_with_its_sources(kb: KnowledgeBase, capsys) -> None:
+    assert main(["ask", "does", "django", "come", "with", "an", "admin", "panel?"]) == 0
+
+    out = capsys.readouterr().out
+    entry = kb.entry("admin-interface")
+    assert out.startswith(entry.title)
+    assert "Sources:" in out
+    for source in kb.sources_for(entry.sources):
+        assert f"{source.title} ({source.url})" in out
+    assert not RAW_MRKDWN.search(out), out
+
+
+@pytest.mark.parametrize("question", ["what's the weather in Paris tomorrow?", "hi"])
+def test_ask_says_when_it_is_not_sure(question: str, capsys) -> None:
+    assert main(["ask", question]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("I'm not sure")
+    assert "Sources:" not in out
+
+
+@pytest.mark.parametrize("framework_id", ["django", "flask"])
+def test_recommend_with_every_answer_given(kb: KnowledgeBase, framework_id: str, capsys) -> None:
+    args = [arg for answer in answers_favouring(kb, framework_id) for arg in ("--answer", answer)]
+
+    assert main(["recommend", *args]) == 0
+
+    out = capsys.readouterr().out
+    winner = kb.framework(framework_id)
+    assert out.startswith(f"Recommendation: {winner.name}")
+    assert "a clear choice" in out
+    assert f"Teams that chose {winner.name}:" in out
+    assert not RAW_MRKDWN.search(out), out
+
+
+def test_recommend_without_a_terminal_names_the_missing_answers(kb: KnowledgeBase) -> None:
+    first, *rest = kb.questionnaire.questions
+    given = f"{first.id}={first.options[0].id}"
+
+    result = run_cli("recommend", "--answer", given)
+
+    assert result.returncode == 2
+    for question in rest:
+        assert question.id in result.stderr
+        for option in question.options:
+            assert option.id in result.stderr
+    assert first.prompt not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [("no-equals-sign", "is not QUESTION=OPTION"), ("=x", "is not QUESTION=OPTION")],
+)
+def test_recommend_rejects_malformed_answers(answer: str, message: str, capsys) -> None:
+    assert main(["recommend", "--answer", answer]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_recommend_rejects_an_unknown_option_listing_the_valid_ones(kb: KnowledgeBase, capsys):
+    question = kb.questionnaire.questions[0]
+    answers = [a for a in answers_favouring(kb, "django") if not a.startswith(f"{question.id}=")]
+    args = [arg for a in [*answers, f"{question.id}=nonsense"] for arg in ("--answer", a)]
+
+    assert main(["recommend", *args]) == 2
+
+    err = capsys.readouterr().err
+    assert "nonsense" in err
+    assert all(option.id in err for option in question.options)
+
+
+def test_parse_answer_args_gathers_repeated_and_comma_separated_options() -> None:
+    assert parse_answer_args(["size=large", "features=auth,forms", "features= i18n"]) == {
+        "size": ["large"],
+        "features": ["auth", "forms", "i18n"],
+    }
+
+
+def test_recommend_prompts_on_a_terminal(kb: KnowledgeBase) -> None:
+    """Run on a real pseudo-terminal, answer every prompt (one wrong answer first)."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "recommend"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    replies = ["99"] + ["1"] * len(kb.questionnaire.questions)
+    output = b""
+    try:
+        while process.poll() is None or output.count(b"\n") == 0:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if chunk.rstrip().endswith(b":") and replies:
+                os.write(leader, replies.pop(0).encode() + b"\n")
+    finally:
+        process.wait(timeout=30)
+        os.close(leader)
+
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "Please type a number from 1 to" in text
+    assert all(q.prompt in text for q in kb.questionnaire.questions)
+    assert "Recommendation: " in text
+
+
+def test_session_answers_questions_and_runs_the_questionnaire(kb: KnowledgeBase) -> None:
+    picks = "\n".join("1" for _ in kb.questionnaire.questions)
+    script = f"help\nwhat is flask exactly?\nrecommend\n{picks}\ncompanies\nquit\n"
+
+    result = run_cli(stdin=script)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Framework Advisor, in the terminal" in out
+    assert "recommend   answer a few questions" in out
+    assert kb.entry("what-is-flask").title in out
+    assert "Recommendation: " in out
+    assert all(company.name in out for company in kb.companies)
+
+
+@pytest.mark.parametrize("script", ["", "what is django\n"], ids=["empty", "no-quit"])
+def test_session_ends_cleanly_at_end_of_input(script: str) -> None:
+    result = run_cli("chat", stdin=script)
+
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+
+
+def test_session_stops_cleanly_when_input_ends_mid_questionnaire() -> None:
+    result = run_cli(stdin="recommend\n1\n")
+
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("framework", [None, "flask", "Django"])
+def test_companies_lists_each_with_its_source(kb: KnowledgeBase, framework, capsys) -> None:
+    assert main(["companies", *([framework] if framework else [])]) == 0
+
+    out = capsys.readouterr().out
+    shown = [c for c in kb.companies if framework is None or c.framework == framework.lower()]
+    for company in shown:
+        assert company.name in out
+        assert kb.source(company.sources[0]).url in out
+
+
+def test_companies_of_an_unknown_framework(capsys) -> None:
+    assert main(["companies", "rails"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+
+
+def test_kb_check_on_the_shipped_knowledge(kb: KnowledgeBase, capsys) -> None:
+    assert main(["kb", "check"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"{len(kb.entries)} entries" in out
+    assert f"{len(kb.companies)} companies" in out
+
+
+def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "sources.yaml").write_text(
+        "sources:\n  - id: docs\n    title: Docs\n    link: https://example.com\n"
+    )
+
+    result = run_cli("kb", "check", str(folder))
+
+    assert result.returncode == 1
+    assert f"{folder / 'sources.yaml'}:4: sources[0].link: is not a known field" in result.stderr
+    assert f"{folder / 'sources.yaml'}:2: sources[0].url: is required" in result.stderr
+
+
+def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "knowledge"
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for path in shipped.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "zz_collision.yaml").write_text(
+        "entries:\n"
+        "  - id: admin-again\n"
+        "    title: Admin again\n"
+        "    phrasings:\n"
+        "      - does django have an admin interface\n"
+        "      - is there an admin panel in django\n"
+        "      - django admin site\n"
+        "      - built in admin for django\n"
+        "    answer: A copy.\n"
+        f"    sources: [{shipped_source_id()}]\n"
+    )
+
+    result = run_cli("kb", "check", str(folder))
+
+    assert result.returncode == 0, result.stderr
+    assert "warning: " in result.stdout
+    assert "'admin-again'" in result.stdout
+
+
+def shipped_source_id() -> str:
+    from bot.knowledge import load_knowledge
+
+    return load_knowledge().sources[0].id
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["serve"], ["chat"], ["ask"], ["recommend"], ["companies"], ["kb"], ["kb", "check"]],
+    ids=lambda c: " ".join(c) or "framework-bot",
+)
+def test_every_command_has_help(command: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: framework-bot {' '.join(command)}".strip())
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("framework-bot")
+    result = subprocess.run(
+        [str(script), "ask", "what is flask"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sources:" in result.stdout
