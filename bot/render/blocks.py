@@ -1,0 +1,640 @@
+"""Block Kit for every message, modal and Home tab the Slack app sends.
+
+Everything is built with slack_sdk.models classes, so `to_dict()` validates the structure, and
+every text is cut to Slack's limits here (SLACK.md), never by the listeners. Text typed by a
+user is escaped before it is shown, so it cannot ping (`<!channel>`) or inject links. Knowledge
+fields that are mrkdwn by design (answers, reasons, company uses) are passed through; names,
+titles, labels and prompts are plain text and are escaped.
+
+This module knows nothing about Slack requests: state that must travel with a button or a modal
+(`value`, `private_metadata`) arrives as an opaque string from the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.advisor import Contribution, Recommendation
+from bot.knowledge import (
+    Company,
+    Entry,
+    Framework,
+    KnowledgeBase,
+    Question,
+    Questionnaire,
+    Source,
+)
+from bot.knowledge import Option as KnowledgeOption
+from bot.matching import MatchResult
+
+# Slack's limits (SLACK.md). slack_sdk checks most of them at to_dict(); the builders stay under
+# all of them so that nothing a person triggers can make Slack refuse a message.
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_TEXT = 2000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_OPTION_TEXT = 75
+MAX_INPUT_LABEL = 2000
+MAX_VIEW_TITLE = 24
+MAX_PRIVATE_METADATA = 3000
+MAX_MESSAGE_TEXT = 40_000
+MAX_RADIO_OPTIONS = 10
+MAX_SELECT_OPTIONS = 100
+MAX_QUESTION_ECHO = 300
+"""How much of a person's question is quoted back in a "not sure" reply."""
+
+MAX_SUGGESTIONS = 3
+HOME_EXAMPLES = 5
+
+ELLIPSIS = "…"
+
+APP_NAME = "Framework Advisor"
+QUESTIONNAIRE_TITLE = "Framework Advisor"
+
+
+class ActionId(StrEnum):
+    """The action_id of every interactive element the app sends."""
+
+    START_QUESTIONNAIRE = "start_questionnaire"
+    QUESTIONNAIRE_BACK = "questionnaire_back"
+    QUESTIONNAIRE_CHOICE = "questionnaire_choice"
+    SHARE_IN_CHANNEL = "share_in_channel"
+    SHARE_IN_THREAD = "share_in_thread"
+    START_OVER = "start_over"
+    ANSWER_TOPIC = "answer_topic"
+    """Prefix: the suggestion buttons of one message are answer_topic_0, _1, … (action_ids
+    must be unique within a block)."""
+
+
+ANSWER_TOPIC_PATTERN = re.compile(rf"^{ActionId.ANSWER_TOPIC.value}_\d+$")
+QUESTION_BLOCK_PREFIX = "question_"
+"""Each questionnaire step's input block is question_<question id>: a distinct block_id per
+question, so Slack does not carry one step's selection over into the next."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message ready to send: `text` is the notification and screen-reader fallback."""
+
+    text: str
+    blocks: tuple[Block, ...]
+
+    def blocks_json(self) -> list[dict[str, Any]]:
+        """The blocks as Slack JSON; to_dict() also validates them against slack_sdk's rules."""
+        return [block.to_dict() for block in self.blocks]
+
+
+@dataclass(frozen=True)
+class ResultButtons:
+    """The buttons under a recommendation; each is the button's value, None to leave it out."""
+
+    share_in_channel: str | None = None
+    share_in_thread: str | None = None
+    start_over: str | None = None
+
+
+# --- text helpers -------------------------------------------------------------------------------
+
+_OPEN_TOKEN = re.compile(r"<[^>]*$")
+_OPEN_ENTITY = re.compile(r"&[#a-zA-Z0-9]{0,8}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control characters in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters with an ellipsis, never inside a `<link|label>`
+    or `<@U…>` token or an `&amp;` entity, so a cut can neither break markup nor create it."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - len(ELLIPSIS), 0)]
+    cut = _OPEN_TOKEN.sub("", cut)
+    cut = _OPEN_ENTITY.sub("", cut)
+    return cut.rstrip() + ELLIPSIS
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link whose label is escaped and whose URL cannot close the token early."""
+    safe_url = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe_url}|{escape(label)}>"
+
+
+def quote_user_text(text: str, limit: int = MAX_QUESTION_ECHO) -> str:
+    """A person's text, escaped and shortened, for echoing inside a message."""
+    return escape(truncate(" ".join(text.split()), limit))
+
+
+def mention(user_id: str) -> str:
+    """`<@U123>` for a real Slack user id; anything else is shown as escaped text."""
+    return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+
+
+def _plain(text: str, limit: int) -> PlainTextObject:
+    return PlainTextObject(text=truncate(text, limit), emoji=True)
+
+
+def _mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(text, limit))
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_mrkdwn(text))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[_mrkdwn(text, MAX_CONTEXT_TEXT)])
+
+
+def _header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=_plain(text, MAX_HEADER_TEXT))
+
+
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> ButtonElement:
+    if len(value) > MAX_BUTTON_VALUE:
+        raise ValueError(f"button value of {len(value)} characters is over {MAX_BUTTON_VALUE}")
+    return ButtonElement(
+        action_id=action_id, text=_plain(label, MAX_BUTTON_TEXT), value=value, style=style
+    )
+
+
+def _bullets(lines: Iterable[str]) -> str:
+    return "\n".join(f"• {line}" for line in lines)
+
+
+def _chunked_sections(title: str, lines: Sequence[str], max_blocks: int) -> list[Block]:
+    """`title` and bullet lines as as many sections as needed to keep each under 3000
+    characters, at most `max_blocks` blocks (the last one then says how many were left out)."""
+    groups: list[list[str]] = [[title]]
+    for line in lines:
+        bullet = truncate(f"• {line}", MAX_SECTION_TEXT)
+        if len("\n".join([*groups[-1], bullet])) > MAX_SECTION_TEXT:
+            groups.append([])
+        groups[-1].append(bullet)
+    if len(groups) > max_blocks:
+        kept = groups[: max(max_blocks - 1, 0)]
+        left = sum(len(group) for group in groups[len(kept) :])
+        return [*(_section("\n".join(g)) for g in kept), _context(f"…and {left} more.")]
+    return [_section("\n".join(group)) for group in groups]
+
+
+def _fit(blocks: list[Block], limit: int) -> tuple[Block, ...]:
+    """Keep a message or view within its block limit, keeping its last block (the buttons or
+    the sources) and saying that something was left out."""
+    if len(blocks) <= limit:
+        return tuple(blocks)
+    return (*blocks[: limit - 2], _context("(Shortened to fit in Slack.)"), blocks[-1])
+
+
+def _sources_context(sources: Iterable[Source]) -> ContextBlock:
+    unique = list(dict.fromkeys(sources))
+    links = " · ".join(link(source.url, source.title) for source in unique)
+    return _context(f"*Sources:* {links}")
+
+
+def _notification(text: str) -> str:
+    return truncate(text, MAX_MESSAGE_TEXT)
+
+
+def framework_names(kb: KnowledgeBase, conjunction: str = "and") -> str:
+    """The frameworks' names as a phrase ("A and B", "A, B or C"), escaped for mrkdwn: from
+    the knowledge, never spelled out in code."""
+    names = [escape(framework.name) for framework in kb.frameworks]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def answer_message(kb: KnowledgeBase, entry: Entry, *, asked: str | None = None) -> Message:
+    """One knowledge entry as an answer, ending with its sources; `asked` (the person's own
+    words, unescaped) is quoted above it when the answer replaces an earlier message."""
+    blocks: list[Block] = []
+    if asked:
+        blocks.append(_context(f"You asked: “{quote_user_text(asked)}”"))
+    blocks.append(_section(f"*{escape(entry.title)}*\n{entry.answer}"))
+    if entry.caveat:
+        blocks.append(_context(f"*Note:* {entry.caveat}"))
+    blocks.append(_sources_context(kb.sources_for(entry.sources)))
+    return Message(_notification(f"{entry.title}: {entry.answer}"), tuple(blocks))
+
+
+def not_sure_message(result: MatchResult, asked: str) -> Message:
+    """Say plainly that no entry fits, and offer the closest topics as buttons."""
+    question = quote_user_text(result.question or asked)
+    opening = (
+        f"I'm not sure I can answer “{question}”." if question else "I'm not sure what you asked."
+    )
+    suggestions = result.alternatives[:MAX_SUGGESTIONS]
+    blocks: list[Block] = []
+    if suggestions:
+        blocks.append(_section(f"{opening} These are the closest topics I know about:"))
+        blocks.append(
+            ActionsBlock(
+                block_id="suggestions",
+                elements=[
+                    _button(f"{ActionId.ANSWER_TOPIC}_{index}", c.entry.title, c.entry.id)
+                    for index, c in enumerate(suggestions)
+                ],
+            )
+        )
+        blocks.append(_context("Pick one, or ask again in other words."))
+    else:
+        blocks.append(_section(f"{opening} Try asking in other words, or see `/framework help`."))
+    return Message(_notification(f"I'm not sure I can answer that. {question}"), tuple(blocks))
+
+
+def match_message(kb: KnowledgeBase, result: MatchResult, asked: str) -> Message:
+    """The answer when the matcher is confident, otherwise the honest "not sure"."""
+    if result.best is None:
+        return not_sure_message(result, asked)
+    return answer_message(kb, result.best.entry)
+
+
+def notice_message(text: str) -> Message:
+    """A one-section message; `text` is mrkdwn the caller has already escaped."""
+    return Message(_notification(text), (_section(text),))
+
+
+def with_note(message: Message, note: str) -> Message:
+    """`message` with a mrkdwn note (already escaped) above it, still within the block limit."""
+    blocks = [_section(note), *message.blocks]
+    return Message(_notification(f"{note} {message.text}"), _fit(blocks, MAX_MESSAGE_BLOCKS))
+
+
+# --- help and companies -------------------------------------------------------------------------
+
+
+def help_message(
+    kb: KnowledgeBase,
+    command: str,
+    *,
+    unknown: str | None = None,
+    suggestion: str | None = None,
+) -> Message:
+    """What /framework can do; for an unknown subcommand, says so and names the closest one."""
+    ids = "|".join(framework.id for framework in kb.frameworks)
+    lines = [
+        f"`{command} recommend`: answer a few questions and get a recommendation",
+        f"`{command} ask QUESTION`: ask anything about {framework_names(kb)}",
+        f"`{command} companies [{ids}]`: companies that chose each framework, with sources",
+        f"`{command} help`: this help",
+    ]
+    intro = f"I help your team choose between {framework_names(kb)}."
+    blocks: list[Block] = []
+    if unknown is not None:
+        problem = f"I don't know `{quote_user_text(unknown, 60)}`."
+        if suggestion is not None:
+            problem += f" Did you mean `{command} {suggestion}`?"
+        blocks.append(_section(problem))
+        text = problem
+    else:
+        text = intro
+    blocks.append(_section(f"{intro}\n{_bullets(lines)}"))
+    blocks.append(
+        _context(
+            f"You can also mention @{APP_NAME} with a question in any channel I'm in, "
+            "or send me a direct message."
+        )
+    )
+    return Message(_notification(text), tuple(blocks))
+
+
+def company_line(kb: KnowledgeBase, company: Company) -> str:
+    """`<source|Name>: what they use it for (note)`, the name linked to its first source."""
+    source = kb.source(company.sources[0])
+    line = f"{link(source.url, company.name)}: {company.use}"
+    if company.note:
+        line += f" _({company.note})_"
+    return line
+
+
+def companies_message(kb: KnowledgeBase, frameworks: Sequence[Framework]) -> Message:
+    """The companies in the knowledge that use each of `frameworks`, linked to their sources."""
+    blocks: list[Block] = []
+    budget = MAX_MESSAGE_BLOCKS - 1
+    for framework in frameworks:
+        companies = kb.companies_using(framework.id)
+        if not companies:
+            blocks.append(_section(f"*{escape(framework.name)}*: no companies in my notes yet."))
+            continue
+        lines = [company_line(kb, company) for company in companies]
+        per_framework = max(budget // len(frameworks), 1)
+        title = f"*Companies that use {escape(framework.name)}*"
+        blocks.extend(_chunked_sections(title, lines, per_framework))
+    blocks.append(
+        _context(
+            "Company claims come from public write-ups; where one is disputed, its note says so."
+        )
+    )
+    names = ", ".join(framework.name for framework in frameworks)
+    return Message(_notification(f"Companies that use {names}"), _fit(blocks, MAX_MESSAGE_BLOCKS))
+
+
+def unknown_framework_message(kb: KnowledgeBase, command: str, given: str) -> Message:
+    ids = ", ".join(f"`{framework.id}`" for framework in kb.frameworks)
+    text = (
+        f"I don't have notes on `{quote_user_text(given, 60)}`. "
+        f"Try `{command} companies` with one of {ids}, or with nothing for all of them."
+    )
+    return notice_message(text)
+
+
+# --- the recommendation -------------------------------------------------------------------------
+
+
+def _points(contribution: Contribution) -> str:
+    points = abs(contribution.points)
+    return f"+{points:g} point" if points == 1 else f"+{points:g} points"
+
+
+def _verdict(rec: Recommendation) -> str:
+    scores = " · ".join(f"{escape(s.framework.name)} {s.score:g}" for s in rec.scores)
+    winner, runner_up = escape(rec.winner.name), escape(rec.runner_up.name)
+    if rec.margin == 0:
+        text = (
+            f"*A close call:* {winner} and {runner_up} tie on your answers. {winner} is listed "
+            "first, but either is a sound choice; the reasons below are what matter."
+        )
+    elif rec.verdict == "close":
+        text = (
+            f"*A close call:* {winner} leads {runner_up} by only {rec.margin:g}. "
+            "Either would serve you; weigh the reasons below."
+        )
+    else:
+        text = f"*A clear choice:* {winner} leads {runner_up} by {rec.margin:g} points."
+    return f"{text}\n_Scores: {scores}_"
+
+
+def _flip_text(rec: Recommendation) -> str:
+    if rec.flip is None:
+        return "*What would change it*\nNo single changed answer would change this recommendation."
+    flip = rec.flip
+    prompt, winner = escape(flip.question.prompt), escape(flip.new_winner.name)
+
+    def labels(options: Iterable[KnowledgeOption]) -> str:
+        return ", ".join(f"“{escape(option.label)}”" for option in options)
+
+    if flip.question.kind == "multiple":
+        added = [o for o in flip.alternative if o not in flip.current]
+        removed = [o for o in flip.current if o not in flip.alternative]
+        changes = [f"also chosen {labels(added)}"] if added else []
+        changes += [f"not chosen {labels(removed)}"] if removed else []
+        change = f"For “{prompt}”, if you had {' and '.join(changes)}"
+    else:
+        change = (
+            f"If your answer to “{prompt}” were {labels(flip.alternative)} "
+            f"instead of {labels(flip.current)}"
+        )
+    return f"*What would change it*\n{change}, {winner} would come out ahead."
+
+
+def recommendation_message(
+    kb: KnowledgeBase,
+    rec: Recommendation,
+    *,
+    shared_by: str | None = None,
+    buttons: ResultButtons | None = None,
+) -> Message:
+    """The recommendation as DESIGN.md lays it out: a header naming the framework, clear choice
+    or close call, the reasons with their weight, what you give up, what would change it, and
+    companies that made the same choice, linked to their sources."""
+    winner, runner_up = escape(rec.winner.name), escape(rec.runner_up.name)
+    blocks: list[Block] = []
+    if shared_by is not None:
+        blocks.append(_context(f"Shared by {mention(shared_by)}"))
+    blocks.append(_header(f"Recommendation: {rec.winner.name}"))
+    blocks.append(_section(_verdict(rec)))
+    if rec.reasons:
+        reasons = [f"{c.option.reason} _({_points(c)})_" for c in rec.reasons]
+        blocks.append(_section(f"*Why {winner}*\n{_bullets(reasons)}"))
+    else:
+        blocks.append(_section(f"*Why {winner}*\nNone of your answers leaned strongly either way."))
+    if rec.against:
+        against = [f"{c.option.reason} _({_points(c)})_" for c in rec.against]
+        blocks.append(_section(f"*What pointed to {runner_up}*\n{_bullets(against)}"))
+    if rec.give_up:
+        blocks.append(
+            _section(f"*What you give up by not choosing {runner_up}*\n{_bullets(rec.give_up)}")
+        )
+    blocks.append(_section(_flip_text(rec)))
+    if rec.companies:
+        lines = [company_line(kb, company) for company in rec.companies]
+        blocks.append(_section(f"*Teams that chose {winner}*\n{_bullets(lines)}"))
+    sources = [
+        *kb.sources_for(rec.winner.sources),
+        *(kb.source(source_id) for c in rec.companies for source_id in c.sources),
+    ]
+    blocks.append(_sources_context(sources))
+    actions = _result_actions(buttons) if buttons is not None else None
+    if actions is not None:
+        blocks.append(actions)
+    verdict = "a clear choice" if rec.verdict == "clear" else "a close call"
+    text = f"Recommendation: {rec.winner.name} ({verdict} over {rec.runner_up.name})"
+    return Message(_notification(text), _fit(blocks, MAX_MESSAGE_BLOCKS))
+
+
+def _result_actions(buttons: ResultButtons) -> ActionsBlock | None:
+    elements = []
+    if buttons.share_in_channel is not None:
+        elements.append(
+            _button(
+                ActionId.SHARE_IN_CHANNEL, "Share in channel", buttons.share_in_channel, "primary"
+            )
+        )
+    if buttons.share_in_thread is not None:
+        elements.append(
+            _button(ActionId.SHARE_IN_THREAD, "Share in thread", buttons.share_in_thread)
+        )
+    if buttons.start_over is not None:
+        elements.append(_button(ActionId.START_OVER, "Start over", buttons.start_over))
+    return ActionsBlock(block_id="result_actions", elements=elements) if elements else None
+
+
+def start_questionnaire_message(kb: KnowledgeBase, value: str) -> Message:
+    """A button that opens the questionnaire (events carry no trigger_id to open it at once)."""
+    count = len(kb.questionnaire.questions)
+    text = (
+        f"Answer {count} short questions about your project and I'll recommend "
+        f"{framework_names(kb, 'or')}, with the reasons and teams that "
+        "made the same choice."
+    )
+    blocks = (
+        _section(text),
+        ActionsBlock(
+            block_id="start",
+            elements=[
+                _button(ActionId.START_QUESTIONNAIRE, "Start questionnaire", value, "primary")
+            ],
+        ),
+    )
+    return Message(_notification(text), blocks)
+
+
+# --- the questionnaire modal ----------------------------------------------------------------------
+
+
+def question_block_id(question: Question) -> str:
+    return f"{QUESTION_BLOCK_PREFIX}{question.id}"
+
+
+def _options(question: Question) -> list[Option]:
+    """The question's options; values are option ids, which the knowledge schema keeps within
+    64 characters (Slack allows 150)."""
+    return [
+        Option(value=option.id, text=_plain(option.label, MAX_OPTION_TEXT))
+        for option in question.options
+    ]
+
+
+def _choice_element(question: Question, chosen: Sequence[str]) -> Any:
+    options = _options(question)
+    selected = [option for option in options if option.value in chosen]
+    action_id = ActionId.QUESTIONNAIRE_CHOICE.value
+    if question.kind == "single":
+        initial = selected[0] if selected else None
+        if len(options) <= MAX_RADIO_OPTIONS:
+            return RadioButtonsElement(action_id=action_id, options=options, initial_option=initial)
+        return StaticSelectElement(
+            action_id=action_id,
+            options=options[:MAX_SELECT_OPTIONS],
+            initial_option=initial,
+            placeholder=_plain("Choose one", 150),
+        )
+    if len(options) <= MAX_RADIO_OPTIONS:
+        return CheckboxesElement(
+            action_id=action_id, options=options, initial_options=selected or None
+        )
+    return StaticMultiSelectElement(
+        action_id=action_id,
+        options=options[:MAX_SELECT_OPTIONS],
+        initial_options=selected or None,
+        placeholder=_plain("Choose one or more", 150),
+    )
+
+
+def questionnaire_view(
+    questionnaire: Questionnaire,
+    step: int,
+    answers: Mapping[str, Sequence[str]],
+    private_metadata: str,
+    callback_id: str,
+) -> View:
+    """Step `step` (0-based) of the questionnaire: one question, "Step k of n", Back from the
+    second step on, and "Next" or, on the last step, "See recommendation"."""
+    questions = questionnaire.questions
+    if not 0 <= step < len(questions):
+        raise ValueError(f"step {step} is outside 0..{len(questions) - 1}")
+    if len(private_metadata) > MAX_PRIVATE_METADATA:
+        raise ValueError(
+            f"private_metadata of {len(private_metadata)} characters is over {MAX_PRIVATE_METADATA}"
+        )
+    question = questions[step]
+    last = step == len(questions) - 1
+    hint = question.help or ("Choose all that apply." if question.kind == "multiple" else None)
+    blocks: list[Block] = [
+        _context(f"Step {step + 1} of {len(questions)}"),
+        InputBlock(
+            block_id=question_block_id(question),
+            label=_plain(question.prompt, MAX_INPUT_LABEL),
+            element=_choice_element(question, answers.get(question.id, ())),
+            hint=_plain(hint, MAX_INPUT_LABEL) if hint else None,
+        ),
+    ]
+    if step > 0:
+        blocks.append(
+            ActionsBlock(
+                block_id="navigation",
+                elements=[_button(ActionId.QUESTIONNAIRE_BACK, "Back", str(step))],
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=_plain(QUESTIONNAIRE_TITLE, MAX_VIEW_TITLE),
+        submit=_plain("See recommendation" if last else "Next", MAX_VIEW_TITLE),
+        close=_plain("Cancel", MAX_VIEW_TITLE),
+        blocks=blocks,
+        private_metadata=private_metadata,
+        clear_on_close=True,
+    )
+
+
+def notice_view(title: str, text: str) -> View:
+    """A modal that only says something (mrkdwn `text`, already escaped), with a Close button."""
+    return View(
+        type="modal",
+        title=_plain(title, MAX_VIEW_TITLE),
+        close=_plain("Close", MAX_VIEW_TITLE),
+        blocks=[_section(text)],
+    )
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+
+def home_view(kb: KnowledgeBase, start_value: str) -> View:
+    """The Home tab: what the bot does, a button to start the questionnaire, example questions
+    from the knowledge, and the companies with their sources."""
+    names = framework_names(kb)
+    blocks: list[Block] = [
+        _header(APP_NAME),
+        _section(
+            f"I help your team choose between {names}. Ask me a question and I answer from "
+            "curated notes, with sources; or answer a few questions about your project and I "
+            "recommend one, with the reasons and teams that made the same choice."
+        ),
+        ActionsBlock(
+            block_id="home_start",
+            elements=[
+                _button(ActionId.START_QUESTIONNAIRE, "Start questionnaire", start_value, "primary")
+            ],
+        ),
+        DividerBlock(),
+        _section(
+            "*Ask me anything*\nMention me with a question in a channel I'm in (I answer in "
+            "the thread), send me a direct message, use `/framework ask …`, or use the "
+            f"message shortcut *Ask {APP_NAME}* on any message."
+        ),
+    ]
+    examples = [f"“{escape(entry.phrasings[0])}”" for entry in kb.entries[:HOME_EXAMPLES]]
+    if examples:
+        blocks.append(_section(f"*For example*\n{_bullets(examples)}"))
+    blocks.append(DividerBlock())
+    used = len(blocks) + 1
+    frameworks = [f for f in kb.frameworks if kb.companies_using(f.id)]
+    for framework in frameworks:
+        lines = [company_line(kb, company) for company in kb.companies_using(framework.id)]
+        budget = max((MAX_VIEW_BLOCKS - used) // len(frameworks), 1)
+        title = f"*Teams that use {escape(framework.name)}*"
+        blocks.extend(_chunked_sections(title, lines, budget))
+    blocks.append(_context("Every answer ends with the sources it is based on."))
+    return View(type="home", callback_id="home", blocks=list(_fit(blocks, MAX_VIEW_BLOCKS)))

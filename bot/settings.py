@@ -1,0 +1,164 @@
+"""Configuration, read once from the environment into one typed object.
+
+Every problem is reported on one line that names the environment variable to fix, and a
+secret's value is never echoed (pydantic's own messages would print the bad token).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+BOT_TOKEN_PREFIX = "xoxb-"
+APP_TOKEN_PREFIX = "xapp-"
+
+_ENV_NAMES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "port": "PORT",
+    "knowledge_dir": "KNOWLEDGE_DIR",
+    "log_level": "LOG_LEVEL",
+}
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot work; its message is one line naming the variables."""
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """The app's settings. Field `x` is read from the environment variable `X`."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = Field(default=3000, ge=1, le=65535)
+    knowledge_dir: Path | None = None
+    log_level: LogLevel = "INFO"
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_one_line(error)) from None
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_token(value, BOT_TOKEN_PREFIX, "a bot token")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return _check_token(value, APP_TOKEN_PREFIX, "an app-level token with connections:write")
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(c.isspace() for c in value.get_secret_value()):
+            raise ValueError("must not contain spaces (copy it from Basic Information)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("knowledge_dir", mode="before")
+    @classmethod
+    def _blank_dir_is_default(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    def secret(self, name: Literal["bot_token", "signing_secret", "app_token"]) -> str | None:
+        """The plain value of a credential, or None when it is not set."""
+        value: SecretStr | None = getattr(self, f"slack_{name}")
+        return value.get_secret_value() if value is not None else None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def configure_logging(self) -> None:
+        """Log at LOG_LEVEL; keeps a handler someone (gunicorn, pytest) already installed."""
+        root = logging.getLogger()
+        if not root.handlers:
+            logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        root.setLevel(self.log_level)
+
+
+def _check_token(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
+    if value is None:
+        return None
+    token = value.get_secret_value()
+    if not token.startswith(prefix) or any(c.isspace() for c in token):
+        raise ValueError(f"must be {what} starting with {prefix} (with no spaces)")
+    return value
+
+
+def _one_line(error: ValidationError) -> str:
+    """`SLACK_BOT_TOKEN must be …; PORT must be …` without echoing any value."""
+    parts = []
+    for detail in error.errors(include_input=False, include_url=False):
+        field = str(detail["loc"][0]) if detail["loc"] else "settings"
+        name = _ENV_NAMES.get(field, field.upper())
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if detail["type"] == "literal_error":
+            message = "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        elif detail["type"] in {"int_parsing", "int_type"}:
+            message = "must be a whole number"
+        elif not message.startswith("must"):
+            message = f"is invalid: {message[0].lower()}{message[1:]}"
+        parts.append(f"{name} {message}")
+    return "; ".join(parts)
+
+
+def check_credentials(settings: Settings) -> str | None:
+    """What is missing for `serve`, as one line naming the variable; None when it can start.
+
+    Socket Mode (SLACK_APP_TOKEN set) needs the app token and the bot token; HTTP mode needs
+    the bot token and the signing secret."""
+    if settings.socket_mode:
+        needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+        mode = "Socket Mode (SLACK_APP_TOKEN is set)"
+    else:
+        needed = {
+            "SLACK_BOT_TOKEN": settings.slack_bot_token,
+            "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        }
+        mode = "HTTP mode (set SLACK_APP_TOKEN for Socket Mode instead)"
+    missing = [name for name, value in needed.items() if value is None]
+    if not missing:
+        return None
+    names = " and ".join(missing)
+    verb = "is" if len(missing) == 1 else "are"
+    return f"{names} {verb} not set; {mode} needs {'it' if len(missing) == 1 else 'them'}"

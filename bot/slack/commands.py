@@ -1,0 +1,102 @@
+"""`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]`.
+
+Replies are ephemeral, through the command's response URL (which works even in channels the bot
+is not a member of). `recommend` opens the questionnaire straight after the ack: the
+trigger_id is only good for 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+from slack_bolt import Ack, App
+
+from bot.knowledge import Framework, KnowledgeBase
+from bot.render.blocks import (
+    Message,
+    companies_message,
+    help_message,
+    notice_message,
+    unknown_framework_message,
+)
+from bot.slack.engine import Engine
+from bot.slack.ids import COMMAND
+from bot.slack.payloads import SlashCommand, ValidationError, problems
+from bot.slack.questionnaire import open_questionnaire
+from bot.slack.state import Destination
+
+log = logging.getLogger(__name__)
+
+SUBCOMMANDS = ("help", "recommend", "ask", "companies")
+SUGGESTION_CUTOFF = 60.0
+"""Lowest similarity (0..100) at which an unknown word is taken for a mistyped subcommand."""
+
+UNREADABLE = "Sorry, I couldn't read that command. Please try again."
+
+
+def closest_subcommand(word: str) -> str | None:
+    """The subcommand `word` most likely means ("recomend" -> "recommend"), or None."""
+    found = process.extractOne(
+        word,
+        SUBCOMMANDS,
+        scorer=fuzz.ratio,
+        processor=utils.default_process,
+        score_cutoff=SUGGESTION_CUTOFF,
+    )
+    return found[0] if found else None
+
+
+def find_framework(kb: KnowledgeBase, name: str) -> Framework | None:
+    wanted = name.strip().lower()
+    for framework in kb.frameworks:
+        if wanted in {framework.id.lower(), framework.name.lower()}:
+            return framework
+    return None
+
+
+def reply_to(engine: Engine, command: SlashCommand) -> Message | None:
+    """The reply to a command, or None when the command opens the questionnaire instead."""
+    kb = engine.kb
+    word, _, rest = command.text.strip().partition(" ")
+    subcommand, rest = word.lower(), rest.strip()
+    if subcommand in {"", "help"}:
+        return help_message(kb, COMMAND)
+    if subcommand == "ask":
+        if not rest:
+            example = kb.entries[0].phrasings[0] if kb.entries else "…"
+            return notice_message(f"Ask me something, for example `{COMMAND} ask {example}`.")
+        return engine.answer(rest)
+    if subcommand == "companies":
+        if not rest:
+            return companies_message(kb, kb.frameworks)
+        framework = find_framework(kb, rest)
+        if framework is None:
+            return unknown_framework_message(kb, COMMAND, rest)
+        return companies_message(kb, [framework])
+    if subcommand == "recommend":
+        return None
+    return help_message(kb, COMMAND, unknown=word, suggestion=closest_subcommand(subcommand))
+
+
+def register(app: App, engine: Engine) -> None:
+    @app.command(COMMAND)
+    def framework_command(ack: Ack, body: dict[str, Any]) -> None:
+        try:
+            command = SlashCommand.model_validate(body)
+        except ValidationError as error:
+            log.warning("Malformed %s command: %s", COMMAND, problems(error))
+            ack(text=UNREADABLE)
+            return
+        ack()
+        destination = Destination(
+            user=command.user_id,
+            channel=command.channel_id or None,
+            response_url=command.response_url,
+        )
+        reply = reply_to(engine, command)
+        if reply is None:
+            open_questionnaire(engine, command.trigger_id, destination)
+        else:
+            engine.slack.deliver(destination, reply)

@@ -1,0 +1,36 @@
+"""Replies to free text typed at the bot (mentions and DMs): an answer, help, or, for
+"recommend", a button that opens the questionnaire (events carry no trigger_id to open it)."""
+
+from __future__ import annotations
+
+from bot.matching import clean_text
+from bot.render.blocks import Message, help_message, start_questionnaire_message
+from bot.slack.engine import Engine
+from bot.slack.ids import COMMAND
+from bot.slack.payloads import MessageEvent
+from bot.slack.state import Place
+
+RECOMMEND_WORDS = frozenset({"recommend", "recommendation", "questionnaire"})
+HELP_WORDS = frozenset({"help", "?"})
+
+
+def reply_for(engine: Engine, text: str, place: Place) -> Message:
+    words = clean_text(text).lower().split()
+    if not words or words[0] in HELP_WORDS:
+        return help_message(engine.kb, COMMAND)
+    if words[0] in RECOMMEND_WORDS:
+        return start_questionnaire_message(engine.kb, place.encode_value())
+    return engine.answer(text)
+
+
+def ignore_reason(event: MessageEvent, bot_user_id: str | None) -> str | None:
+    """Why an event must not be answered (a bot's message, an edit, a join, ...), or None."""
+    if event.subtype is not None:
+        return f"subtype {event.subtype}"
+    if event.bot_id is not None:
+        return f"sent by bot {event.bot_id}"
+    if event.user is None:
+        return "no user"
+    if bot_user_id is not None and event.user == bot_user_id:
+        return "sent by this bot"
+    return None

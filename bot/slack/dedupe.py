@@ -1,0 +1,63 @@
+"""Answer each event once, however often Slack delivers it.
+
+The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same event_id), and
+Bolt would dispatch each delivery as a new event. The app asks an `EventDeduplicator` before
+answering; this in-process one forgets ids after a TTL. A store shared by several instances
+(a database row per event_id) implements the same one-method protocol.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+DEFAULT_TTL_SECONDS = 60 * 60
+"""Slack's last retry comes about 5 minutes after the first delivery; an hour is ample."""
+DEFAULT_MAX_ENTRIES = 100_000
+
+
+class EventDeduplicator(Protocol):
+    def first_delivery(self, event_id: str) -> bool:
+        """True exactly once per event_id (within the store's memory): answer it then."""
+        ...
+
+
+class InMemoryDeduplicator:
+    """Thread-safe TTL set of seen event ids, bounded in size (oldest forgotten first)."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_delivery(self, event_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            self._forget_expired(now)
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = now + self._ttl
+            while len(self._seen) > self._max_entries:
+                self._seen.popitem(last=False)
+            return True
+
+    def _forget_expired(self, now: float) -> None:
+        while self._seen:
+            oldest, expires = next(iter(self._seen.items()))
+            if expires > now:
+                return
+            del self._seen[oldest]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)

@@ -1,0 +1,32 @@
+"""App Home: published on `app_home_opened` (Home tab only): what the bot does, a button to
+start the questionnaire (the result goes to the DM), example questions and the companies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+
+from bot.render.blocks import home_view
+from bot.slack.engine import Engine
+from bot.slack.ids import Event
+from bot.slack.payloads import HomeOpened, ValidationError, problems
+from bot.slack.state import Place
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, engine: Engine) -> None:
+    view = home_view(engine.kb, Place(dm=True).encode_value())
+
+    @app.event(Event.APP_HOME_OPENED)
+    def publish_home(event: dict[str, Any]) -> None:
+        try:
+            opened = HomeOpened.model_validate(event)
+        except ValidationError as error:
+            log.warning("Malformed app_home_opened event: %s", problems(error))
+            return
+        if opened.tab != "home":
+            return
+        engine.slack.publish_home(opened.user, view)

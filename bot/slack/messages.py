@@ -1,0 +1,52 @@
+"""Direct messages to the bot (`message.im`): the answer in the DM, in the message's thread if
+it was sent in one. Every other message event (edits, deletions, joins, bots, other channel
+types) is acknowledged and ignored, so Slack does not retry it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.slack.conversation import ignore_reason, reply_for
+from bot.slack.engine import Engine
+from bot.slack.ids import Event
+from bot.slack.payloads import MessageEvent, ValidationError, problems
+from bot.slack.state import Place
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, engine: Engine) -> None:
+    @app.event({"type": Event.MESSAGE.value, "subtype": None})
+    def answer_direct_message(event: dict[str, Any], context: BoltContext) -> None:
+        try:
+            message = MessageEvent.model_validate(event)
+        except ValidationError as error:
+            log.warning("Ignoring a malformed message event: %s", problems(error))
+            return
+        if message.channel_type != "im":
+            log.debug("Ignoring a message in %s (%s)", message.channel, message.channel_type)
+            return
+        reason = ignore_reason(message, context.bot_user_id)
+        if reason is not None:
+            log.debug("Ignoring a DM in %s: %s", message.channel, reason)
+            return
+        reply = reply_for(engine, message.text, Place(dm=True))
+        outcome = engine.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
+        if not outcome.ok:
+            log.error(
+                "Could not answer the DM of user=%s in %s: %s",
+                message.user,
+                message.channel,
+                outcome.error,
+            )
+
+    @app.event(Event.MESSAGE.value)
+    def ignore_other_messages(event: dict[str, Any]) -> None:
+        log.debug(
+            "Ignoring a message event (subtype %s) in %s",
+            event.get("subtype"),
+            event.get("channel"),
+        )

@@ -1,0 +1,103 @@
+"""`framework-bot serve`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP through
+gunicorn with the same settings as the Procfile's `web:` process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.knowledge import KnowledgeError
+from bot.settings import Settings, SettingsError, check_credentials
+from bot.slack.app import create_app
+from bot.slack.wsgi import create_wsgi_app
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+DEFAULT_WEB_CONCURRENCY = 2
+THREADS = 8
+TIMEOUT_SECONDS = 30
+
+
+def serve(settings: Settings) -> int:
+    """Serve Slack until stopped; returns the process exit code (2: bad credentials)."""
+    problem = check_credentials(settings)
+    if problem is not None:
+        return _fail(problem, EXIT_USAGE)
+    settings.configure_logging()
+    try:
+        if settings.socket_mode:
+            return serve_socket_mode(settings)
+        return serve_http(settings)
+    except SettingsError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except KnowledgeError as error:
+        return _fail(f"{error}\nRun `framework-bot kb check` for details.", EXIT_ERROR)
+
+
+def serve_socket_mode(settings: Settings) -> int:
+    """Connect to Slack over a WebSocket (no public URL needed) and serve until interrupted."""
+    app = create_app(settings)
+    handler = SocketModeHandler(app, settings.secret("app_token"))
+    try:
+        handler.start()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown error")
+        return _fail(f"Slack refused the Socket Mode connection ({code}); check SLACK_APP_TOKEN")
+    except (SlackClientError, OSError) as error:
+        return _fail(f"could not connect to Slack at {settings.slack_api_url}: {error}")
+    finally:
+        handler.close()
+    return EXIT_OK
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn run in-process, serving an already built WSGI app in every worker."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], options: dict[str, Any]) -> None:
+        self._wsgi_app = wsgi_app
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Callable[..., Iterable[bytes]]:
+        return self._wsgi_app
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """The Procfile's flags: workers from WEB_CONCURRENCY, as on Heroku-style hosts."""
+    workers = os.environ.get("WEB_CONCURRENCY", "")
+    return {
+        "bind": f"0.0.0.0:{settings.port}",
+        "workers": int(workers)
+        if workers.isdigit() and int(workers) > 0
+        else DEFAULT_WEB_CONCURRENCY,
+        "threads": THREADS,
+        "timeout": TIMEOUT_SECONDS,
+        "loglevel": settings.log_level.lower(),
+    }
+
+
+def serve_http(settings: Settings) -> int:
+    """Serve POST /slack/events and GET /healthz on $PORT until stopped."""
+    wsgi_app = create_wsgi_app(settings)
+    try:
+        _Gunicorn(wsgi_app, gunicorn_options(settings)).run()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else EXIT_ERROR
+    return EXIT_OK
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    print(f"framework-bot serve: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,53 @@
+"""The topic buttons of a "not sure" reply: a click replaces the suggestion with the answer on
+that topic, in place (chat.update for a message, the response URL for an ephemeral one)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.render.blocks import answer_message
+from bot.slack.delivery import problem_text
+from bot.slack.engine import Engine
+from bot.slack.ids import ANSWER_TOPIC_PATTERN
+from bot.slack.payloads import BlockActions, ValidationError, problems
+
+log = logging.getLogger(__name__)
+
+GONE = "I no longer have notes on that topic. Please ask again in other words."
+
+
+def register(app: App, engine: Engine) -> None:
+    @app.action(ANSWER_TOPIC_PATTERN)
+    def answer_topic(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        try:
+            click = BlockActions.model_validate(body)
+        except ValidationError as error:
+            log.warning("Malformed click on a topic button: %s", problems(error))
+            return
+        channel, ts = click.channel_id, click.message_ts
+        try:
+            entry = engine.kb.entry(click.action.value)
+        except KeyError:
+            log.warning("Topic button names unknown entry %r", click.action.value)
+            engine.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
+            return
+        message = answer_message(engine.kb, entry)
+        if click.container.is_ephemeral or channel is None or ts is None:
+            if click.response_url is None:
+                log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
+                return
+            outcome = engine.slack.respond(click.response_url, message, replace_original=True)
+        else:
+            outcome = engine.slack.update_message(channel, ts, message)
+        if not outcome.ok:
+            engine.slack.tell(
+                click.user.id,
+                problem_text(outcome.error, channel),
+                response_url=click.response_url,
+                channel=channel,
+                thread_ts=click.thread_ts,
+            )

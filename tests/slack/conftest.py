@@ -1,0 +1,188 @@
+"""Fixtures for the Slack end-to-end tests: a fake Slack Web API, the app, and signed requests.
+
+`bot.*` is imported inside the fixtures, so the helpers here work before the app exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+from fake_slack import FakeSlack
+from slack_requests import Response, WsgiApp, call_wsgi, events_url, http_request, prepare
+from web_process import WebProcess
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.settings import Settings
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+
+
+class Send(Protocol):
+    def __call__(
+        self,
+        kind: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        raw_body: str | bytes | None = None,
+    ) -> Response: ...
+
+
+class Post(Protocol):
+    def __call__(
+        self,
+        url: str,
+        kind: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        raw_body: str | bytes | None = None,
+    ) -> Response: ...
+
+
+@dataclass(frozen=True)
+class GunicornServer:
+    """The Procfile's web process: `url` is its root, `events_url` its Slack endpoint."""
+
+    url: str
+    events_url: str
+    fake: FakeSlack
+    process: WebProcess
+
+    def output(self) -> str:
+        """What the server logged so far (stdout and stderr)."""
+        return self.process.output()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A started fake Slack Web API on 127.0.0.1, stopped after the test."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(fake_slack: FakeSlack) -> Settings:
+    """Settings with fake credentials, pointing every Web API call at `fake_slack`."""
+    from bot.settings import Settings
+
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_app_token=None,
+        slack_api_url=fake_slack.base_url,
+    )
+
+
+@pytest.fixture
+def slack_app(slack_settings: Settings) -> App:
+    """The Bolt app built by the factory, talking to `fake_slack`."""
+    from bot.slack.app import create_app
+
+    return create_app(slack_settings)
+
+
+@pytest.fixture
+def wsgi_app(slack_settings: Settings) -> WsgiApp:
+    """The WSGI callable gunicorn serves, built from `slack_settings`."""
+    from bot.slack.wsgi import create_wsgi_app
+
+    return create_wsgi_app(slack_settings)
+
+
+@pytest.fixture
+def call(wsgi_app: WsgiApp) -> Callable[..., Response]:
+    """call(method, path, body=b"", headers=None) -> Response: a raw request to `wsgi_app`."""
+
+    def call_app(
+        method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> Response:
+        return call_wsgi(wsgi_app, method, path, body, headers)
+
+    return call_app
+
+
+@pytest.fixture
+def send(wsgi_app: WsgiApp) -> Send:
+    """send(kind, payload, ...) -> Response: encode, sign and POST /slack/events in process.
+
+    `kind` is a builder name (slash_command, app_mention, direct_message, block_actions, ...)
+    or a wire format (command, interactive, event). `raw_body` replaces the encoded payload
+    (it is still signed unless signed=False); `headers` are added last and override.
+    """
+
+    def send_request(
+        kind: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        raw_body: str | bytes | None = None,
+    ) -> Response:
+        body, all_headers = prepare(
+            kind,
+            payload,
+            secret=SIGNING_SECRET,
+            headers=headers,
+            signed=signed,
+            timestamp=timestamp,
+            raw_body=raw_body,
+        )
+        return call_wsgi(wsgi_app, "POST", "/slack/events", body, all_headers)
+
+    return send_request
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server() -> Iterator[GunicornServer]:
+    """The Procfile's `web:` command on a free port against its own FakeSlack (module scope).
+
+    Tests sharing it should call `gunicorn_server.fake.reset()` first.
+    """
+    with FakeSlack() as fake:
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+        }
+        with WebProcess(env) as process:
+            yield GunicornServer(process.url, process.events_url, fake, process)
+
+
+@pytest.fixture
+def post() -> Post:
+    """post(url, kind, payload, ...) -> Response over HTTP; a bare server URL gets /slack/events."""
+
+    def post_request(
+        url: str,
+        kind: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        raw_body: str | bytes | None = None,
+    ) -> Response:
+        body, all_headers = prepare(
+            kind,
+            payload,
+            secret=SIGNING_SECRET,
+            headers=headers,
+            signed=signed,
+            timestamp=timestamp,
+            raw_body=raw_body,
+        )
+        return http_request(events_url(url), "POST", body, all_headers)
+
+    return post_request
