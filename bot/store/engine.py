@@ -1,0 +1,117 @@
+"""Which database, and an SQLAlchemy engine tuned for it.
+
+`DATABASE_URL` unset means an SQLite file in the data directory, so the bot runs with nothing
+to set up. `postgresql://` and Heroku's `postgres://` select PostgreSQL through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+SQLITE_FILE_NAME = "framework-advisor.db"
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+CONNECT_TIMEOUT_SECONDS = 2
+"""A database that does not answer must not stall a request for long."""
+SQLITE_BUSY_TIMEOUT_SECONDS = 10
+"""How long an SQLite writer waits for another process's write lock."""
+POOL_SIZE = 5
+POOL_MAX_OVERFLOW = 5
+POOL_WAIT_SECONDS = 5
+POOL_RECYCLE_SECONDS = 30 * 60
+
+_SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+def database_url_for(database_url: str | None, data_dir: Path) -> URL:
+    """The URL to connect to: `database_url`, or the default SQLite file in `data_dir`
+    (created if missing). PostgreSQL URLs get the psycopg 3 driver."""
+    if database_url is None or not database_url.strip():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return URL.create("sqlite", database=str((data_dir / SQLITE_FILE_NAME).resolve()))
+    try:
+        url = make_url(database_url.strip())
+    except ArgumentError:
+        raise ValueError(_SUPPORTED) from None
+    if url.drivername in {"postgres", "postgresql"}:
+        url = url.set(drivername=POSTGRES_DRIVER)
+    backend = url.get_backend_name()
+    if backend not in {"postgresql", "sqlite"}:
+        raise ValueError(_SUPPORTED)
+    if backend == "sqlite" and url.database not in {None, "", ":memory:"}:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+_SUPPORTED = (
+    "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/name, or "
+    "Heroku's postgres://...) or an SQLite one (sqlite:////absolute/path.db)"
+)
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine for several threads and several processes sharing one database."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_MAX_OVERFLOW,
+        "pool_timeout": POOL_WAIT_SECONDS,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
+    }
+    if backend == "postgresql":
+        options["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": "framework-advisor",
+        }
+    return create_engine(url, **options)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    in_memory = url.database in {None, "", ":memory:"}
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        # One shared connection keeps an in-memory database alive between uses.
+        poolclass=StaticPool if in_memory else None,
+        pool_pre_ping=not in_memory,
+    )
+
+    # pysqlite's own transaction handling neither wraps DDL nor takes the write lock up front.
+    # Emitting BEGIN ourselves makes migrations atomic and lets writers queue on the busy
+    # timeout instead of failing with "database is locked" when they upgrade a read lock.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+READ_ONLY = {_SQLITE_BEGIN_OPTION: "DEFERRED"}
+"""Execution options for a connection that only reads (SQLite then takes no write lock)."""
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached (down, restarting, network, or
+    SQLite's file locked), as opposed to a bad statement or bad data."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated

@@ -1,0 +1,134 @@
+"""The tables, as SQLAlchemy Core. Every row that belongs to a workspace carries its `team_id`.
+
+This is the schema at the newest migration; bot/store/migrations holds the steps that build it,
+and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+ID = String(64)
+"""Slack ids (T…, C…, U…) and knowledge ids both fit."""
+KEY = String(255)
+"""Slack event ids and message keys (channel + ts)."""
+SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit key; SQLite auto-increments only INTEGER PRIMARY KEY."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend stores (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give the store aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", KEY, primary_key=True),
+    Column("team_id", ID, nullable=True),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Index(None, "claimed_at"),
+    Index(None, "team_id"),
+)
+"""Slack events already claimed by some instance; pruned after a day."""
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", ID, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""Small shared values, such as the knowledge version stamp."""
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("team_id", ID, nullable=False),
+    Column("channel_id", ID, nullable=True),
+    Column("user_id", ID, nullable=True),
+    Column("text", Text, nullable=True),  # NULL once older than the retention period
+    Column("normalized", Text, nullable=True),  # `text` folded for grouping; purged with it
+    Column("entry_id", ID, nullable=True),  # NULL when the bot was not sure
+    Column("score", Float, nullable=True),
+    Column("closest", JSON, nullable=False),  # [{"entry_id": ..., "score": ...}, ...]
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Index(None, "team_id", "asked_at"),
+    Index(None, "asked_at"),
+)
+
+recommendations = Table(
+    "recommendations",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("team_id", ID, nullable=False),
+    Column("user_id", ID, nullable=True),
+    Column("framework_id", ID, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("recommended_at", UtcDateTime(), nullable=False),
+    Index(None, "team_id", "recommended_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("team_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("message_key", KEY, nullable=False),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_id", ID, nullable=False),
+    Column("question", Text, nullable=True),  # NULL once older than the retention period
+    Column("helpful", Boolean, nullable=False),
+    Column("voted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("team_id", "message_key", "user_id"),
+    Index(None, "team_id", "voted_at"),
+    Index(None, "voted_at"),
+)
+"""One vote per person per message; a new vote replaces the old one."""
+
+TEAM_TABLES = (events, questions, recommendations, feedback)
+"""Tables whose rows belong to one workspace (removed by `Store.delete_team`)."""

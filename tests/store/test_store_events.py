@@ -1,0 +1,77 @@
+"""Event claims: each Slack event is answered by exactly one instance, once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from bot.store import Store
+from bot.store.schema import events
+
+
+def test_an_event_is_claimed_the_first_time_only(store: Store) -> None:
+    assert store.claim_event("Ev001", "T1") is True
+    assert store.claim_event("Ev001", "T1") is False
+    assert store.claim_event("Ev002", "T1") is True
+
+
+def _claim_concurrently(stores: list[Store], event_ids: list[str], threads: int) -> Counter[str]:
+    """Every thread (spread over `stores`) claims every id at the same moment; returns how
+    many claims of each id won."""
+    wins: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def claim_all(store: Store) -> None:
+        start.wait()
+        for event_id in event_ids:
+            if store.claim_event(event_id, "T1"):
+                with lock:
+                    wins[event_id] += 1
+
+    workers = [
+        threading.Thread(target=claim_all, args=(stores[index % len(stores)],))
+        for index in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return wins
+
+
+@pytest.mark.parametrize("instances", [1, 2], ids=["one-store", "two-stores"])
+def test_concurrent_claims_win_once_per_event(
+    make_store: Callable[..., Store], instances: int
+) -> None:
+    stores = [make_store() for _ in range(instances)]
+    event_ids = [f"Ev{number:04d}" for number in range(40)]
+    wins = _claim_concurrently(stores, event_ids, threads=8)
+    assert wins == Counter(dict.fromkeys(event_ids, 1))
+    for store in stores:
+        assert store.health().ok
+
+
+def test_a_claim_made_by_one_instance_holds_for_another(make_store: Callable[..., Store]) -> None:
+    first, second = make_store(), make_store()
+    assert first.claim_event("Ev100") is True
+    assert second.claim_event("Ev100") is False
+
+
+def test_claims_older_than_a_day_are_pruned_at_start(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    old = datetime.now(UTC) - timedelta(days=2)
+    with store.engine.begin() as connection:
+        connection.execute(insert(events).values(event_id="EvOld", team_id="T1", claimed_at=old))
+    store.claim_event("EvNew", "T1")
+
+    make_store()  # an instance starting later prunes
+
+    with store.engine.connect() as connection:
+        remaining = set(connection.execute(select(events.c.event_id)).scalars())
+    assert remaining == {"EvNew"}
