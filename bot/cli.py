@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.advisor import AnswerError, advise, missing_questions, validate_answers
@@ -20,8 +21,9 @@ from bot.knowledge import (
     load_knowledge,
 )
 from bot.matching import Matcher, find_ambiguities
-from bot.render.text import render_companies, render_match, render_recommendation
+from bot.render.text import render_companies, render_match, render_recommendation, render_stats
 from bot.settings import Settings
+from bot.store import EXPORT_FORMATS, EXPORT_KINDS, Store, StoreUnavailable, create_store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -87,6 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     companies.add_argument("framework", nargs="?", help="only this framework's companies")
 
+    stats = commands.add_parser(
+        "stats",
+        help="usage figures from the store",
+        description="Questions asked, answered vs not sure, top entries, helpful rates, the "
+        "most frequent unanswered questions and recommendation outcomes, per workspace.",
+    )
+    stats.add_argument("--days", type=int, default=30, help="the period, in days (default 30)")
+    stats.add_argument("--team", help="only this workspace (Slack team id)")
+
+    export = commands.add_parser(
+        "export",
+        help="export stored feedback or unanswered questions",
+        description="Print every stored vote or every not-sure question as CSV.",
+    )
+    export.add_argument("--what", choices=EXPORT_KINDS, required=True)
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", dest="fmt")
+    export.add_argument("--team", help="only this workspace (Slack team id)")
+
     kb = commands.add_parser("kb", help="knowledge base tools", description="Knowledge base tools.")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     check = kb_commands.add_parser(
@@ -111,9 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve(settings)
 
+    if args.command == "export":
+        return export_records(settings, args.what, args.fmt, args.team)
     kb = _load(settings.knowledge_dir)
     if kb is None:
         return EXIT_ERROR
+    if args.command == "stats":
+        return show_stats(kb, settings, args.days, args.team)
     if args.command == "ask":
         print(render_match(kb, Matcher(kb).match(" ".join(args.question))))
         return EXIT_OK
@@ -169,6 +193,43 @@ def check_knowledge(directory: Path) -> int:
         )
     if ambiguities:
         print(f"{len(ambiguities)} warnings: reword those phrasings so each names its own topic.")
+    return EXIT_OK
+
+
+def _open_store(settings: Settings) -> Store:
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return create_store(url, settings.data_dir, retention_days=None)
+
+
+def show_stats(kb: KnowledgeBase, settings: Settings, days: int, team: str | None) -> int:
+    if days < 1:
+        print("framework-bot stats: --days must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(settings)
+    try:
+        since = datetime.now(UTC) - timedelta(days=days)
+        teams = [team] if team else store.team_ids()
+        if not teams:
+            print(f"No questions, votes or recommendations stored yet (last {days} days).")
+        for team_id in teams:
+            print(render_stats(kb, store.stats(team_id, since)))
+    except StoreUnavailable as error:
+        print(f"framework-bot stats: the database is unavailable: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def export_records(settings: Settings, what: str, fmt: str, team: str | None) -> int:
+    store = _open_store(settings)
+    try:
+        sys.stdout.write(store.export(what, team, fmt))  # type: ignore[arg-type]
+    except StoreUnavailable as error:
+        print(f"framework-bot export: the database is unavailable: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        store.close()
     return EXIT_OK
 
 

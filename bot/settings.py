@@ -26,6 +26,9 @@ _ENV_NAMES = {
     "port": "PORT",
     "knowledge_dir": "KNOWLEDGE_DIR",
     "log_level": "LOG_LEVEL",
+    "database_url": "DATABASE_URL",
+    "data_dir": "DATA_DIR",
+    "retention_days": "RETENTION_DAYS",
 }
 
 
@@ -48,6 +51,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     knowledge_dir: Path | None = None
     log_level: LogLevel = "INFO"
+    database_url: SecretStr | None = None
+    data_dir: Path = Path("data")
+    retention_days: int = Field(default=90, ge=1)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -55,7 +61,9 @@ class Settings(BaseSettings):
         except ValidationError as error:
             raise SettingsError(_one_line(error)) from None
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

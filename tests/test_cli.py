@@ -277,7 +277,10 @@ def shipped_source_id() -> str:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["chat"], ["ask"], ["recommend"], ["companies"], ["kb"], ["kb", "check"]],
+    [
+        *([], ["serve"], ["chat"], ["ask"], ["recommend"], ["companies"]),
+        *(["stats"], ["export"], ["kb"], ["kb", "check"]),
+    ],
     ids=lambda c: " ".join(c) or "framework-bot",
 )
 def test_every_command_has_help(command: list[str], capsys) -> None:
@@ -295,3 +298,94 @@ def test_console_script_is_installed() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Sources:" in result.stdout
+
+
+@pytest.fixture
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An SQLite store in DATA_DIR holding a little history of two workspaces."""
+    from bot.store import create_store
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    store = create_store(None, tmp_path / "data")
+    common = {"channel_id": "C0GENERAL", "user_id": "U0ALICE"}
+    store.record_question(
+        team_id="T0ONE",
+        text="does django have an admin",
+        entry_id="admin-interface",
+        score=88.0,
+        **common,
+    )
+    for _ in range(2):
+        store.record_question(
+            team_id="T0ONE",
+            text="Is Rails better?",
+            entry_id=None,
+            score=31.0,
+            closest=[("other-python-frameworks", 31.0)],
+            **common,
+        )
+    store.record_question(
+        team_id="T0TWO", text="other workspace secret", entry_id=None, score=10.0, **common
+    )
+    store.record_vote(
+        team_id="T0ONE",
+        user_id="U0ALICE",
+        message_key="C0GENERAL:1.0",
+        target_kind="entry",
+        target_id="admin-interface",
+        question="does django have an admin",
+        helpful=True,
+    )
+    store.record_recommendation(
+        team_id="T0ONE", user_id="U0ALICE", framework_id="flask", verdict="close"
+    )
+    store.close()
+
+
+def test_stats_shows_each_workspace_separately(kb: KnowledgeBase, stored, capsys) -> None:
+    assert main(["stats", "--team", "T0ONE", "--days", "7"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Workspace T0ONE" in out
+    assert "Questions: 3 (1 answered, 2 not sure" in out
+    assert kb.entry("admin-interface").title in out
+    assert "100%" in out
+    assert "is rails better" in out.lower()
+    assert "Recommendations: 1 (Flask 1; close 1)" in out
+    assert "other workspace secret" not in out
+
+
+def test_stats_without_a_team_lists_every_workspace(stored, capsys) -> None:
+    assert main(["stats"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Workspace T0ONE" in out
+    assert "Workspace T0TWO" in out
+
+
+@pytest.mark.parametrize(
+    ("what", "present", "absent"),
+    [
+        ("feedback", ["admin-interface", "does django have an admin"], ["Is Rails better?"]),
+        ("unanswered", ["Is Rails better?", "other-python-frameworks"], ["admin-interface,"]),
+    ],
+)
+def test_export_prints_csv(stored, capsys, what: str, present: list, absent: list) -> None:
+    assert main(["export", "--what", what, "--format", "csv", "--team", "T0ONE"]) == 0
+
+    out = capsys.readouterr().out
+    header, *rows = out.strip().splitlines()
+    assert "," in header
+    assert rows
+    assert all(text in out for text in present)
+    assert not any(text in out for text in absent)
+    assert "other workspace secret" not in out
+
+
+def test_stats_on_an_empty_store(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    assert main(["stats"]) == 0
+    assert "No questions, votes or recommendations stored yet" in capsys.readouterr().out

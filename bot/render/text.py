@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from bot.advisor import Recommendation
 from bot.knowledge import Company, KnowledgeBase, Source
 from bot.matching import MatchResult
+from bot.store import Stats
 
 WIDTH = 88
 
@@ -113,3 +114,39 @@ def render_companies(kb: KnowledgeBase, framework_ids: Iterable[str]) -> str:
         lines = [f"{framework.name}:"] + [render_company(kb, c) for c in companies]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def render_stats(kb: KnowledgeBase, stats: Stats) -> str:
+    """One workspace's usage over a period, for curators."""
+    period = f"{stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d}"
+    share = f"{stats.answered / stats.questions:.0%}" if stats.questions else "-"
+    lines = [
+        f"Workspace {stats.team_id}, {period}",
+        f"  Questions: {stats.questions} ({stats.answered} answered, {stats.not_sure} not sure;"
+        f" {share} answered)",
+    ]
+    titles = {entry.id: entry.title for entry in kb.entries}
+    if stats.top_entries:
+        lines.append("  Top entries:")
+        lines += [
+            f"    {c.count:>4}  {titles.get(c.entry_id, c.entry_id)}" for c in stats.top_entries
+        ]
+    if stats.helpful:
+        lines.append("  Helpful rate:")
+        lines += [
+            f"    {h.rate:>4.0%}  {titles.get(h.target_id, h.target_id)} ({h.votes} votes)"
+            for h in stats.helpful
+        ]
+    if stats.unanswered:
+        lines.append("  Most frequent unanswered questions:")
+        lines += [f"    {u.count:>4}  {u.text}" for u in stats.unanswered]
+    names = {framework.id: framework.name for framework in kb.frameworks}
+    by_framework = ", ".join(
+        f"{names.get(fid, fid)} {n}" for fid, n in stats.recommendations_by_framework.items()
+    )
+    by_verdict = ", ".join(f"{v} {n}" for v, n in stats.recommendations_by_verdict.items())
+    lines.append(
+        f"  Recommendations: {stats.recommendation_count}"
+        + (f" ({by_framework}; {by_verdict})" if stats.recommendation_count else "")
+    )
+    return "\n".join(lines)

@@ -66,6 +66,8 @@ from pathlib import Path
 
 from bot.store.engine import database_url_for, make_engine
 from bot.store.stats import (
+    EXPORT_FORMATS,
+    EXPORT_KINDS,
     EntryCount,
     ExportKind,
     HelpfulRate,
@@ -101,6 +103,8 @@ def create_store(
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
+    "EXPORT_FORMATS",
+    "EXPORT_KINDS",
     "EntryCount",
     "ExportKind",
     "Health",
