@@ -145,8 +145,20 @@ def app_mention(
 ) -> dict[str, Any]:
     """An `app_mention` event in its `event_callback` envelope; put `<@U0BOT>` in `text`."""
     envelope = documented("app_mention")
+    _fill_message(envelope["event"], text, user, channel, ts, thread_ts)
+    return _envelope(envelope, event_id)
+
+
+def _fill_message(
+    event: dict[str, Any],
+    text: str,
+    user: str,
+    channel: str,
+    ts: str | None,
+    thread_ts: str | None,
+) -> None:
+    """Put a user's message into a documented message-like event, as Slack would send it."""
     ts = ts or unique_ts()
-    event = envelope["event"]
     event.update(
         text=text,
         user=user,
@@ -158,7 +170,6 @@ def app_mention(
     )
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
-    return _envelope(envelope, event_id)
 
 
 def direct_message(
@@ -178,19 +189,8 @@ def direct_message(
     `message_changed` and `message_deleted` get Slack's nested shape (no top-level user/text).
     """
     envelope = documented("message_im")
-    ts = ts or unique_ts()
+    _fill_message(envelope["event"], text, user, channel, ts, thread_ts)
     event = envelope["event"]
-    event.update(
-        text=text,
-        user=user,
-        channel=channel,
-        ts=ts,
-        event_ts=ts,
-        blocks=rich_text_blocks(text),
-        client_msg_id=_client_msg_id(),
-    )
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
     if bot_id is not None:
         event["bot_id"] = bot_id
         subtype = subtype or "bot_message"
