@@ -46,7 +46,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations, repeat
+from itertools import repeat
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
@@ -368,22 +368,31 @@ class Matcher:
 
 
 def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[Ambiguity]:
-    """Pairs of phrasings of two different entries that match each other at or above the
-    matcher's threshold, highest first: a user asking something between them could get either
-    answer. Each pair is listed once, in knowledge order."""
+    """Phrasings that, asked as they are written, would not get their own entry's answer:
+    another entry scores at or above the threshold and within the margin of it (or above it),
+    so a user asking that way would see "not sure" or the wrong answer. Twin entries that the
+    matcher tells apart ("when to use django" and "... flask") are not reported. Highest
+    score first; each pair of phrasings once."""
     matcher = matcher or Matcher(kb)
-    phrasings = [
-        [(phrasing, matcher._terms(_content_words(phrasing))) for phrasing in entry.phrasings]
+    terms = {
+        entry.id: [(p, matcher._terms(_content_words(p))) for p in entry.phrasings]
         for entry in kb.entries
-    ]
-    found: list[Ambiguity] = []
-    for (first, first_terms), (second, second_terms) in combinations(
-        zip(kb.entries, phrasings, strict=True), 2
-    ):
-        for first_phrasing, one in first_terms:
-            for second_phrasing, two in second_terms:
-                score = round(matcher._similarity(one, two), 1)
-                if score >= matcher.threshold:
-                    found.append(Ambiguity(first, first_phrasing, second, second_phrasing, score))
-    found.sort(key=lambda a: -a.score)
-    return found
+    }
+    found: dict[frozenset[str], Ambiguity] = {}
+    for entry in kb.entries:
+        for phrasing, own_terms in terms[entry.id]:
+            result = matcher.match(phrasing)
+            if result.best is not None and result.best.entry.id == entry.id:
+                continue
+            candidates = ((result.best,) if result.best else ()) + result.alternatives
+            for rival in candidates:
+                if rival.entry.id == entry.id or rival.score < matcher.threshold:
+                    continue
+                similar, score = max(
+                    ((p, matcher._similarity(own_terms, t)) for p, t in terms[rival.entry.id]),
+                    key=lambda pair: pair[1],
+                )
+                key = frozenset((phrasing, similar))
+                if key not in found:
+                    found[key] = Ambiguity(entry, phrasing, rival.entry, similar, round(score, 1))
+    return sorted(found.values(), key=lambda a: -a.score)

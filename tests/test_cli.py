@@ -389,3 +389,10 @@ def test_stats_on_an_empty_store(tmp_path: Path, monkeypatch, capsys) -> None:
 
     assert main(["stats"]) == 0
     assert "No questions, votes or recommendations stored yet" in capsys.readouterr().out
+
+
+def test_kb_check_is_clean_on_the_shipped_knowledge() -> None:
+    result = run_cli("kb", "check")
+
+    assert result.returncode == 0
+    assert "warning" not in result.stdout
