@@ -396,3 +396,24 @@ def test_kb_check_is_clean_on_the_shipped_knowledge() -> None:
 
     assert result.returncode == 0
     assert "warning" not in result.stdout
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, monkeypatch) -> None:
+    """`framework-bot companies | head -1`: the reader goes away mid-output."""
+
+    class ClosedPipe:
+        def __init__(self) -> None:
+            self.sink = (tmp_path / "sink").open("w")
+
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return self.sink.fileno()
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+
+    assert main(["companies"]) == 1
