@@ -112,6 +112,27 @@ def call(wsgi_app: WsgiApp) -> Callable[..., Response]:
     return call_app
 
 
+def _signed(
+    kind: str,
+    payload: Mapping[str, Any] | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    signed: bool = True,
+    timestamp: int | None = None,
+    raw_body: str | bytes | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """The wire body and headers of a request from Slack (signed unless signed=False)."""
+    return prepare(
+        kind,
+        payload,
+        secret=SIGNING_SECRET,
+        headers=headers,
+        signed=signed,
+        timestamp=timestamp,
+        raw_body=raw_body,
+    )
+
+
 @pytest.fixture
 def send(wsgi_app: WsgiApp) -> Send:
     """send(kind, payload, ...) -> Response: encode, sign and POST /slack/events in process.
@@ -121,25 +142,9 @@ def send(wsgi_app: WsgiApp) -> Send:
     (it is still signed unless signed=False); `headers` are added last and override.
     """
 
-    def send_request(
-        kind: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        signed: bool = True,
-        timestamp: int | None = None,
-        raw_body: str | bytes | None = None,
-    ) -> Response:
-        body, all_headers = prepare(
-            kind,
-            payload,
-            secret=SIGNING_SECRET,
-            headers=headers,
-            signed=signed,
-            timestamp=timestamp,
-            raw_body=raw_body,
-        )
-        return call_wsgi(wsgi_app, "POST", "/slack/events", body, all_headers)
+    def send_request(kind: str, payload: Mapping[str, Any] | None, **options: Any) -> Response:
+        body, headers = _signed(kind, payload, **options)
+        return call_wsgi(wsgi_app, "POST", "/slack/events", body, headers)
 
     return send_request
 
@@ -165,24 +170,9 @@ def post() -> Post:
     """post(url, kind, payload, ...) -> Response over HTTP; a bare server URL gets /slack/events."""
 
     def post_request(
-        url: str,
-        kind: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        signed: bool = True,
-        timestamp: int | None = None,
-        raw_body: str | bytes | None = None,
+        url: str, kind: str, payload: Mapping[str, Any] | None, **options: Any
     ) -> Response:
-        body, all_headers = prepare(
-            kind,
-            payload,
-            secret=SIGNING_SECRET,
-            headers=headers,
-            signed=signed,
-            timestamp=timestamp,
-            raw_body=raw_body,
-        )
-        return http_request(events_url(url), "POST", body, all_headers)
+        body, headers = _signed(kind, payload, **options)
+        return http_request(events_url(url), "POST", body, headers)
 
     return post_request
