@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import Send
-from fake_slack import FakeSlack
+from fake_slack import FakeSlack, ResponsePost
 from slack_requests import (
     ALICE,
     ALICE_DM,
@@ -90,6 +90,16 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+def recommend_from_command(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, framework_id: str
+) -> ResponsePost:
+    """Run `/framework recommend` through every step with answers favouring `framework_id`;
+    returns the result posted to the command's response_url."""
+    send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("cmd")))
+    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, framework_id))
+    return fake_slack.wait_for_response(1)[0]
+
+
 def header(blocks: list[dict[str, Any]]) -> str:
     return next(block["text"]["text"] for block in blocks if block["type"] == "header")
 
@@ -98,11 +108,8 @@ def header(blocks: list[dict[str, Any]]) -> str:
 def test_the_whole_questionnaire_from_the_command_recommends_the_framework_answers_favour(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, framework_id: str
 ) -> None:
-    send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("cmd")))
+    result = recommend_from_command(send, fake_slack, kb, framework_id)
 
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, framework_id))
-
-    result = fake_slack.wait_for_response(1)[0]
     assert result.token == "cmd"
     assert result.body["response_type"] == "ephemeral"
     blocks = result.body["blocks"]
@@ -120,9 +127,7 @@ def test_the_whole_questionnaire_from_the_command_recommends_the_framework_answe
 def test_share_in_channel_posts_the_same_recommendation_publicly_marked_as_shared(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, framework_id: str
 ) -> None:
-    send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("cmd")))
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, framework_id))
-    result = fake_slack.wait_for_response(1)[0].body
+    result = recommend_from_command(send, fake_slack, kb, framework_id).body
 
     send(
         "block_actions",
