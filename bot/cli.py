@@ -30,12 +30,18 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 SESSION_HELP = """\
 Ask me anything about choosing a Python web framework, in your own words, for example
-"does django have an admin?" or "is flask good for a small api?".
+{examples}.
 Commands:
   recommend   answer a few questions and get a recommendation
   companies   list companies that use each framework, with sources
   help        show this help
   quit        leave (Ctrl-D works too)"""
+
+
+def session_help(kb: KnowledgeBase) -> str:
+    """The session's help, with example questions taken from the knowledge."""
+    examples = " or ".join(f'"{entry.phrasings[0]}"' for entry in kb.entries[:2])
+    return SESSION_HELP.format(examples=examples)
 
 
 class _Quit(Exception):
@@ -45,7 +51,7 @@ class _Quit(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="framework-bot",
-        description="Framework Advisor: helps a team choose between Django and Flask. With no "
+        description="Framework Advisor: helps a team choose a Python web framework. With no "
         "command it serves Slack when Slack credentials are set, and otherwise starts a "
         "terminal session.",
     )
@@ -329,7 +335,7 @@ def session(kb: KnowledgeBase) -> int:
         if command in {"quit", "exit", "bye"}:
             return EXIT_OK
         if command in {"help", "?"}:
-            print(SESSION_HELP)
+            print(session_help(kb))
         elif command == "recommend":
             try:
                 answers = {
