@@ -29,6 +29,11 @@ _ENV_NAMES = {
     "database_url": "DATABASE_URL",
     "data_dir": "DATA_DIR",
     "retention_days": "RETENTION_DAYS",
+    "curator_ids": "CURATOR_IDS",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "slack_scopes": "SLACK_SCOPES",
+    "knowledge_sync_seconds": "KNOWLEDGE_SYNC_SECONDS",
 }
 
 
@@ -54,6 +59,15 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     data_dir: Path = Path("data")
     retention_days: int = Field(default=90, ge=1)
+    curator_ids: str = ""
+    """Comma- or space-separated Slack user ids allowed `/framework stats` and `reload`
+    (workspace admins and owners always are)."""
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str = ""
+    """Bot scopes requested by the OAuth install, comma-separated (manifest.yml's by default)."""
+    knowledge_sync_seconds: float = Field(default=15.0, gt=0)
+    """How often an instance checks the store for knowledge reloaded by another instance."""
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -62,7 +76,13 @@ class Settings(BaseSettings):
             raise SettingsError(_one_line(error)) from None
 
     @field_validator(
-        "slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url", mode="before"
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "database_url",
+        "slack_client_id",
+        "slack_client_secret",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -107,7 +127,9 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    def secret(self, name: Literal["bot_token", "signing_secret", "app_token"]) -> str | None:
+    def secret(
+        self, name: Literal["bot_token", "signing_secret", "app_token", "client_secret"]
+    ) -> str | None:
         """The plain value of a credential, or None when it is not set."""
         value: SecretStr | None = getattr(self, f"slack_{name}")
         return value.get_secret_value() if value is not None else None
@@ -116,12 +138,30 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def oauth(self) -> bool:
+        """Multi-workspace install: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, and tokens
+        come from the installations stored by the OAuth flow."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def curators(self) -> frozenset[str]:
+        return frozenset(_split_list(self.curator_ids))
+
+    @property
+    def scopes(self) -> list[str]:
+        return _split_list(self.slack_scopes)
+
     def configure_logging(self) -> None:
         """Log at LOG_LEVEL; keeps a handler someone (gunicorn, pytest) already installed."""
         root = logging.getLogger()
         if not root.handlers:
             logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         root.setLevel(self.log_level)
+
+
+def _split_list(value: str) -> list[str]:
+    return [item for item in value.replace(",", " ").split() if item]
 
 
 def _check_token(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
@@ -154,10 +194,27 @@ def check_credentials(settings: Settings) -> str | None:
     """What is missing for `serve`, as one line naming the variable; None when it can start.
 
     Socket Mode (SLACK_APP_TOKEN set) needs the app token and the bot token; HTTP mode needs
-    the bot token and the signing secret."""
+    the signing secret and either the bot token or, for a multi-workspace install, the OAuth
+    client id and secret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET)."""
+    oauth = {
+        "SLACK_CLIENT_ID": settings.slack_client_id,
+        "SLACK_CLIENT_SECRET": settings.slack_client_secret,
+    }
+    half_set = [name for name, value in oauth.items() if value is None]
+    if len(half_set) == 1:
+        other = next(name for name in oauth if name not in half_set)
+        return f"{half_set[0]} is not set; the OAuth install needs it along with {other}"
     if settings.socket_mode:
+        if settings.oauth:
+            return (
+                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth install) need HTTP mode; "
+                "unset SLACK_APP_TOKEN, or unset them to use Socket Mode with SLACK_BOT_TOKEN"
+            )
         needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
         mode = "Socket Mode (SLACK_APP_TOKEN is set)"
+    elif settings.oauth:
+        needed = {"SLACK_SIGNING_SECRET": settings.slack_signing_secret}
+        mode = "the OAuth install (SLACK_CLIENT_ID is set)"
     else:
         needed = {
             "SLACK_BOT_TOKEN": settings.slack_bot_token,

@@ -11,6 +11,18 @@ import pytest
 from bot.knowledge import KnowledgeBase, load_knowledge
 
 
+@pytest.fixture(autouse=True)
+def isolated_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test's settings point DATA_DIR at a fresh folder and leave DATABASE_URL unset, so
+    no test writes ./data or reaches a database it did not ask for."""
+    folder = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("DATA_DIR", str(folder))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The shipped knowledge base, loaded once."""

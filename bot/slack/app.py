@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,18 +12,25 @@ from slack_bolt import App, BoltRequest
 from slack_bolt.listener_matcher import ListenerMatcher
 from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 from slack_bolt.middleware import Middleware
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, all_builtin_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 
-from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matching import Matcher
+from bot.knowledge import KnowledgeBase
+from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings, SettingsError
 from bot.slack import (
     commands,
+    curators,
     errors,
+    feedback,
     home,
+    lifecycle,
     mentions,
     messages,
     questionnaire,
@@ -30,19 +38,43 @@ from bot.slack import (
     shortcuts,
     topics,
 )
-from bot.slack.dedupe import EventDeduplicator, InMemoryDeduplicator
-from bot.slack.delivery import Slack
+from bot.slack.dedupe import EventDeduplicator, SharedDeduplicator
 from bot.slack.engine import Engine
+from bot.store import Store, create_store
 
 log = logging.getLogger(__name__)
 
 API_TIMEOUT_SECONDS = 10
+OAUTH_STATE_SECONDS = 600
+TOKEN_ROTATION_MINUTES = 120
+"""A rotating token is refreshed when it has less than this left (Bolt's default)."""
+DEFAULT_BOT_SCOPES = (
+    "app_mentions:read",
+    "chat:write",
+    "commands",
+    "im:history",
+    "im:write",
+)
+"""The bot scopes of manifest.yml, requested by the OAuth install when SLACK_SCOPES is unset."""
 LISTENER_THREADS = 6
 """Listeners run after the ack on this pool; they spend their time waiting on Slack's API.
 Bolt's default size on a 2-core machine: more threads only contend for the GIL with the
 threads acknowledging requests."""
 
-SURFACES = (commands, mentions, messages, home, questionnaire, results, topics, shortcuts, errors)
+SURFACES = (
+    commands,
+    mentions,
+    messages,
+    home,
+    questionnaire,
+    results,
+    topics,
+    feedback,
+    shortcuts,
+    lifecycle,
+    curators,
+    errors,
+)
 """Bolt tries listeners in registration order: the surfaces whose acks are timed first (slash
 commands, then events). Each surface listens to its own request types, so no two listeners
 can match the same request and the order changes nothing else."""
@@ -71,20 +103,33 @@ def create_app(
     knowledge: KnowledgeBase | None = None,
     *,
     dedupe: EventDeduplicator | None = None,
+    store: Store | None = None,
 ) -> App:
-    """The Bolt app for `settings`; the knowledge is loaded from KNOWLEDGE_DIR when not given
-    (raises KnowledgeError). Raises SettingsError without SLACK_BOT_TOKEN."""
+    """The Bolt app for `settings`, with every surface registered.
+
+    The knowledge is loaded from KNOWLEDGE_DIR unless given (raises KnowledgeError); the store
+    is opened on DATABASE_URL (SQLite in DATA_DIR by default) unless given, and the app closes
+    it at exit. With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET the app serves any workspace that
+    installs it through /slack/install, with tokens from the stored installations; otherwise
+    it needs SLACK_BOT_TOKEN (raises SettingsError)."""
     token = settings.secret("bot_token")
-    if token is None:
+    if token is None and not settings.oauth:
         raise SettingsError("SLACK_BOT_TOKEN is not set; the Slack app needs a bot token")
-    kb = knowledge if knowledge is not None else load_knowledge(settings.knowledge_dir)
+    live = LiveKnowledge(settings.knowledge_dir, knowledge)
+    if store is None:
+        store = open_store(settings)
+        atexit.register(store.close)
     handlers = retry_handlers()
     client = WebClient(
-        token=token,
+        token=None if settings.oauth else token,
         base_url=settings.slack_api_url,
         timeout=API_TIMEOUT_SECONDS,
         retry_handlers=handlers,
     )
+    options: dict[str, Any] = {}
+    if settings.oauth:
+        options["oauth_settings"] = oauth_settings(settings, store, client)
+        options["installation_store_bot_only"] = True
     app = App(
         name="framework-advisor",
         client=client,
@@ -94,15 +139,47 @@ def create_app(
         # while Slack is unreachable.
         token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        **options,
     )
     engine = Engine(
-        kb=kb,
-        matcher=Matcher(kb),
-        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
-        slack=Slack(client, handlers),
+        knowledge=live,
+        dedupe=dedupe if dedupe is not None else SharedDeduplicator(store),
+        store=store,
+        retry_handlers=handlers,
+        curator_ids=settings.curators,
     )
     register_listeners(app, engine)
     return app
+
+
+def open_store(settings: Settings) -> Store:
+    """The store for DATABASE_URL, or an SQLite file in DATA_DIR."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return create_store(url, settings.data_dir, retention_days=settings.retention_days)
+
+
+def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuthSettings:
+    """Bolt's OAuth flow (/slack/install, /slack/oauth_redirect) with slack_sdk's SQLAlchemy
+    installation and state stores on the app's database (tables made by its migrations)."""
+    client_id = settings.slack_client_id or ""
+    client_secret = settings.secret("client_secret") or ""
+    oauth = OAuthSettings(
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=settings.scopes or list(DEFAULT_BOT_SCOPES),
+        installation_store=SQLAlchemyInstallationStore(client_id=client_id, engine=store.engine),
+        installation_store_bot_only=True,
+        state_store=SQLAlchemyOAuthStateStore(
+            expiration_seconds=OAUTH_STATE_SECONDS, engine=store.engine
+        ),
+        token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
+    )
+    # Bolt's authorizer would refresh rotating tokens through slack.com whatever
+    # SLACK_API_URL says; give it the app's client.
+    oauth.authorize.token_rotator = TokenRotator(  # type: ignore[attr-defined]
+        client_id=client_id, client_secret=client_secret, client=client
+    )
+    return oauth
 
 
 def register_listeners(app: App, engine: Engine) -> None:

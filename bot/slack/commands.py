@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from rapidfuzz import fuzz, process, utils
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.knowledge import Framework, KnowledgeBase
 from bot.render.blocks import (
@@ -21,7 +21,7 @@ from bot.render.blocks import (
     notice_message,
     unknown_framework_message,
 )
-from bot.slack.engine import Engine
+from bot.slack.engine import Engine, Turn
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import SlashCommand, ValidationError, problems
 from bot.slack.questionnaire import open_questionnaire
@@ -56,9 +56,9 @@ def find_framework(kb: KnowledgeBase, name: str) -> Framework | None:
     return None
 
 
-def reply_to(engine: Engine, command: SlashCommand) -> Message | None:
+def reply_to(turn: Turn, command: SlashCommand) -> Message | None:
     """The reply to a command, or None when the command opens the questionnaire instead."""
-    kb = engine.kb
+    kb = turn.kb
     word, _, rest = command.text.strip().partition(" ")
     subcommand, rest = word.lower(), rest.strip()
     if subcommand in {"", "help"}:
@@ -67,7 +67,7 @@ def reply_to(engine: Engine, command: SlashCommand) -> Message | None:
         if not rest:
             example = kb.entries[0].phrasings[0] if kb.entries else "…"
             return notice_message(f"Ask me something, for example `{COMMAND} ask {example}`.")
-        return engine.answer(rest)
+        return turn.answer(rest)
     if subcommand == "companies":
         if not rest:
             return companies_message(kb, kb.frameworks)
@@ -82,7 +82,7 @@ def reply_to(engine: Engine, command: SlashCommand) -> Message | None:
 
 def register(app: App, engine: Engine) -> None:
     @app.command(COMMAND)
-    def framework_command(ack: Ack, body: dict[str, Any]) -> None:
+    def framework_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         try:
             command = SlashCommand.model_validate(body)
         except ValidationError as error:
@@ -90,13 +90,14 @@ def register(app: App, engine: Engine) -> None:
             ack(text=UNREADABLE)
             return
         ack()
+        turn = engine.turn(context, command.channel_id or None)
         destination = Destination(
             user=command.user_id,
             channel=command.channel_id or None,
             response_url=command.response_url,
         )
-        reply = reply_to(engine, command)
+        reply = reply_to(turn, command)
         if reply is None:
-            open_questionnaire(engine, command.trigger_id, destination)
+            open_questionnaire(turn, command.trigger_id, destination)
         else:
-            engine.slack.deliver(destination, reply)
+            turn.slack.deliver(destination, reply)

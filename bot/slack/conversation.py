@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.matching import clean_text
 from bot.render.blocks import Message, help_message, start_questionnaire_message
-from bot.slack.engine import Engine
+from bot.slack.engine import Turn
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import MessageEvent
 from bot.slack.state import Place
@@ -14,13 +14,13 @@ RECOMMEND_WORDS = frozenset({"recommend", "recommendation", "questionnaire"})
 HELP_WORDS = frozenset({"help", "?"})
 
 
-def reply_for(engine: Engine, text: str, place: Place) -> Message:
+def reply_for(turn: Turn, text: str, place: Place) -> Message:
     words = clean_text(text).lower().split()
     if not words or words[0] in HELP_WORDS:
-        return help_message(engine.kb, COMMAND)
+        return help_message(turn.kb, COMMAND)
     if words[0] in RECOMMEND_WORDS:
-        return start_questionnaire_message(engine.kb, place.encode_value())
-    return engine.answer(text)
+        return start_questionnaire_message(turn.kb, place.encode_value())
+    return turn.answer(text)
 
 
 def ignore_reason(event: MessageEvent, bot_user_id: str | None) -> str | None:

@@ -61,3 +61,23 @@ class InMemoryDeduplicator:
     def __len__(self) -> int:
         with self._lock:
             return len(self._seen)
+
+
+class EventClaims(Protocol):
+    def claim_event(self, event_id: str, team_id: str | None = None) -> bool: ...
+
+
+class SharedDeduplicator:
+    """Deduplication across every instance on one database: a retry this process has seen is
+    refused without I/O; otherwise the store's unique event row decides (written before the
+    event is answered). While the database is down the store lets events through, and this
+    process's memory remains the guard."""
+
+    def __init__(self, claims: EventClaims, memory: InMemoryDeduplicator | None = None) -> None:
+        self._claims = claims
+        self._memory = memory if memory is not None else InMemoryDeduplicator()
+
+    def first_delivery(self, event_id: str) -> bool:
+        if not self._memory.first_delivery(event_id):
+            return False
+        return self._claims.claim_event(event_id)

@@ -1,35 +1,119 @@
-"""What every listener needs from the core, built once per app: the knowledge, the matcher,
-the event deduplicator, and the Slack sender."""
+"""What every listener needs from the core, built once per app: the live knowledge, the event
+deduplicator, the store, and how to reach Slack for the request at hand."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from slack_bolt import BoltContext
+from slack_sdk.http_retry import RetryHandler
 
 from bot.advisor import Recommendation, advise
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.live_knowledge import LiveKnowledge, Snapshot
 from bot.render.blocks import Message, match_message
 from bot.slack.dedupe import EventDeduplicator
 from bot.slack.delivery import Slack
+from bot.store import Store
 
 MAX_QUESTION_CHARS = 1000
 """Only this much of a question is matched: no real question is longer, and a 40,000-character
 paste must not tie up a worker."""
 
+UNKNOWN_TEAM = "unknown"
+"""The workspace of a request that names none (never the case for real Slack requests)."""
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, and where: what a stored question or recommendation is filed under."""
+
+    team_id: str
+    user_id: str | None = None
+    channel_id: str | None = None
+
+    @classmethod
+    def from_context(cls, context: BoltContext, channel_id: str | None = None) -> Asker:
+        """The asker of the request Bolt is handling: its workspace (the enterprise for an
+        org-wide install without one), user and channel."""
+        team = context.team_id or context.enterprise_id or UNKNOWN_TEAM
+        return cls(team, context.user_id, channel_id or context.channel_id)
+
 
 @dataclass(frozen=True)
 class Engine:
-    kb: KnowledgeBase
-    matcher: Matcher
-    dedupe: EventDeduplicator
-    slack: Slack
+    """Built once per app and shared by every request."""
 
-    def answer(self, text: str) -> Message:
-        """The answer to a free-text question, or an honest "not sure" with closest topics."""
+    knowledge: LiveKnowledge
+    dedupe: EventDeduplicator
+    store: Store
+    retry_handlers: list[RetryHandler] = field(default_factory=list)
+    curator_ids: frozenset[str] = frozenset()
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge in service now (a reload swaps it between requests)."""
+        return self.knowledge.kb
+
+    def turn(self, context: BoltContext, channel_id: str | None = None) -> Turn:
+        """What one request works with: the knowledge as it is now (a reload during the
+        request does not change it), Slack with the token of the request's workspace (Bolt's
+        per-request client: the one bot token, or the stored installation), and who asked."""
+        client = context.client
+        if client is None:
+            raise RuntimeError("Bolt gave this request no Web API client")
+        return Turn(
+            engine=self,
+            snapshot=self.knowledge.snapshot,
+            slack=Slack(client, self.retry_handlers),
+            asker=Asker.from_context(context, channel_id),
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One request's view of the engine."""
+
+    engine: Engine
+    snapshot: Snapshot
+    slack: Slack
+    asker: Asker
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.snapshot.kb
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    def answer(self, text: str, channel_id: str | None = None) -> Message:
+        """The answer to a free-text question, or an honest "not sure" with closest topics;
+        the question and what it got are stored for the curators."""
         question = text[:MAX_QUESTION_CHARS]
-        return match_message(self.kb, self.matcher.match(question), question)
+        result = self.snapshot.matcher.match(question)
+        best = result.best
+        asker = self.asker
+        self.store.record_question(
+            team_id=asker.team_id,
+            channel_id=channel_id or asker.channel_id,
+            user_id=asker.user_id,
+            text=question,
+            entry_id=best.entry.id if best is not None else None,
+            score=best.score if best is not None else None,
+            closest=[(c.entry.id, c.score) for c in result.alternatives] if best is None else (),
+        )
+        return match_message(self.kb, result, question)
 
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""
         return advise(self.kb, answers)
+
+    def record_recommendation(self, recommendation: Recommendation) -> None:
+        self.store.record_recommendation(
+            team_id=self.asker.team_id,
+            user_id=self.asker.user_id,
+            framework_id=recommendation.winner.id,
+            verdict=recommendation.verdict,
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.slack.engine import Engine
@@ -48,7 +48,10 @@ def requester(body: dict[str, Any]) -> str | None:
 def register(app: App, engine: Engine) -> None:
     @app.error
     def handle_error(
-        error: Exception, body: dict[str, Any], response: BoltResponse | None
+        error: Exception,
+        body: dict[str, Any],
+        response: BoltResponse | None,
+        context: BoltContext,
     ) -> BoltResponse | None:
         body = body if isinstance(body, dict) else {}
         log.error("Unhandled error for %s", describe(body), exc_info=error)
@@ -57,7 +60,7 @@ def register(app: App, engine: Engine) -> None:
         typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
         if user is not None and (not event or typed_by_person):
             try:
-                engine.slack.tell(user, SORRY, response_url=body.get("response_url"))
+                engine.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
             except Exception:
                 log.exception("Could not tell user=%s about the error", user)
         return BoltResponse(status=200, body="") if response is not None else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.render.blocks import home_view
 from bot.slack.engine import Engine
@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, engine: Engine) -> None:
-    view = home_view(engine.kb, Place(dm=True).encode_value())
+    start_value = Place(dm=True).encode_value()
 
     @app.event(Event.APP_HOME_OPENED)
-    def publish_home(event: dict[str, Any]) -> None:
+    def publish_home(event: dict[str, Any], context: BoltContext) -> None:
         try:
             opened = HomeOpened.model_validate(event)
         except ValidationError as error:
@@ -29,4 +29,5 @@ def register(app: App, engine: Engine) -> None:
             return
         if opened.tab != "home":
             return
-        engine.slack.publish_home(opened.user, view)
+        turn = engine.turn(context)
+        turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))

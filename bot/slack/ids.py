@@ -35,6 +35,8 @@ class Event(StrEnum):
     APP_MENTION = "app_mention"
     MESSAGE = "message"
     APP_HOME_OPENED = "app_home_opened"
+    APP_UNINSTALLED = "app_uninstalled"
+    TOKENS_REVOKED = "tokens_revoked"
 
 
 MESSAGE_SHORTCUTS = (CallbackId.ASK_SHORTCUT,)
@@ -44,5 +46,7 @@ EVENTS = {
     "app_mention": Event.APP_MENTION,
     "message.im": Event.MESSAGE,
     "app_home_opened": Event.APP_HOME_OPENED,
+    "app_uninstalled": Event.APP_UNINSTALLED,
+    "tokens_revoked": Event.TOKENS_REVOKED,
 }
 """Manifest bot_events -> the event type their listener receives."""

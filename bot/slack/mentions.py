@@ -30,14 +30,13 @@ def register(app: App, engine: Engine) -> None:
         if reason is not None:
             log.debug("Ignoring app_mention in %s: %s", mention.channel, reason)
             return
+        turn = engine.turn(context, mention.channel)
         dm = mention.channel.startswith("D")
         place = Place(dm=dm, channel=mention.channel, thread_ts=mention.reply_thread_ts)
-        reply = reply_for(engine, mention.text, place)
-        outcome = engine.slack.post_message(
-            mention.channel, reply, thread_ts=mention.reply_thread_ts
-        )
+        reply = reply_for(turn, mention.text, place)
+        outcome = turn.slack.post_message(mention.channel, reply, thread_ts=mention.reply_thread_ts)
         if not outcome.ok and mention.user is not None:
-            engine.slack.tell(
+            turn.slack.tell(
                 mention.user,
                 problem_text(outcome.error, mention.channel),
                 channel=mention.channel,

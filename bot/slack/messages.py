@@ -33,8 +33,9 @@ def register(app: App, engine: Engine) -> None:
         if reason is not None:
             log.debug("Ignoring a DM in %s: %s", message.channel, reason)
             return
-        reply = reply_for(engine, message.text, Place(dm=True))
-        outcome = engine.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
+        turn = engine.turn(context, message.channel)
+        reply = reply_for(turn, message.text, Place(dm=True))
+        outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
         if not outcome.ok:
             log.error(
                 "Could not answer the DM of user=%s in %s: %s",

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.views import View
 
 from bot.advisor import AnswerError, missing_questions
@@ -26,7 +26,7 @@ from bot.render.blocks import (
     recommendation_message,
 )
 from bot.slack.delivery import problem_text
-from bot.slack.engine import Engine
+from bot.slack.engine import Engine, Turn
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.payloads import BlockActions, ValidationError, ViewSubmission, problems
 from bot.slack.state import Destination, Place, QuestionnaireState, ResultValue, StateError
@@ -44,9 +44,9 @@ EXPIRED = (
 )
 
 
-def step_view(engine: Engine, state: QuestionnaireState) -> View:
+def step_view(turn: Turn, state: QuestionnaireState) -> View:
     return questionnaire_view(
-        engine.kb.questionnaire,
+        turn.kb.questionnaire,
         state.step,
         state.answers,
         state.encode_metadata(),
@@ -54,12 +54,12 @@ def step_view(engine: Engine, state: QuestionnaireState) -> View:
     )
 
 
-def open_questionnaire(engine: Engine, trigger_id: str, to: Destination) -> bool:
+def open_questionnaire(turn: Turn, trigger_id: str, to: Destination) -> bool:
     """Open step 1 for `to.user`; if Slack refuses, tell them why by another route."""
-    view = step_view(engine, QuestionnaireState(to=to))
-    outcome = engine.slack.open_view(trigger_id, view, f"questionnaire for user={to.user}")
+    view = step_view(turn, QuestionnaireState(to=to))
+    outcome = turn.slack.open_view(trigger_id, view, f"questionnaire for user={to.user}")
     if not outcome.ok:
-        engine.slack.tell(
+        turn.slack.tell(
             to.user,
             problem_text(outcome.error, to.channel),
             response_url=to.response_url,
@@ -102,26 +102,27 @@ def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> R
     )
 
 
-def deliver_recommendation(engine: Engine, state: QuestionnaireState) -> None:
+def deliver_recommendation(turn: Turn, state: QuestionnaireState) -> None:
     try:
-        recommendation = engine.recommend(state.answers)
+        recommendation = turn.recommend(state.answers)
     except AnswerError as error:
         log.warning(
             "Questionnaire answers of user=%s no longer fit: %s", state.to.user, problems(error)
         )
-        engine.slack.tell(state.to.user, EXPIRED, response_url=state.to.response_url)
+        turn.slack.tell(state.to.user, EXPIRED, response_url=state.to.response_url)
         return
+    turn.record_recommendation(recommendation)
     message = recommendation_message(
-        engine.kb, recommendation, buttons=result_buttons(state.to, recommendation.answers)
+        turn.kb, recommendation, buttons=result_buttons(state.to, recommendation.answers)
     )
-    engine.slack.deliver(state.to, message)
+    turn.slack.deliver(state.to, message)
 
 
 def register(app: App, engine: Engine) -> None:
-    questions = engine.kb.questionnaire.questions
-
     @app.view(CallbackId.QUESTIONNAIRE)
-    def next_step(ack: Ack, body: dict[str, Any]) -> None:
+    def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        turn = engine.turn(context)
+        questions = turn.kb.questionnaire.questions
         try:
             submission = ViewSubmission.model_validate(body)
             state = QuestionnaireState.decode(submission.view.private_metadata)
@@ -145,20 +146,20 @@ def register(app: App, engine: Engine) -> None:
             update={"to": state.to.for_user(submission.user.id)}
         )
         last = state.step == len(questions) - 1
-        missing = missing_questions(engine.kb.questionnaire, state.answers)
+        missing = missing_questions(turn.kb.questionnaire, state.answers)
         if not last or missing:
             # Next goes one step on; past the last step, back to any question left unanswered.
             next_step = state.step + 1 if not last else questions.index(missing[0])
-            ack(
-                response_action="update", view=step_view(engine, state.at_step(next_step)).to_dict()
-            )
+            ack(response_action="update", view=step_view(turn, state.at_step(next_step)).to_dict())
             return
         ack()
-        deliver_recommendation(engine, state)
+        deliver_recommendation(turn, state)
 
     @app.action(ActionId.QUESTIONNAIRE_BACK)
-    def previous_step(ack: Ack, body: dict[str, Any]) -> None:
+    def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
+        turn = engine.turn(context)
+        questions = turn.kb.questionnaire.questions
         try:
             click = BlockActions.model_validate(body)
             if click.view is None:
@@ -173,11 +174,12 @@ def register(app: App, engine: Engine) -> None:
                 question.id, selected_options(click.view.state.values, question)
             )
         state = state.at_step(max(min(state.step, len(questions)) - 1, 0))
-        engine.slack.update_view(click.view.id, click.view.hash, step_view(engine, state))
+        turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state))
 
     @app.action(ActionId.START_QUESTIONNAIRE)
-    def start_questionnaire(ack: Ack, body: dict[str, Any]) -> None:
+    def start_questionnaire(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
+        turn = engine.turn(context)
         try:
             click = BlockActions.model_validate(body)
         except ValidationError as error:
@@ -189,9 +191,9 @@ def register(app: App, engine: Engine) -> None:
             log.warning(
                 "Unreadable Start questionnaire value from %s: %s", click.user.id, problems(error)
             )
-            engine.slack.tell(
+            turn.slack.tell(
                 click.user.id, EXPIRED, response_url=click.response_url, channel=click.channel_id
             )
             return
         to = place.destination(click.user.id, click.response_url)
-        open_questionnaire(engine, click.trigger_id, to)
+        open_questionnaire(turn, click.trigger_id, to)

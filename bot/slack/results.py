@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
 from bot.render.blocks import recommendation_message
 from bot.slack.delivery import problem_text
-from bot.slack.engine import Engine
+from bot.slack.engine import Engine, Turn
 from bot.slack.ids import ActionId
 from bot.slack.payloads import BlockActions, ValidationError, problems
 from bot.slack.questionnaire import EXPIRED, open_questionnaire
@@ -23,7 +23,7 @@ from bot.slack.state import ResultValue, StateError
 log = logging.getLogger(__name__)
 
 
-def _read(engine: Engine, body: dict[str, Any]) -> tuple[BlockActions, ResultValue] | None:
+def _read(turn: Turn, body: dict[str, Any]) -> tuple[BlockActions, ResultValue] | None:
     try:
         click = BlockActions.model_validate(body)
     except ValidationError as error:
@@ -35,14 +35,14 @@ def _read(engine: Engine, body: dict[str, Any]) -> tuple[BlockActions, ResultVal
         log.warning(
             "Unreadable result button value from user=%s: %s", click.user.id, problems(error)
         )
-        engine.slack.tell(
+        turn.slack.tell(
             click.user.id, EXPIRED, response_url=click.response_url, channel=click.channel_id
         )
         return None
 
 
-def share(engine: Engine, body: dict[str, Any], *, in_thread: bool) -> None:
-    read = _read(engine, body)
+def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
+    read = _read(turn, body)
     if read is None:
         return
     click, value = read
@@ -52,37 +52,38 @@ def share(engine: Engine, body: dict[str, Any], *, in_thread: bool) -> None:
         log.warning("Share click from user=%s names no channel", click.user.id)
         return
     try:
-        recommendation = engine.recommend(value.answers)
+        recommendation = turn.recommend(value.answers)
     except AnswerError as error:
         log.warning("Shared answers of user=%s no longer fit: %s", click.user.id, problems(error))
-        engine.slack.tell(click.user.id, EXPIRED, **tell)
+        turn.slack.tell(click.user.id, EXPIRED, **tell)
         return
-    message = recommendation_message(engine.kb, recommendation, shared_by=click.user.id)
+    message = recommendation_message(turn.kb, recommendation, shared_by=click.user.id)
     thread_ts = (value.to.thread_ts or click.thread_ts) if in_thread else None
-    outcome = engine.slack.post_message(channel, message, thread_ts=thread_ts)
+    outcome = turn.slack.post_message(channel, message, thread_ts=thread_ts)
     if not outcome.ok:
-        engine.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
+        turn.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
 
 
 def register(app: App, engine: Engine) -> None:
     @app.action(ActionId.SHARE_IN_CHANNEL)
-    def share_in_channel(ack: Ack, body: dict[str, Any]) -> None:
+    def share_in_channel(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        share(engine, body, in_thread=False)
+        share(engine.turn(context), body, in_thread=False)
 
     @app.action(ActionId.SHARE_IN_THREAD)
-    def share_in_thread(ack: Ack, body: dict[str, Any]) -> None:
+    def share_in_thread(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        share(engine, body, in_thread=True)
+        share(engine.turn(context), body, in_thread=True)
 
     @app.action(ActionId.START_OVER)
-    def start_over(ack: Ack, body: dict[str, Any]) -> None:
+    def start_over(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        read = _read(engine, body)
+        turn = engine.turn(context)
+        read = _read(turn, body)
         if read is None:
             return
         click, value = read
         to = value.to.for_user(click.user.id)
         if click.response_url:
             to = to.model_copy(update={"response_url": click.response_url})
-        open_questionnaire(engine, click.trigger_id, to)
+        open_questionnaire(turn, click.trigger_id, to)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.matching import clean_text
 from bot.render.blocks import with_note
@@ -24,7 +24,7 @@ NO_TEXT = "That message has no text I can answer. Try it on a message with a que
 
 def register(app: App, engine: Engine) -> None:
     @app.shortcut(CallbackId.ASK_SHORTCUT)
-    def answer_message_shortcut(ack: Ack, body: dict[str, Any]) -> None:
+    def answer_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         try:
             shortcut = MessageShortcut.model_validate(body)
@@ -32,23 +32,24 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Malformed message shortcut: %s", problems(error))
             return
         user, channel = shortcut.user.id, shortcut.channel.id
+        turn = engine.turn(context, channel)
         if not clean_text(shortcut.message.text):
-            engine.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
+            turn.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
             return
-        answer = engine.answer(shortcut.message.text)
+        answer = turn.answer(shortcut.message.text)
         thread_ts = shortcut.message.thread_ts or shortcut.message.ts
-        outcome = engine.slack.post_message(channel, answer, thread_ts=thread_ts)
+        outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
         if outcome.ok:
             return
         # Not in the channel (or similar): the person still gets the answer, privately.
         note = problem_text(outcome.error, channel) + " Here is the answer, just for you:"
         private = with_note(answer, note)
-        if shortcut.response_url and engine.slack.respond(shortcut.response_url, private).ok:
+        if shortcut.response_url and turn.slack.respond(shortcut.response_url, private).ok:
             return
-        engine.slack.send_to_dm(user, private)
+        turn.slack.send_to_dm(user, private)
 
     @app.shortcut(CallbackId.RECOMMEND_SHORTCUT)
-    def recommend_shortcut(ack: Ack, body: dict[str, Any]) -> None:
+    def recommend_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         try:
             shortcut = GlobalShortcut.model_validate(body)
@@ -56,5 +57,5 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Malformed global shortcut: %s", problems(error))
             return
         open_questionnaire(
-            engine, shortcut.trigger_id, Destination.direct_message(shortcut.user.id)
+            engine.turn(context), shortcut.trigger_id, Destination.direct_message(shortcut.user.id)
         )

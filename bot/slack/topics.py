@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.render.blocks import answer_message
 from bot.slack.delivery import problem_text
@@ -21,8 +21,9 @@ GONE = "I no longer have notes on that topic. Please ask again in other words."
 
 def register(app: App, engine: Engine) -> None:
     @app.action(ANSWER_TOPIC_PATTERN)
-    def answer_topic(ack: Ack, body: dict[str, Any]) -> None:
+    def answer_topic(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
+        turn = engine.turn(context)
         try:
             click = BlockActions.model_validate(body)
         except ValidationError as error:
@@ -30,21 +31,21 @@ def register(app: App, engine: Engine) -> None:
             return
         channel, ts = click.channel_id, click.message_ts
         try:
-            entry = engine.kb.entry(click.action.value)
+            entry = turn.kb.entry(click.action.value)
         except KeyError:
             log.warning("Topic button names unknown entry %r", click.action.value)
-            engine.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
+            turn.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
             return
-        message = answer_message(engine.kb, entry)
+        message = answer_message(turn.kb, entry)
         if click.container.is_ephemeral or channel is None or ts is None:
             if click.response_url is None:
                 log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
                 return
-            outcome = engine.slack.respond(click.response_url, message, replace_original=True)
+            outcome = turn.slack.respond(click.response_url, message, replace_original=True)
         else:
-            outcome = engine.slack.update_message(channel, ts, message)
+            outcome = turn.slack.update_message(channel, ts, message)
         if not outcome.ok:
-            engine.slack.tell(
+            turn.slack.tell(
                 click.user.id,
                 problem_text(outcome.error, channel),
                 response_url=click.response_url,

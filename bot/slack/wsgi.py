@@ -23,6 +23,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
+from bot.store import Store
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -145,7 +146,9 @@ def _describe(environ: WSGIEnvironment) -> str:
     return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '?')}"
 
 
-def create_wsgi_app(settings: Settings | None = None) -> Callable[..., Iterable[bytes]]:
+def create_wsgi_app(
+    settings: Settings | None = None, *, store: Store | None = None
+) -> Callable[..., Iterable[bytes]]:
     """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
     it: `gunicorn 'bot.slack.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
     the variable) when the HTTP credentials are missing."""
@@ -154,5 +157,5 @@ def create_wsgi_app(settings: Settings | None = None) -> Callable[..., Iterable[
     problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))
     if problem is not None:
         raise SettingsError(problem)
-    app = create_app(settings)
+    app = create_app(settings, store=store)
     return SlackWsgiApp(app, settings.secret("signing_secret") or "")

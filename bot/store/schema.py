@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -132,3 +134,16 @@ feedback = Table(
 
 TEAM_TABLES = (events, questions, recommendations, feedback)
 """Tables whose rows belong to one workspace (removed by `Store.delete_team`)."""
+
+# The OAuth install's tables, exactly as slack_sdk's SQLAlchemy installation and state stores
+# read and write them (built by slack_sdk's own table builders, created by migration 0003).
+slack_installations = SQLAlchemyInstallationStore.build_installations_table(
+    metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+slack_bots = SQLAlchemyInstallationStore.build_bots_table(
+    metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    metadata, SQLAlchemyOAuthStateStore.default_table_name
+)
+OAUTH_TABLES = (slack_installations, slack_bots, slack_oauth_states)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.settings import Settings
+    from bot.store import Store
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -85,19 +87,29 @@ def slack_settings(fake_slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def slack_app(slack_settings: Settings) -> App:
-    """The Bolt app built by the factory, talking to `fake_slack`."""
-    from bot.slack.app import create_app
+def slack_store(tmp_path: Path) -> Iterator[Store]:
+    """The app's store: SQLite in a fresh folder; tests read what the app recorded from it."""
+    from bot.store import create_store
 
-    return create_app(slack_settings)
+    store = create_store(None, tmp_path / "store")
+    yield store
+    store.close()
 
 
 @pytest.fixture
-def wsgi_app(slack_settings: Settings) -> WsgiApp:
-    """The WSGI callable gunicorn serves, built from `slack_settings`."""
+def slack_app(slack_settings: Settings, slack_store: Store) -> App:
+    """The Bolt app built by the factory, talking to `fake_slack`."""
+    from bot.slack.app import create_app
+
+    return create_app(slack_settings, store=slack_store)
+
+
+@pytest.fixture
+def wsgi_app(slack_settings: Settings, slack_store: Store) -> WsgiApp:
+    """The WSGI callable gunicorn serves, built from `slack_settings`, on `slack_store`."""
     from bot.slack.wsgi import create_wsgi_app
 
-    return create_wsgi_app(slack_settings)
+    return create_wsgi_app(slack_settings, store=slack_store)
 
 
 @pytest.fixture
@@ -150,13 +162,14 @@ def send(wsgi_app: WsgiApp) -> Send:
 
 
 @pytest.fixture(scope="module")
-def gunicorn_server() -> Iterator[GunicornServer]:
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]:
     """The Procfile's `web:` command on a free port against its own FakeSlack (module scope).
 
     Tests sharing it should call `gunicorn_server.fake.reset()` first.
     """
     with FakeSlack() as fake:
         env = {
+            "DATA_DIR": str(tmp_path_factory.mktemp("gunicorn-data")),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": fake.base_url,

@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import wsgiref.util
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,7 +55,16 @@ INTERACTIVE_KINDS = frozenset(
     }
 )
 EVENT_KINDS = frozenset(
-    {"app_mention", "direct_message", "message", "app_home_opened", "url_verification", "event"}
+    {
+        "app_mention",
+        "direct_message",
+        "message",
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+        "url_verification",
+        "event",
+    }
 )
 
 _sequence = itertools.count(1)
@@ -217,6 +226,30 @@ def app_home_opened(
     event.update(user=user, channel=channel or "D" + user[1:], tab=tab, event_ts=unique_ts())
     if view is not None:
         event["view"] = dict(view)
+    return _envelope(envelope, event_id)
+
+
+def app_uninstalled(team_id: str = TEAM_ID, *, event_id: str | None = None) -> dict[str, Any]:
+    """The `app_uninstalled` event Slack sends once a workspace removes the app."""
+    envelope = documented("app_uninstalled")
+    envelope["team_id"] = team_id
+    for authorization in envelope["authorizations"]:
+        authorization["team_id"] = team_id
+    return _envelope(envelope, event_id)
+
+
+def tokens_revoked(
+    team_id: str = TEAM_ID,
+    *,
+    bot_users: Sequence[str] = (BOT_USER_ID,),
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The `tokens_revoked` event: the bot tokens of `bot_users` no longer work."""
+    envelope = documented("tokens_revoked")
+    envelope["team_id"] = team_id
+    envelope["event"]["tokens"] = {"bot": list(bot_users)}
+    for authorization in envelope["authorizations"]:
+        authorization["team_id"] = team_id
     return _envelope(envelope, event_id)
 
 

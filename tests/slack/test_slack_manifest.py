@@ -17,10 +17,12 @@ from slack_bolt import App
 from slack_requests import (
     app_home_opened,
     app_mention,
+    app_uninstalled,
     direct_message,
     global_shortcut,
     message_shortcut,
     slash_command,
+    tokens_revoked,
 )
 from slack_test_helpers import assert_valid_block_kit
 
@@ -35,6 +37,8 @@ EVENT_PAYLOADS: dict[str, Callable[[], dict[str, Any]]] = {
     "app_mention": lambda: app_mention("<@U0BOT> what is django?"),
     "message.im": lambda: direct_message("what is flask?"),
     "app_home_opened": lambda: app_home_opened(),
+    "app_uninstalled": lambda: app_uninstalled(),
+    "tokens_revoked": lambda: tokens_revoked(),
 }
 EVENT_KINDS = {"app_mention": "app_mention", "message.im": "direct_message"}
 EXPECTED_CALL = {
@@ -42,6 +46,8 @@ EXPECTED_CALL = {
     "message.im": "chat.postMessage",
     "app_home_opened": "views.publish",
 }
+"""The Web API call that shows an event was answered; events without one (the workspace's data
+is deleted, nothing is said) count as handled when Bolt does not answer 404."""
 
 METHOD_SCOPES = {
     "chat.postMessage": "chat:write",
@@ -189,7 +195,8 @@ def test_every_manifest_event_is_handled(
     response = send(EVENT_KINDS.get(event, "event"), EVENT_PAYLOADS[event]())
 
     assert response.status == 200
-    assert fake_slack.wait_for(EXPECTED_CALL[event])
+    if event in EXPECTED_CALL:
+        assert fake_slack.wait_for(EXPECTED_CALL[event])
 
 
 def test_every_manifest_event_has_a_payload_in_this_test(manifest: dict[str, Any]) -> None:

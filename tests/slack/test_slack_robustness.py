@@ -29,7 +29,7 @@ from slack_requests import (
 from slack_test_helpers import assert_valid_block_kit
 
 from bot.knowledge import KnowledgeBase
-from bot.slack.engine import Engine
+from bot.slack.engine import Turn
 from bot.slack.ids import CallbackId
 from bot.slack.wsgi import SlackWsgiApp
 
@@ -323,7 +323,7 @@ def test_an_exception_in_a_listener_is_logged_and_the_person_is_told(
     build: Callable[[FakeSlack], dict[str, Any]],
     where: str,
 ) -> None:
-    monkeypatch.setattr(Engine, "answer", _explode)
+    monkeypatch.setattr(Turn, "answer", _explode)
 
     response = send(kind, build(fake_slack))
 
