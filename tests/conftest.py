@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from postgres import FlakyPostgres, flaky, fresh_schema, reachable_postgres_url
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 
@@ -41,3 +42,23 @@ def knowledge_dir(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL server (tests/postgres.py): skips outside CI, fails under CI."""
+    return reachable_postgres_url()
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty schema for this test only, dropped afterwards."""
+    with fresh_schema(postgres_url) as name:
+        yield name
+
+
+@pytest.fixture
+def flaky_postgres(postgres_url: str, postgres_schema: str) -> Iterator[FlakyPostgres]:
+    """A fresh schema reachable through a proxy the test can cut (an outage) and restore."""
+    with flaky(postgres_url, postgres_schema) as database:
+        yield database
