@@ -49,8 +49,9 @@ Retention and removal
 Resilience
     The knowledge lives in memory, so answering never depends on the database. Records that
     cannot be written wait in a bounded buffer (10,000) and are written in order on the next
-    write that gets through or on flush(); after a failure the store waits a few seconds before
-    trying again, so requests do not each wait for a timeout. Outages are logged once a minute,
+    write that gets through, on flush(), or by a background retry every few seconds while any
+    wait; after a failure the store waits those seconds before trying again, so requests do not
+    each wait for a timeout. Outages are logged once a minute,
     records pushed out of a full buffer are counted and logged, and
     health() -> Health(ok, pending, dropped, last_error) reports the state without I/O.
     claim_event returns True while the database is down (answer rather than stay silent; the

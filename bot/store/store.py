@@ -1,7 +1,8 @@
 """The Store: every piece of state the bot keeps, behind one object that survives an outage.
 
 Writes never raise for a database that is down. They wait in a bounded in-memory buffer and are
-written, in order, on the next write that reaches the database or on `flush()`. A failed attempt
+written, in order, on the next write that reaches the database, on `flush()`, or by a background
+retry that runs every `retry_interval` while records wait. A failed attempt
 closes the door for `retry_interval` seconds, so requests during an outage do not each wait for
 a connection timeout. Outages are logged once per `log_interval` (a minute), with how many
 attempts failed and how much is waiting; records pushed out of a full buffer are counted in
@@ -103,6 +104,7 @@ class Store:
         event_ttl: timedelta = DEFAULT_EVENT_TTL,
         maintenance_interval: float = DEFAULT_MAINTENANCE_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        retry_in_background: bool = True,
     ) -> None:
         if engine.dialect.name not in _INSERT:
             raise ValueError(
@@ -118,6 +120,8 @@ class Store:
         self._event_ttl = event_ttl
         self._maintenance_interval = maintenance_interval
         self._clock = clock
+        self._retry_in_background = retry_in_background
+        self._retry_timer: threading.Timer | None = None
 
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -158,6 +162,11 @@ class Store:
 
     def close(self) -> None:
         """Write what is waiting (if the database is reachable) and release connections."""
+        with self._lock:
+            timer, self._retry_timer = self._retry_timer, None
+            self._retry_in_background = False
+        if timer is not None:
+            timer.cancel()
         self.flush()
         self.engine.dispose()
 
@@ -562,8 +571,33 @@ class Store:
         with self._lock:
             return self._clock() >= self._retry_at
 
+    def _schedule_retry(self) -> None:
+        """While records wait, try again once the retry interval has passed, so the backlog
+        lands when the database returns even if no new write comes to carry it."""
+        with self._lock:
+            if not self._retry_in_background or self._retry_timer is not None:
+                return
+            timer = threading.Timer(max(self._retry_interval, 0.05), self._retry_pending)
+            timer.daemon = True
+            self._retry_timer = timer
+        timer.start()
+
+    def _retry_pending(self) -> None:
+        with self._lock:
+            self._retry_timer = None
+            waiting = bool(self._pending or self._pending_deletions)
+        if not waiting:
+            return
+        if self._may_try():
+            self._drain_unless_busy()
+        with self._lock:
+            still_waiting = bool(self._pending or self._pending_deletions) and not self._ok
+        if still_waiting:
+            self._schedule_retry()
+
     def _failed(self, error: BaseException) -> None:
         reason = _describe(error)
+        self._schedule_retry()
         with self._lock:
             now = self._clock()
             self._ok = False

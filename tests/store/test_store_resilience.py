@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,10 @@ def outage_store(flaky_postgres: Any, clock: Any, tmp_path: Path):  # type: igno
 
     def make(**options: Any) -> Store:
         store = create_store(
-            flaky_postgres.url, tmp_path, clock=clock, **({"retry_interval": 0.0} | options)
+            flaky_postgres.url,
+            tmp_path,
+            clock=clock,
+            **({"retry_interval": 0.0, "retry_in_background": False} | options),
         )
         stores.append(store)
         return store
@@ -184,7 +188,9 @@ def test_a_store_started_while_the_database_is_down_catches_up(
     flaky_postgres: Any, clock: Any, tmp_path: Path
 ) -> None:
     flaky_postgres.cut()
-    store = create_store(flaky_postgres.url, tmp_path, clock=clock, retry_interval=0.0)
+    store = create_store(
+        flaky_postgres.url, tmp_path, clock=clock, retry_interval=0.0, retry_in_background=False
+    )
     assert store.health().ok is False
     ask(store, "asked while down")
 
@@ -228,3 +234,25 @@ def test_a_rejected_record_in_the_backlog_does_not_block_the_rest(
     assert store.health() == (True, 0, 1, None)
     assert "rejected a recommendation record" in caplog.text
     assert landed(flaky_postgres.direct_url, tmp_path) == ["good one", "good two"]
+
+
+def test_records_from_an_outage_land_by_themselves_once_the_database_is_back(
+    flaky_postgres: Any, tmp_path: Path
+) -> None:
+    store = create_store(flaky_postgres.url, tmp_path, retry_interval=0.2)
+    flaky_postgres.cut()
+    ask(store, "asked while down")
+    ask(store, "asked while down, too")
+    assert store.health().pending == 2
+
+    flaky_postgres.restore()
+    deadline = time.monotonic() + 10
+    while store.health().pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert landed(flaky_postgres.direct_url, tmp_path) == [
+        "asked while down",
+        "asked while down, too",
+    ]
+    assert store.health() == (True, 0, 0, None)
+    store.close()
