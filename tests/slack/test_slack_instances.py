@@ -1,0 +1,180 @@
+"""Several instances on one PostgreSQL, each the Procfile's real `web:` command (gunicorn with
+its workers): an event delivered to both is answered once, what one instance stores the other
+serves, a restart loses nothing, and a database outage costs no answers and no records."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import BOT_TOKEN, SIGNING_SECRET, Post
+from fake_slack import FakeSlack
+from postgres import FlakyPostgres, schema_url
+from slack_requests import TEAM_ID, app_mention, slash_command
+from web_process import WebProcess
+
+from bot.store import Store, create_store
+
+QUESTION = "does django have an admin panel"
+GRACE_SECONDS = 1.5
+"""How long a test waits to be sure a second answer does not come (an absence check)."""
+
+
+@pytest.fixture
+def shared_database(postgres_url: str, postgres_schema: str) -> str:
+    """DATABASE_URL of a fresh PostgreSQL schema the instances share."""
+    return schema_url(postgres_url, postgres_schema)
+
+
+@pytest.fixture
+def start_instance(
+    fake_slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., WebProcess]]:
+    """start_instance(database_url, **env) -> a started web process on that database."""
+    started: list[WebProcess] = []
+
+    def start(database_url: str, **env: str) -> WebProcess:
+        process = WebProcess(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": fake_slack.base_url,
+                "DATABASE_URL": database_url,
+                "DATA_DIR": str(tmp_path_factory.mktemp("instance-data")),
+                **env,
+            }
+        )
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def reader(tmp_path: Path) -> Iterator[Callable[[str], Store]]:
+    """reader(database_url) -> a Store of this test's own on that database, to check it."""
+    stores: list[Store] = []
+
+    def open_store(database_url: str) -> Store:
+        store = create_store(database_url, tmp_path / "reader", retention_days=None)
+        stores.append(store)
+        return store
+
+    yield open_store
+    for store in stores:
+        store.close()
+
+
+def questions_stored(store: Store) -> int:
+    return store.stats(TEAM_ID, datetime.now(UTC) - timedelta(days=1)).questions
+
+
+def answers_in_thread(fake: FakeSlack, thread_ts: str) -> int:
+    return sum(
+        1 for call in fake.calls_to("chat.postMessage") if call.params.get("thread_ts") == thread_ts
+    )
+
+
+def send_together(post: Post, urls: list[str], payload: dict) -> list[int]:
+    """POST the same signed delivery to every URL at once (Slack retrying to another instance,
+    or a load balancer duplicating it); the statuses, in URL order."""
+    statuses: list[int] = [0] * len(urls)
+    start = threading.Barrier(len(urls))
+
+    def deliver(index: int, url: str) -> None:
+        start.wait()
+        statuses[index] = post(url, "app_mention", payload).status
+
+    threads = [
+        threading.Thread(target=deliver, args=(index, url)) for index, url in enumerate(urls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_one_event_delivered_to_two_instances_is_answered_once(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+) -> None:
+    first, second = start_instance(shared_database), start_instance(shared_database)
+    events = [app_mention(f"<@U0BOT> {QUESTION}") for _ in range(5)]
+
+    for event in events:
+        assert send_together(post, [first.url, second.url], event) == [200, 200]
+
+    fake_slack.wait_for("chat.postMessage", len(events), timeout=15)
+    time.sleep(GRACE_SECONDS)
+    for event in events:
+        assert answers_in_thread(fake_slack, event["event"]["ts"]) == 1
+
+
+def test_a_retry_after_both_instances_restart_is_not_answered_again_and_nothing_is_lost(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+    reader: Callable[[str], Store],
+) -> None:
+    first, second = start_instance(shared_database), start_instance(shared_database)
+    events = [app_mention(f"<@U0BOT> {QUESTION} #{number}") for number in range(4)]
+    for number, event in enumerate(events):
+        assert post((first, second)[number % 2].url, "app_mention", event).status == 200
+    fake_slack.wait_for("chat.postMessage", len(events), timeout=15)
+
+    first.stop()
+    second.stop()
+    first, second = start_instance(shared_database), start_instance(shared_database)
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    for event in events:
+        assert post(second.url, "app_mention", event, headers=retry).status == 200
+    time.sleep(GRACE_SECONDS)
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == len(events)
+    assert questions_stored(reader(shared_database)) == len(events)
+
+
+def test_questions_keep_being_answered_while_the_database_is_down_and_are_stored_after(
+    flaky_postgres: FlakyPostgres,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+    reader: Callable[[str], Store],
+) -> None:
+    instance = start_instance(flaky_postgres.url, WEB_CONCURRENCY="1")
+    before = app_mention(f"<@U0BOT> {QUESTION}")
+    assert post(instance.url, "app_mention", before).status == 200
+    fake_slack.wait_for("chat.postMessage", 1, timeout=10)
+
+    flaky_postgres.cut()
+    during = [app_mention(f"<@U0BOT> {QUESTION} (outage {number})") for number in range(3)]
+    for event in during:
+        assert post(instance.url, "app_mention", event).status == 200
+    command = slash_command(f"ask {QUESTION}", response_url=fake_slack.response_url("outage"))
+    assert post(instance.url, "slash_command", command).status == 200
+    answered = fake_slack.wait_for("chat.postMessage", 1 + len(during), timeout=15)
+    assert all(call.ok for call in answered)
+    assert QUESTION.split()[-2] in str(fake_slack.wait_for_response(1, timeout=10)[0].body)
+
+    flaky_postgres.restore()
+    after = app_mention(f"<@U0BOT> {QUESTION} (after)")
+    assert post(instance.url, "app_mention", after).status == 200
+    fake_slack.wait_for("chat.postMessage", 2 + len(during), timeout=15)
+
+    store = reader(flaky_postgres.direct_url)
+    everything = 1 + len(during) + 1 + 1
+    deadline = time.monotonic() + 15
+    while questions_stored(store) < everything and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert questions_stored(store) == everything
+    assert "Database unavailable" in instance.output()
