@@ -4,7 +4,9 @@ gunicorn with the same settings as the Procfile's `web:` process."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,6 +46,8 @@ def serve_socket_mode(settings: Settings) -> int:
     """Connect to Slack over a WebSocket (no public URL needed) and serve until interrupted."""
     app = create_app(settings)
     handler = SocketModeHandler(app, settings.secret("app_token"))
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         handler.start()
     except KeyboardInterrupt:
@@ -55,7 +59,16 @@ def serve_socket_mode(settings: Settings) -> int:
         return _fail(f"could not connect to Slack at {settings.slack_api_url}: {error}")
     finally:
         handler.close()
+        # Answers already acknowledged are sent before the process ends.
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (how hosts stop a worker) ends Socket Mode the way Ctrl+C does."""
+    raise KeyboardInterrupt
 
 
 class _Gunicorn(BaseApplication):
@@ -89,7 +102,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve_http(settings: Settings) -> int:
-    """Serve POST /slack/events and GET /healthz on $PORT until stopped."""
+    """Serve POST /slack/events and GET /healthz on $PORT until stopped (with the OAuth install,
+    also GET /slack/install and GET /slack/oauth_redirect)."""
     wsgi_app = create_wsgi_app(settings)
     try:
         _Gunicorn(wsgi_app, gunicorn_options(settings)).run()

@@ -6,19 +6,31 @@ every call, and records the messages posted to response URLs at `POST /response/
 can be scripted per method: an `{"ok": false, "error": ...}` answer, an HTTP 429 with Retry-After,
 or a 5xx. Bolt runs listeners on a thread pool after acknowledging, so tests wait for calls with
 `wait_for` instead of asserting on `calls` right after a request.
+
+With a Socket Mode endpoint attached (`FakeSlack(socket_mode=True)`, or the first use of
+`fake.socket_mode`), `apps.connections.open` with an app-level token answers the URL of a
+`FakeSocketMode` WebSocket server; without one it answers `unknown_method` as before.
+
+`oauth.v2.access` exchanges an install code for the installation `grant(code, ...)` set (any
+other code gets the default T0TEST one), checks the app's credentials once
+`expect_oauth_client` is called, and refreshes a rotating token (grant_type=refresh_token);
+`auth.test` answers the workspace of a token it handed out.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from fake_socket_mode import FakeSocketMode
 
 TEAM_ID = "T0TEST"
 TEAM_DOMAIN = "fake-workspace"
@@ -26,11 +38,21 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0FRAMEWORK"
 BOT_NAME = "framework-advisor"
+ADMIN_USER_ID = "U0ADMIN"
+OWNER_USER_ID = "U0OWNER"
+"""users.info says these are a workspace admin and its primary owner; everyone else is neither."""
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 JSON_ENCODED_ARGUMENTS = frozenset({"blocks", "attachments", "view", "metadata"})
 RESPONSE_URL_METHOD = "response_url"
+APPS_CONNECTIONS_OPEN = "apps.connections.open"
+APP_TOKEN_PREFIX = "xapp-"
+OAUTH_V2_ACCESS = "oauth.v2.access"
+INSTALLED_BOT_TOKEN = "xoxb-fake-installed-bot-token"
+INSTALLED_SCOPES = "app_mentions:read,chat:write,commands,im:history"
+ROTATED_EXPIRES_IN = 43200
+"""Seconds a refreshed token lasts (Slack's 12 hours)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,16 @@ class Call:
         token = self.params.get("token")
         return token if isinstance(token, str) else None
 
+    @property
+    def client_credentials(self) -> tuple[str | None, str | None]:
+        """(client_id, client_secret) sent with Basic auth, as slack_sdk does, or as arguments."""
+        authorization = self.headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            decoded = base64.b64decode(authorization[len("basic ") :]).decode("utf-8")
+            client_id, _, client_secret = decoded.partition(":")
+            return client_id, client_secret
+        return self.params.get("client_id"), self.params.get("client_secret")
+
 
 @dataclass(frozen=True)
 class ResponsePost:
@@ -72,6 +104,18 @@ class ResponsePost:
     @property
     def ok(self) -> bool:
         return self.status == 200
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The installation `oauth.v2.access` hands out for an install code: a workspace and its bot
+    token, and with token rotation a refresh token and the seconds the token lasts."""
+
+    team_id: str = TEAM_ID
+    bot_token: str = INSTALLED_BOT_TOKEN
+    refresh_token: str | None = None
+    expires_in: int | None = None
+    team_name: str = "Fake Workspace"
 
 
 @dataclass
@@ -104,8 +148,14 @@ def _dm_channel_for(user_id: str) -> str:
 class FakeSlack:
     """Slack's Web API and response URLs on 127.0.0.1, recording what the app sends."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, socket_mode: bool = False) -> None:
         self._lock = threading.Condition()
+        self._wants_socket_mode = socket_mode
+        self._socket_mode: FakeSocketMode | None = None
+        self._oauth_client: tuple[str, str] | None = None
+        self._grants: dict[str, Grant] = {}
+        self._issued: dict[str, Grant] = {}
+        """Every bot token and refresh token handed out, with its installation."""
         self._calls: list[Call] = []
         self._responses: list[ResponsePost] = []
         self._failures: dict[str, list[_ScriptedFailure]] = {}
@@ -145,10 +195,15 @@ class FakeSlack:
             daemon=True,
         )
         self._thread.start()
+        if self._wants_socket_mode:
+            self.enable_socket_mode()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+            self._socket_mode = None
         if self._server is None:
             return
         self._server.shutdown()
@@ -182,6 +237,42 @@ class FakeSlack:
     def response_url(self, token: str) -> str:
         """A response URL whose posts the fake records under `token`."""
         return f"{self.root_url}response/{token}"
+
+    def enable_socket_mode(self) -> FakeSocketMode:
+        """Attach a started Socket Mode endpoint (once) for `apps.connections.open` to hand out."""
+        with self._lock:
+            if self._socket_mode is None:
+                self._socket_mode = FakeSocketMode(app_id=APP_ID).start()
+            return self._socket_mode
+
+    @property
+    def socket_mode(self) -> FakeSocketMode:
+        """The Socket Mode endpoint, attached on first use."""
+        return self.enable_socket_mode()
+
+    # -- OAuth install ---------------------------------------------------------------------
+
+    def expect_oauth_client(self, client_id: str, client_secret: str) -> None:
+        """Make `oauth.v2.access` require the app's credentials, answering `invalid_client_id`
+        or `bad_client_secret` otherwise, as Slack does."""
+        with self._lock:
+            self._oauth_client = (client_id, client_secret)
+
+    def grant(
+        self,
+        code: str,
+        *,
+        team_id: str = TEAM_ID,
+        bot_token: str = INSTALLED_BOT_TOKEN,
+        refresh_token: str | None = None,
+        expires_in: int | None = None,
+    ) -> Grant:
+        """Make `oauth.v2.access` exchange `code` for this installation; with `refresh_token`
+        and `expires_in`, a rotating token that lasts `expires_in` seconds."""
+        installation = Grant(team_id, bot_token, refresh_token, expires_in, f"Workspace {team_id}")
+        with self._lock:
+            self._grants[code] = installation
+        return installation
 
     # -- recorded traffic ------------------------------------------------------------------
 
@@ -305,6 +396,10 @@ class FakeSlack:
         failure = self._take_failure(method)
         if failure is not None:
             return _failure_answer(failure)
+        if method == APPS_CONNECTIONS_OPEN:
+            return 200, {}, self._apps_connections_open(Call(method, params, headers).token)
+        if method == OAUTH_V2_ACCESS:
+            return 200, {}, self._oauth_exchange(Call(method, params, headers))
         handler = self._methods.get(method)
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
@@ -313,6 +408,9 @@ class FakeSlack:
         )
         if not has_token and method not in {"api.test", "oauth.v2.access"}:
             return 200, {}, {"ok": False, "error": "not_authed"}
+        if method == "auth.test":
+            token = Call(method, params, headers).token
+            return 200, {}, {"ok": True, **self._auth_test(params), **self._installed_team(token)}
         try:
             return 200, {}, {"ok": True, **handler(params)}
         except SlackApiError as error:
@@ -508,6 +606,9 @@ class FakeSlack:
                 "tz": "Europe/London",
                 "tz_offset": 0,
                 "is_bot": user == BOT_USER_ID,
+                "is_admin": user in {ADMIN_USER_ID, OWNER_USER_ID},
+                "is_owner": user == OWNER_USER_ID,
+                "is_primary_owner": user == OWNER_USER_ID,
                 "profile": {
                     "real_name": name.title(),
                     "display_name": name,
@@ -516,19 +617,85 @@ class FakeSlack:
             }
         }
 
+    def _apps_connections_open(self, token: str | None) -> dict[str, Any]:
+        """Slack's answer, once a Socket Mode endpoint is attached: a new WebSocket URL for an
+        app-level token (a bot token is refused as Slack does)."""
+        with self._lock:
+            socket_mode = self._socket_mode
+        if socket_mode is None:
+            return {"ok": False, "error": "unknown_method"}
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if not token.startswith(APP_TOKEN_PREFIX):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": socket_mode.issue_url()}
+
     def _oauth_v2_access(self, params: dict[str, Any]) -> dict[str, Any]:
         _require(params, "code")
-        return {
-            "access_token": "xoxb-fake-installed-bot-token",
+        with self._lock:
+            installation = self._grants.get(params["code"], Grant())
+        return {**self._token_answer(installation), "authed_user": {"id": "U0ALICE"}}
+
+    def _oauth_exchange(self, call: Call) -> dict[str, Any]:
+        """`oauth.v2.access`: an install code, or a refresh token (grant_type=refresh_token)
+        exchanged for a new token, once the app's credentials check out."""
+        with self._lock:
+            expected = self._oauth_client
+        client_id, client_secret = call.client_credentials
+        if expected is not None and client_id != expected[0]:
+            return {"ok": False, "error": "invalid_client_id"}
+        if expected is not None and client_secret != expected[1]:
+            return {"ok": False, "error": "bad_client_secret"}
+        try:
+            if call.params.get("grant_type") == "refresh_token":
+                return {"ok": True, **self._refresh(call.params.get("refresh_token"))}
+            return {"ok": True, **self._oauth_v2_access(call.params)}
+        except SlackApiError as error:
+            return {"ok": False, "error": error.error}
+
+    def _refresh(self, refresh_token: Any) -> dict[str, Any]:
+        with self._lock:
+            current = self._issued.get(refresh_token) if isinstance(refresh_token, str) else None
+        if current is None or current.refresh_token != refresh_token:
+            raise SlackApiError("invalid_refresh_token")
+        number = next(self._sequence)
+        rotated = replace(
+            current,
+            bot_token=f"{current.bot_token.split('-rotated')[0]}-rotated{number}",
+            refresh_token=f"xoxe-1-fake-refresh-{number}",
+            expires_in=ROTATED_EXPIRES_IN,
+        )
+        return self._token_answer(rotated)
+
+    def _token_answer(self, installation: Grant) -> dict[str, Any]:
+        """Slack's answer handing out `installation`'s token, which the fake then knows."""
+        with self._lock:
+            self._issued[installation.bot_token] = installation
+            if installation.refresh_token is not None:
+                self._issued[installation.refresh_token] = installation
+        answer: dict[str, Any] = {
+            "access_token": installation.bot_token,
             "token_type": "bot",
-            "scope": "app_mentions:read,chat:write,commands,im:history",
+            "scope": INSTALLED_SCOPES,
             "bot_user_id": BOT_USER_ID,
             "app_id": APP_ID,
-            "team": {"name": "Fake Workspace", "id": TEAM_ID},
+            "team": {"name": installation.team_name, "id": installation.team_id},
             "enterprise": None,
             "is_enterprise_install": False,
-            "authed_user": {"id": "U0ALICE"},
         }
+        if installation.refresh_token is not None and installation.expires_in is not None:
+            answer.update(
+                refresh_token=installation.refresh_token, expires_in=installation.expires_in
+            )
+        return answer
+
+    def _installed_team(self, token: str | None) -> dict[str, Any]:
+        """auth.test's workspace fields for a token `oauth.v2.access` handed out."""
+        with self._lock:
+            installation = self._issued.get(token or "")
+        if installation is None or installation.bot_token != token:
+            return {}
+        return {"team_id": installation.team_id, "team": installation.team_name}
 
 
 def _failure_answer(failure: _ScriptedFailure) -> tuple[int, dict[str, str], dict[str, Any]]:
