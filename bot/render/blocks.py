@@ -90,9 +90,12 @@ class ActionId(StrEnum):
     ANSWER_TOPIC = "answer_topic"
     """Prefix: the suggestion buttons of one message are answer_topic_0, _1, … (action_ids
     must be unique within a block)."""
+    FEEDBACK_HELPFUL = "feedback_helpful"
+    FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
 
 
 ANSWER_TOPIC_PATTERN = re.compile(rf"^{ActionId.ANSWER_TOPIC.value}_\d+$")
+FEEDBACK_BLOCK_ID = "feedback"
 QUESTION_BLOCK_PREFIX = "question_"
 """Each questionnaire step's input block is question_<question id>: a distinct block_id per
 question, so Slack does not carry one step's selection over into the next."""
@@ -117,6 +120,20 @@ class ResultButtons:
     share_in_channel: str | None = None
     share_in_thread: str | None = None
     start_over: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackButtons:
+    """The "Helpful" / "Not helpful" buttons under an answer or a recommendation.
+
+    `value` is the buttons' opaque value (both carry the same one). Once someone voted,
+    `helpful` is their vote (that button is highlighted) and `voter` who they are: the message
+    then thanks them and says how to change the vote.
+    """
+
+    value: str
+    helpful: bool | None = None
+    voter: str | None = None
 
 
 # --- text helpers -------------------------------------------------------------------------------
@@ -206,12 +223,13 @@ def _chunked_sections(title: str, lines: Sequence[str], max_blocks: int) -> list
     return [_section("\n".join(group)) for group in groups]
 
 
-def _fit(blocks: list[Block], limit: int) -> tuple[Block, ...]:
-    """Keep a message or view within its block limit, keeping its last block (the buttons or
-    the sources) and saying that something was left out."""
+def _fit(blocks: list[Block], limit: int, keep_last: int = 1) -> tuple[Block, ...]:
+    """Keep a message or view within its block limit, keeping its last `keep_last` blocks (the
+    buttons or the sources) and saying that something was left out."""
     if len(blocks) <= limit:
         return tuple(blocks)
-    return (*blocks[: limit - 2], _context("(Shortened to fit in Slack.)"), blocks[-1])
+    head, tail = blocks[: len(blocks) - keep_last], blocks[len(blocks) - keep_last :]
+    return (*head[: limit - len(tail) - 1], _context("(Shortened to fit in Slack.)"), *tail)
 
 
 def _sources_context(sources: Iterable[Source]) -> ContextBlock:
@@ -234,9 +252,46 @@ def framework_names(kb: KnowledgeBase, conjunction: str = "and") -> str:
 # --- answers ------------------------------------------------------------------------------------
 
 
-def answer_message(kb: KnowledgeBase, entry: Entry, *, asked: str | None = None) -> Message:
-    """One knowledge entry as an answer, ending with its sources; `asked` (the person's own
-    words, unescaped) is quoted above it when the answer replaces an earlier message."""
+def feedback_blocks(feedback: FeedbackButtons) -> list[Block]:
+    """The feedback buttons (block_id "feedback"); after a vote, the chosen one is highlighted
+    and a line thanks the voter and says how to change the vote."""
+    buttons = ActionsBlock(
+        block_id=FEEDBACK_BLOCK_ID,
+        elements=[
+            _button(
+                ActionId.FEEDBACK_HELPFUL,
+                "Helpful",
+                feedback.value,
+                "primary" if feedback.helpful is True else None,
+            ),
+            _button(
+                ActionId.FEEDBACK_NOT_HELPFUL,
+                "Not helpful",
+                feedback.value,
+                "primary" if feedback.helpful is False else None,
+            ),
+        ],
+    )
+    if feedback.helpful is None:
+        return [buttons]
+    marked = "helpful" if feedback.helpful else "not helpful"
+    thanks = f"Thanks {mention(feedback.voter)}" if feedback.voter else "Thanks"
+    return [
+        buttons,
+        _context(f"{thanks}: marked {marked}. Click the other button to change your vote."),
+    ]
+
+
+def answer_message(
+    kb: KnowledgeBase,
+    entry: Entry,
+    *,
+    asked: str | None = None,
+    feedback: FeedbackButtons | None = None,
+) -> Message:
+    """One knowledge entry as an answer, ending with its sources (and the feedback buttons
+    when `feedback` is given); `asked` (the person's own words, unescaped) is quoted above it
+    when the answer replaces an earlier message."""
     blocks: list[Block] = []
     if asked:
         blocks.append(_context(f"You asked: “{quote_user_text(asked)}”"))
@@ -244,6 +299,8 @@ def answer_message(kb: KnowledgeBase, entry: Entry, *, asked: str | None = None)
     if entry.caveat:
         blocks.append(_context(f"*Note:* {entry.caveat}"))
     blocks.append(_sources_context(kb.sources_for(entry.sources)))
+    if feedback is not None:
+        blocks.extend(feedback_blocks(feedback))
     return Message(_notification(f"{entry.title}: {entry.answer}"), tuple(blocks))
 
 
@@ -272,11 +329,18 @@ def not_sure_message(result: MatchResult, asked: str) -> Message:
     return Message(_notification(f"I'm not sure I can answer that. {question}"), tuple(blocks))
 
 
-def match_message(kb: KnowledgeBase, result: MatchResult, asked: str) -> Message:
-    """The answer when the matcher is confident, otherwise the honest "not sure"."""
+def match_message(
+    kb: KnowledgeBase,
+    result: MatchResult,
+    asked: str,
+    *,
+    feedback: FeedbackButtons | None = None,
+) -> Message:
+    """The answer when the matcher is confident (with `feedback` buttons if given), otherwise
+    the honest "not sure" (nothing to rate there: it has no feedback buttons)."""
     if result.best is None:
         return not_sure_message(result, asked)
-    return answer_message(kb, result.best.entry)
+    return answer_message(kb, result.best.entry, feedback=feedback)
 
 
 def notice_message(text: str) -> Message:
@@ -423,10 +487,12 @@ def recommendation_message(
     *,
     shared_by: str | None = None,
     buttons: ResultButtons | None = None,
+    feedback: FeedbackButtons | None = None,
 ) -> Message:
     """The recommendation as DESIGN.md lays it out: a header naming the framework, clear choice
     or close call, the reasons with their weight, what you give up, what would change it, and
-    companies that made the same choice, linked to their sources."""
+    companies that made the same choice, linked to their sources; then the result `buttons`
+    and the `feedback` buttons, when given."""
     winner, runner_up = escape(rec.winner.name), escape(rec.runner_up.name)
     blocks: list[Block] = []
     if shared_by is not None:
@@ -454,12 +520,16 @@ def recommendation_message(
         *(kb.source(source_id) for c in rec.companies for source_id in c.sources),
     ]
     blocks.append(_sources_context(sources))
+    tail: list[Block] = []
     actions = _result_actions(buttons) if buttons is not None else None
     if actions is not None:
-        blocks.append(actions)
+        tail.append(actions)
+    if feedback is not None:
+        tail.extend(feedback_blocks(feedback))
     verdict = "a clear choice" if rec.verdict == "clear" else "a close call"
     text = f"Recommendation: {rec.winner.name} ({verdict} over {rec.runner_up.name})"
-    return Message(_notification(text), _fit(blocks, MAX_MESSAGE_BLOCKS))
+    fitted = _fit([*blocks, *tail], MAX_MESSAGE_BLOCKS, keep_last=len(tail) + 1)
+    return Message(_notification(text), fitted)
 
 
 def _result_actions(buttons: ResultButtons) -> ActionsBlock | None:

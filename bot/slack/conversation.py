@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.matching import clean_text
 from bot.render.blocks import Message, help_message, start_questionnaire_message
 from bot.slack.engine import Turn
@@ -10,11 +12,15 @@ from bot.slack.ids import COMMAND
 from bot.slack.payloads import MessageEvent
 from bot.slack.state import Place
 
+LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")
+"""`<@U0BOT> what is django` -> `what is django`: the mention that addressed the bot is not part
+of the question (and is not stored with it)."""
 RECOMMEND_WORDS = frozenset({"recommend", "recommendation", "questionnaire"})
 HELP_WORDS = frozenset({"help", "?"})
 
 
 def reply_for(turn: Turn, text: str, place: Place) -> Message:
+    text = LEADING_MENTIONS.sub("", text)
     words = clean_text(text).lower().split()
     if not words or words[0] in HELP_WORDS:
         return help_message(turn.kb, COMMAND)

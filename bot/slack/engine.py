@@ -12,9 +12,10 @@ from slack_sdk.http_retry import RetryHandler
 from bot.advisor import Recommendation, advise
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
-from bot.render.blocks import Message, match_message
+from bot.render.blocks import FeedbackButtons, Message, match_message
 from bot.slack.dedupe import EventDeduplicator
 from bot.slack.delivery import Slack
+from bot.slack.state import FeedbackValue
 from bot.store import Store
 
 MAX_QUESTION_CHARS = 1000
@@ -104,7 +105,11 @@ class Turn:
             score=best.score if best is not None else None,
             closest=[(c.entry.id, c.score) for c in result.alternatives] if best is None else (),
         )
-        return match_message(self.kb, result, question)
+        feedback = None
+        if best is not None:
+            value = FeedbackValue.for_entry(best.entry.id, question)
+            feedback = FeedbackButtons(value.encode_value())
+        return match_message(self.kb, result, question, feedback=feedback)
 
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""

@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 from bot.advisor import AnswerError, missing_questions
 from bot.knowledge import Question
 from bot.render.blocks import (
+    FeedbackButtons,
     ResultButtons,
     notice_view,
     question_block_id,
@@ -29,7 +30,14 @@ from bot.slack.delivery import problem_text
 from bot.slack.engine import Engine, Turn
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.payloads import BlockActions, ValidationError, ViewSubmission, problems
-from bot.slack.state import Destination, Place, QuestionnaireState, ResultValue, StateError
+from bot.slack.state import (
+    Destination,
+    FeedbackValue,
+    Place,
+    QuestionnaireState,
+    ResultValue,
+    StateError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +120,14 @@ def deliver_recommendation(turn: Turn, state: QuestionnaireState) -> None:
         turn.slack.tell(state.to.user, EXPIRED, response_url=state.to.response_url)
         return
     turn.record_recommendation(recommendation)
+    rated = FeedbackValue.for_recommendation(
+        recommendation.winner.id, recommendation.answers, to=state.to
+    )
     message = recommendation_message(
-        turn.kb, recommendation, buttons=result_buttons(state.to, recommendation.answers)
+        turn.kb,
+        recommendation,
+        buttons=result_buttons(state.to, recommendation.answers),
+        feedback=FeedbackButtons(rated.encode_value()),
     )
     turn.slack.deliver(state.to, message)
 

@@ -12,13 +12,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
-from bot.render.blocks import recommendation_message
+from bot.render.blocks import FeedbackButtons, recommendation_message
 from bot.slack.delivery import problem_text
 from bot.slack.engine import Engine, Turn
 from bot.slack.ids import ActionId
 from bot.slack.payloads import BlockActions, ValidationError, problems
 from bot.slack.questionnaire import EXPIRED, open_questionnaire
-from bot.slack.state import ResultValue, StateError
+from bot.slack.state import FeedbackValue, ResultValue, StateError
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,15 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         log.warning("Shared answers of user=%s no longer fit: %s", click.user.id, problems(error))
         turn.slack.tell(click.user.id, EXPIRED, **tell)
         return
-    message = recommendation_message(turn.kb, recommendation, shared_by=click.user.id)
+    rated = FeedbackValue.for_recommendation(
+        recommendation.winner.id, recommendation.answers, shared_by=click.user.id
+    )
+    message = recommendation_message(
+        turn.kb,
+        recommendation,
+        shared_by=click.user.id,
+        feedback=FeedbackButtons(rated.encode_value()),
+    )
     thread_ts = (value.to.thread_ts or click.thread_ts) if in_thread else None
     outcome = turn.slack.post_message(channel, message, thread_ts=thread_ts)
     if not outcome.ok:

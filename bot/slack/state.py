@@ -8,11 +8,15 @@ listener asks the person to start again.
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Mapping, Sequence
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
+
+MAX_FEEDBACK_QUESTION = 1000
+"""At most this much of a question travels in a feedback button (the matcher reads no more)."""
 
 
 class StateError(ValueError):
@@ -107,3 +111,75 @@ class ResultValue(_State):
 
     def encode_value(self) -> str:
         return self.encode(MAX_BUTTON_VALUE)
+
+
+class FeedbackValue(_State):
+    """The value of the "Helpful" / "Not helpful" buttons: what is rated (a knowledge entry or
+    the winning framework of a recommendation), the person's question, and what it takes to
+    rebuild the message after the vote: the answers of a recommendation, who shared it, and
+    where it was delivered (its Share / Start over buttons are rebuilt from that)."""
+
+    kind: Literal["entry", "recommendation"]
+    target: str = Field(min_length=1)
+    question: str | None = None
+    answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    shared_by: str | None = None
+    to: Destination | None = None
+
+    @classmethod
+    def for_entry(cls, entry_id: str, question: str | None) -> Self:
+        """An answer with entry `entry_id` to `question` (None when the person picked the
+        topic from suggestions rather than asking for it)."""
+        return cls(kind="entry", target=entry_id, question=question or None)
+
+    @classmethod
+    def for_recommendation(
+        cls,
+        framework_id: str,
+        answers: Mapping[str, Sequence[str]],
+        *,
+        to: Destination | None = None,
+        shared_by: str | None = None,
+    ) -> Self:
+        """A recommendation of `framework_id` for `answers`; `to` where it was delivered
+        (None for a shared copy, which has no result buttons), `shared_by` who shared it."""
+        return cls(
+            kind="recommendation",
+            target=framework_id,
+            answers={question: tuple(options) for question, options in answers.items()},
+            to=to,
+            shared_by=shared_by,
+        )
+
+    def encode_value(self) -> str:
+        """The value within Slack's 2000 characters: a destination too long to fit loses its
+        response URL, then itself; a question too long to fit is shortened."""
+        value = self
+        if value.question is not None:
+            value = value._asking(value.question[:MAX_FEEDBACK_QUESTION])
+        if not value._fits() and value.to is not None and value.to.response_url is not None:
+            value = value.model_copy(
+                update={"to": value.to.model_copy(update={"response_url": None})}
+            )
+        if not value._fits() and value.to is not None:
+            value = value.model_copy(update={"to": None})
+        if not value._fits() and value.question:
+            # JSON escaping makes some characters longer than one: find the longest prefix
+            # that fits rather than guess it.
+            question, low, high = value.question, 0, len(value.question)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if value._asking(question[:middle])._fits():
+                    low = middle
+                else:
+                    high = middle - 1
+            value = value._asking(question[:low])
+        return value.encode(MAX_BUTTON_VALUE)
+
+    def _asking(self, question: str) -> FeedbackValue:
+        return self.model_copy(update={"question": question or None})
+
+    def _fits(self) -> bool:
+        return len(self.model_dump_json(exclude_none=True, exclude_defaults=True)) <= (
+            MAX_BUTTON_VALUE
+        )

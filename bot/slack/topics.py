@@ -8,11 +8,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.render.blocks import answer_message
+from bot.render.blocks import FeedbackButtons, answer_message
 from bot.slack.delivery import problem_text
 from bot.slack.engine import Engine
 from bot.slack.ids import ANSWER_TOPIC_PATTERN
 from bot.slack.payloads import BlockActions, ValidationError, problems
+from bot.slack.state import FeedbackValue
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Topic button names unknown entry %r", click.action.value)
             turn.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
             return
-        message = answer_message(turn.kb, entry)
+        # The person picked the topic; their own question is not in the button.
+        feedback = FeedbackButtons(FeedbackValue.for_entry(entry.id, None).encode_value())
+        message = answer_message(turn.kb, entry, feedback=feedback)
         if click.container.is_ephemeral or channel is None or ts is None:
             if click.response_url is None:
                 log.warning("Topic click from user=%s has nowhere to answer", click.user.id)

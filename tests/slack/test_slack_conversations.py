@@ -81,8 +81,10 @@ def test_a_mention_is_answered_in_a_new_thread_under_it(
     posted = fake_slack.wait_for("chat.postMessage")[0].params
     assert (posted["channel"], posted["thread_ts"]) == (GENERAL, ts)
     assert escape(entry.title) in posted["blocks"][0]["text"]["text"]
-    assert posted["blocks"][-1]["type"] == "context"
-    assert "Sources" in posted["blocks"][-1]["elements"][0]["text"]
+    *content, feedback = posted["blocks"]
+    assert feedback["block_id"] == "feedback"
+    assert content[-1]["type"] == "context"
+    assert "Sources" in content[-1]["elements"][0]["text"]
 
 
 def test_a_mention_inside_a_thread_is_answered_in_that_thread(

@@ -80,6 +80,10 @@ def opened_view(fake: FakeSlack, count: int = 1) -> dict[str, Any]:
     return fake.wait_for("views.open", count)[count - 1].params["view"]
 
 
+FEEDBACK = {ActionId.FEEDBACK_HELPFUL, ActionId.FEEDBACK_NOT_HELPFUL}
+"""The buttons under every recommendation, shared copies included."""
+
+
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
     """action_id -> value of every button in `blocks`."""
     return {
@@ -119,7 +123,7 @@ def test_the_whole_questionnaire_from_the_command_recommends_the_framework_answe
     assert "What you give up" in text
     assert "What would change it" in text
     assert "Teams that chose" in text
-    assert set(buttons(blocks)) == {ActionId.SHARE_IN_CHANNEL, ActionId.START_OVER}
+    assert set(buttons(blocks)) == {ActionId.SHARE_IN_CHANNEL, ActionId.START_OVER, *FEEDBACK}
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
@@ -144,7 +148,7 @@ def test_share_in_channel_posts_the_same_recommendation_publicly_marked_as_share
     assert "thread_ts" not in shared
     assert shared["blocks"][0]["elements"][0]["text"] == f"Shared by <@{ALICE}>"
     assert header(shared["blocks"]) == header(result["blocks"])
-    assert buttons(shared["blocks"]) == {}
+    assert set(buttons(shared["blocks"])) == FEEDBACK
 
 
 def test_an_unanswered_step_is_refused_inline_and_the_modal_stays(
@@ -270,6 +274,7 @@ def test_in_a_thread_the_result_is_ephemeral_in_that_thread_and_can_be_shared_th
         ActionId.SHARE_IN_CHANNEL,
         ActionId.SHARE_IN_THREAD,
         ActionId.START_OVER,
+        *FEEDBACK,
     }
 
     send(
@@ -319,7 +324,7 @@ def test_the_global_shortcut_delivers_the_result_to_the_persons_dm(
     posted = fake_slack.wait_for("chat.postMessage")[0].params
     assert posted["channel"] == ALICE_DM
     assert header(posted["blocks"]) == f"Recommendation: {kb.framework(FRAMEWORK_IDS[0]).name}"
-    assert set(buttons(posted["blocks"])) == {ActionId.START_OVER}
+    assert set(buttons(posted["blocks"])) == {ActionId.START_OVER, *FEEDBACK}
 
 
 def test_the_home_tab_button_starts_a_questionnaire_whose_result_goes_to_the_dm(
@@ -364,7 +369,7 @@ def test_recommend_in_a_dm_offers_the_questionnaire_and_answers_in_the_dm(
 
     result = fake_slack.wait_for("chat.postMessage", 2)[1].params
     assert result["channel"] == ALICE_DM
-    assert set(buttons(result["blocks"])) == {ActionId.START_OVER}
+    assert set(buttons(result["blocks"])) == {ActionId.START_OVER, *FEEDBACK}
 
 
 def test_a_result_for_a_channel_the_bot_cannot_post_in_goes_to_the_dm_with_the_reason(
