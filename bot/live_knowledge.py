@@ -2,9 +2,22 @@
 
 `/framework reload` loads KNOWLEDGE_DIR again: a folder that does not load is refused with its
 problems and the last good knowledge stays in service. Each loaded version has a stamp (a hash
-of the folder's files); instances publish the stamp they loaded in the store, and an instance
-that sees a newer stamp there reloads its own folder, so one curator's reload reaches every
-instance that serves the same files.
+of the folder's files). The instance that ran the reload publishes its stamp in the store; every
+instance follows the store (`follow`, every KNOWLEDGE_SYNC_SECONDS) and, when a newer stamp
+appears there, reloads its own folder, so one curator's reload reaches every instance (and every
+gunicorn worker: each builds its own app and follows on its own) that serves the same files.
+
+The stamp in the store means "the knowledge a curator last reloaded", nothing else: an instance
+does NOT publish its stamp when it starts. In a rolling deploy that ships new knowledge files,
+new instances would otherwise announce the new stamp and make every old instance re-read its
+(old) folder and warn, and an old instance restarted mid-deploy would announce the old stamp to
+the new ones. Instead, an instance reads the published stamp when it starts following and takes
+it as already seen: it has just loaded its folder, which is at least as new as that reload. Only
+stamps published after that make it reload. When the store cannot be read at that moment, the
+first stamp it does read is acted on (a reload of an unchanged folder costs nothing, a missed
+reload would serve stale answers). An instance whose folder still differs from the published
+stamp after reloading serves other files than the curator's instance: it logs a warning once per
+published stamp and keeps serving what it has.
 """
 
 from __future__ import annotations
@@ -12,18 +25,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, KnowledgeError, load_knowledge
 from bot.matching import Matcher
+from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+MIN_SYNC_SECONDS = 0.01
+"""Floor for the follow interval, so a misconfigured 0 cannot spin a core."""
+
 
 class StampStore(Protocol):
-    """The part of the store that carries knowledge versions between instances."""
+    """The part of the store that carries knowledge versions between instances.
+    `get_knowledge_stamp` raises StoreUnavailable when the database is down."""
 
     def get_knowledge_stamp(self) -> str | None: ...
 
@@ -61,9 +80,14 @@ class LiveKnowledge:
         Raises KnowledgeError when the folder does not load."""
         self.directory = Path(directory) if directory is not None else DEFAULT_KNOWLEDGE_DIR
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         stamp = folder_stamp(self.directory)
         kb = kb if kb is not None else load_knowledge(self.directory)
         self._snapshot = Snapshot(kb, Matcher(kb), stamp)
+        self._seen_stamp: str | None = None
+        """The published stamp this instance last acted on (or took as seen at start)."""
+        self._store_down_logged = False
+        self._follower: Follower | None = None
 
     @property
     def snapshot(self) -> Snapshot:
@@ -82,3 +106,114 @@ class LiveKnowledge:
             self._snapshot = Snapshot(kb, Matcher(kb), stamp)
             log.info("Knowledge %s loaded from %s", stamp, self.directory)
             return self._snapshot
+
+    # -- following the other instances ---------------------------------------------------------
+
+    def mark_seen(self, store: StampStore) -> None:
+        """Take the stamp published now as already seen (see the module docstring); when the
+        store cannot be read, the first stamp read later is acted on instead."""
+        published = self._read_stamp(store)
+        if published is None:
+            return
+        with self._sync_lock:
+            self._seen_stamp = published
+        if published != self._snapshot.stamp:
+            log.info(
+                "Serving knowledge %s from %s; the last reload published %s",
+                self._snapshot.stamp,
+                self.directory,
+                published,
+            )
+
+    def sync(self, store: StampStore) -> bool:
+        """Follow a reload published by another instance: when the store's stamp differs from
+        the one this instance serves and from the last one it acted on, reload the folder if
+        its files changed. True when new knowledge was loaded. Never raises for a store that
+        is down (logged once per outage) or a folder that does not load (logged)."""
+        published = self._read_stamp(store)
+        if published is None:
+            return False
+        with self._sync_lock:
+            if published in {self._snapshot.stamp, self._seen_stamp}:
+                return False
+            self._seen_stamp = published
+            loaded = False
+            if folder_stamp(self.directory) != self._snapshot.stamp:
+                try:
+                    self.reload()
+                    loaded = True
+                except KnowledgeError as error:
+                    log.error(
+                        "Knowledge %s was published, but %s does not load; still serving %s. %s",
+                        published,
+                        self.directory,
+                        self._snapshot.stamp,
+                        error,
+                    )
+                    return False
+            if self._snapshot.stamp != published:
+                log.warning(
+                    "Knowledge %s was published by another instance, but %s holds other files "
+                    "(%s): this instance serves different knowledge from that reload",
+                    published,
+                    self.directory,
+                    self._snapshot.stamp,
+                )
+            return loaded
+
+    def _read_stamp(self, store: StampStore) -> str | None:
+        """The published stamp, or None when there is none or the store is down."""
+        try:
+            published = store.get_knowledge_stamp()
+        except StoreUnavailable as error:
+            if not self._store_down_logged:
+                self._store_down_logged = True
+                log.warning("Cannot check for reloaded knowledge: %s", error)
+            return None
+        if self._store_down_logged:
+            self._store_down_logged = False
+            log.info("Checking for reloaded knowledge again")
+        return published
+
+    def follow(self, store: StampStore, interval: float) -> Follower:
+        """Take the current published stamp as seen, then `sync` every `interval` seconds on
+        a daemon thread until the Follower is stopped or this LiveKnowledge is garbage."""
+        self.mark_seen(store)
+        if self._follower is not None:
+            self._follower.stop()
+        self._follower = Follower(self, store, interval)
+        return self._follower
+
+
+class Follower:
+    """The thread that syncs a LiveKnowledge with the store. It holds the knowledge weakly, so
+    an app that is thrown away (as tests do) does not keep a thread busy for ever."""
+
+    def __init__(self, knowledge: LiveKnowledge, store: StampStore, interval: float) -> None:
+        self.interval = max(interval, MIN_SYNC_SECONDS)
+        self._knowledge = weakref.ref(knowledge)
+        self._store = store
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="knowledge-sync", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop syncing and wait (up to `timeout` seconds) for a sync in progress to end."""
+        self._stopped.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            knowledge = self._knowledge()
+            if knowledge is None:
+                return
+            try:
+                knowledge.sync(self._store)
+            except Exception:
+                log.exception("Checking for reloaded knowledge failed; trying again later")
+            del knowledge

@@ -1,4 +1,5 @@
-"""`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]`.
+"""`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]`, and for curators
+`stats [7d|30d|Nd]` and `reload` (bot/slack/curators.py).
 
 Replies are ephemeral, through the command's response URL (which works even in channels the bot
 is not a member of). `recommend` opens the questionnaire straight after the ack: the
@@ -21,6 +22,8 @@ from bot.render.blocks import (
     notice_message,
     unknown_framework_message,
 )
+from bot.render.curator import curator_commands_note
+from bot.slack.curators import reload_reply, stats_reply
 from bot.slack.engine import Engine, Turn
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import SlashCommand, ValidationError, problems
@@ -29,7 +32,7 @@ from bot.slack.state import Destination
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("help", "recommend", "ask", "companies")
+SUBCOMMANDS = ("help", "recommend", "ask", "companies", "stats", "reload")
 SUGGESTION_CUTOFF = 60.0
 """Lowest similarity (0..100) at which an unknown word is taken for a mistyped subcommand."""
 
@@ -62,7 +65,7 @@ def reply_to(turn: Turn, command: SlashCommand) -> Message | None:
     word, _, rest = command.text.strip().partition(" ")
     subcommand, rest = word.lower(), rest.strip()
     if subcommand in {"", "help"}:
-        return help_message(kb, COMMAND)
+        return with_curator_commands(help_message(kb, COMMAND))
     if subcommand == "ask":
         if not rest:
             example = kb.entries[0].phrasings[0] if kb.entries else "…"
@@ -77,7 +80,18 @@ def reply_to(turn: Turn, command: SlashCommand) -> Message | None:
         return companies_message(kb, [framework])
     if subcommand == "recommend":
         return None
-    return help_message(kb, COMMAND, unknown=word, suggestion=closest_subcommand(subcommand))
+    if subcommand == "stats":
+        return stats_reply(turn, command.user_id, rest)
+    if subcommand == "reload":
+        return reload_reply(turn, command.user_id)
+    return with_curator_commands(
+        help_message(kb, COMMAND, unknown=word, suggestion=closest_subcommand(subcommand))
+    )
+
+
+def with_curator_commands(message: Message) -> Message:
+    """The help, with a line naming the curators' subcommands."""
+    return Message(message.text, (*message.blocks, curator_commands_note(COMMAND)))
 
 
 def register(app: App, engine: Engine) -> None:

@@ -49,9 +49,27 @@ def test_help_and_the_bare_command_reply_with_help_only_to_the_person(
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
+def test_help_names_the_curators_subcommands_and_who_may_use_them(
+    send: Send, fake_slack: FakeSlack
+) -> None:
+    reply = run(send, fake_slack, "help")
+
+    for subcommand in ("stats [7d|30d]", "reload"):
+        assert f"/framework {subcommand}" in text_of(reply)
+    for who in ("admins", "owners", "CURATOR_IDS"):
+        assert who in text_of(reply)
+
+
 @pytest.mark.parametrize(
     ("typed", "suggested"),
-    [("recomend", "recommend"), ("comapnies", "companies"), ("hlep", "help"), ("aks", "ask")],
+    [
+        ("recomend", "recommend"),
+        ("comapnies", "companies"),
+        ("hlep", "help"),
+        ("aks", "ask"),
+        ("stast", "stats"),
+        ("relaod", "reload"),
+    ],
 )
 def test_an_unknown_subcommand_shows_help_and_the_closest_subcommand(
     send: Send, fake_slack: FakeSlack, typed: str, suggested: str
@@ -82,7 +100,9 @@ def test_ask_answers_with_the_matching_entry_and_its_sources(
 
     assert reply["response_type"] == "ephemeral"
     assert escape(entry.title) in reply["blocks"][0]["text"]["text"]
-    sources = reply["blocks"][-1]
+    *content, feedback = reply["blocks"]
+    assert feedback["block_id"] == "feedback"
+    sources = content[-1]
     assert sources["type"] == "context"
     for source in kb.sources_for(entry.sources):
         assert source.url in sources["elements"][0]["text"]

@@ -58,10 +58,11 @@ METHOD_SCOPES = {
     "views.update": None,
     "views.publish": None,
     "auth.test": None,
+    "users.info": "users:read",
 }
-"""Every Web API method the app calls (bot/slack/delivery.py), with the bot scope it needs
-(None: no scope). A new method fails the scope test until it is added here and its scope is
-weighed for the manifest."""
+"""Every Web API method the app calls (bot/slack/delivery.py, bot/slack/curators.py), with the
+bot scope it needs (None: no scope). A new method fails the scope test until it is added here
+and its scope is weighed for the manifest."""
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 
 
@@ -228,6 +229,7 @@ def test_the_bot_scopes_are_exactly_those_the_app_uses(
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("s")))
     send("global_shortcut", global_shortcut(ids.CallbackId.RECOMMEND_SHORTCUT))
     send("app_home_opened", EVENT_PAYLOADS["app_home_opened"]())
+    send("slash_command", slash_command("stats", response_url=fake_slack.response_url("c")))
     wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
 
     assert {call.method for call in fake_slack.calls} <= set(METHOD_SCOPES)
