@@ -165,7 +165,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def has_slack_credentials(settings: Settings) -> bool:
     """Any Slack credential set means the person wants Slack, not the terminal."""
-    return any((settings.slack_app_token, settings.slack_bot_token, settings.slack_signing_secret))
+    return any(
+        (
+            settings.slack_app_token,
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_client_id,
+            settings.slack_client_secret,
+        )
+    )
 
 
 def _settings() -> Settings | None:

@@ -26,7 +26,6 @@ from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings, SettingsError
 from bot.slack import (
     commands,
-    curators,
     errors,
     feedback,
     home,
@@ -54,6 +53,7 @@ DEFAULT_BOT_SCOPES = (
     "commands",
     "im:history",
     "im:write",
+    "users:read",
 )
 """The bot scopes of manifest.yml, requested by the OAuth install when SLACK_SCOPES is unset."""
 LISTENER_THREADS = 6
@@ -72,7 +72,6 @@ SURFACES = (
     feedback,
     shortcuts,
     lifecycle,
-    curators,
     errors,
 )
 """Bolt tries listeners in registration order: the surfaces whose acks are timed first (slash
@@ -148,6 +147,7 @@ def create_app(
         retry_handlers=handlers,
         curator_ids=settings.curators,
     )
+    live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, engine)
     return app
 
@@ -174,11 +174,16 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
         ),
         token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
     )
+    authorize = oauth.authorize
     # Bolt's authorizer would refresh rotating tokens through slack.com whatever
     # SLACK_API_URL says; give it the app's client.
-    oauth.authorize.token_rotator = TokenRotator(  # type: ignore[attr-defined]
+    authorize.token_rotator = TokenRotator(  # type: ignore[attr-defined]
         client_id=client_id, client_secret=client_secret, client=client
     )
+    # Authorization runs before the ack; without the cache every request would wait for an
+    # auth.test call. It is keyed by token: a rotated or reinstalled token is checked afresh,
+    # and an uninstalled workspace has no token left to find.
+    authorize.cache_enabled = True  # type: ignore[attr-defined]
     return oauth
 
 

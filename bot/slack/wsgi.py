@@ -1,10 +1,14 @@
 """The WSGI application gunicorn serves (see the Procfile): `POST /slack/events` for everything
-Slack sends, `GET /healthz` for the platform's health check, 404 for anything else.
+Slack sends, `GET /healthz` for the platform's health check, and with the OAuth install on
+(SLACK_CLIENT_ID) Bolt's `GET /slack/install` and `GET /slack/oauth_redirect` pages; 404 for
+anything else.
 
 It never answers 500: a body that is not UTF-8, JSON or a form, a wrong Content-Length, or an
 exception anywhere below becomes a logged 4xx. The signature is checked on the raw bytes before
 anything else (Bolt checks it again), so a forged or stale request gets 401 whatever its body
-and reaches no listener, and the process stays up whatever arrives.
+and reaches no listener, and the process stays up whatever arrives. The two OAuth pages are
+opened by a person's browser, so they carry no signature: Bolt checks the OAuth state instead
+(a state cookie set by the install page, matched against one issued in the database).
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ _REASONS = {
     405: "Method Not Allowed",
     413: "Content Too Large",
 }
+INSTALL_FAILED_PAGE = (
+    b"The app could not be installed this time. Please try again in a moment from the page "
+    b"that sent you here."
+)
 
 
 Headers = list[tuple[str, str]]
@@ -57,6 +65,11 @@ class SlackWsgiApp:
         self.app = app
         self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self._secret = signing_secret.encode("utf-8")
+        flow = app.oauth_flow
+        self.oauth_paths = (
+            frozenset({flow.install_path, flow.redirect_uri_path}) if flow else frozenset()
+        )
+        """The OAuth install's pages, empty unless the install is on."""
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         try:
@@ -71,6 +84,8 @@ class SlackWsgiApp:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
             return 200, [], b"ok"
+        if path in self.oauth_paths:
+            return self._oauth_page(environ, method)
         if path != EVENTS_PATH:
             return 404, [], b"Not Found"
         if method != "POST":
@@ -83,6 +98,37 @@ class SlackWsgiApp:
             # malformed timestamp, and nothing unsigned may reach a listener or error handler.
             log.info("Refusing a request without a valid Slack signature")
             return 401, [], b"Unauthorized"
+        try:
+            status, headers, body = self._bolt(environ, raw)
+        except Exception as error:
+            # A body that is not UTF-8, JSON or a form: Bolt raises while parsing it.
+            log.warning("Refusing a signed request whose body cannot be read: %r", error)
+            return 400, [], b"Bad Request"
+        if status >= 500:
+            log.error("Bolt answered %s to %s; answering 400", status, _describe(environ))
+            return 400, [], b"Bad Request"
+        return status, headers, body
+
+    def _oauth_page(self, environ: WSGIEnvironment, method: str) -> tuple[int, Headers, bytes]:
+        """Bolt's install page (a state cookie and the link to Slack's authorize page) or its
+        redirect page (the code exchanged through oauth.v2.access and the installation stored;
+        Bolt's failure page, 4xx, for a missing or unknown state). A 5xx from Bolt (the database
+        failed to store the installation) keeps its page with 400; an exception becomes a
+        short page with 400."""
+        if method != "GET":
+            return 405, [("allow", "GET")], b"Method Not Allowed"
+        try:
+            status, headers, body = self._bolt(environ, b"")
+        except Exception:
+            log.exception("The OAuth install failed at %s", _describe(environ))
+            return 400, [], INSTALL_FAILED_PAGE
+        if status >= 500:
+            log.error("Bolt answered %s to %s; answering 400", status, _describe(environ))
+            status = 400
+        return status, headers, body
+
+    def _bolt(self, environ: WSGIEnvironment, raw: bytes) -> tuple[int, Headers, bytes]:
+        """Bolt's answer to the request `environ` with the body `raw` (already read)."""
         buffered = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
         answer: dict[str, Any] = {}
 
@@ -90,19 +136,8 @@ class SlackWsgiApp:
             answer["status"], answer["headers"] = int(status.split(" ", 1)[0]), headers
             return lambda data: None
 
-        try:
-            chunks = self.handler(buffered, capture)
-        except Exception as error:
-            # A body that is not UTF-8, JSON or a form: Bolt raises while parsing it.
-            log.warning("Refusing a signed request whose body cannot be read: %r", error)
-            return 400, [], b"Bad Request"
-        body = b"".join(chunks)
-        if answer.get("status", 500) >= 500:
-            log.error(
-                "Bolt answered %s to %s; answering 400", answer.get("status"), _describe(environ)
-            )
-            return 400, [], b"Bad Request"
-        return answer["status"], list(answer["headers"]), body
+        body = b"".join(self.handler(buffered, capture))
+        return answer.get("status", 500), list(answer.get("headers", [])), body
 
     def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
         """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here)."""
@@ -151,7 +186,8 @@ def create_wsgi_app(
 ) -> Callable[..., Iterable[bytes]]:
     """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
     it: `gunicorn 'bot.slack.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
-    the variable) when the HTTP credentials are missing."""
+    the variable) when the HTTP credentials are missing: the signing secret, and the bot token
+    unless the OAuth install (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) provides tokens."""
     settings = settings if settings is not None else Settings()
     settings.configure_logging()
     problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))

@@ -20,7 +20,8 @@ from web_process import WebProcess
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
 from bot.slack.server import serve
-from bot.slack.wsgi import create_wsgi_app
+from bot.slack.wsgi import SlackWsgiApp, create_wsgi_app
+from bot.store import create_store
 
 PROJECT = Path(__file__).resolve().parents[2]
 ENV_NAMES = (
@@ -31,6 +32,9 @@ ENV_NAMES = (
     "PORT",
     "KNOWLEDGE_DIR",
     "LOG_LEVEL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SCOPES",
 )
 
 
@@ -127,6 +131,13 @@ def test_several_bad_settings_are_reported_together_on_one_line(
         ({"slack_bot_token": "xoxb-1"}, ["SLACK_SIGNING_SECRET"]),
         ({"slack_signing_secret": "s"}, ["SLACK_BOT_TOKEN"]),
         ({"slack_app_token": "xapp-1"}, ["SLACK_BOT_TOKEN"]),
+        ({"slack_client_id": "1.2", "slack_client_secret": "c"}, ["SLACK_SIGNING_SECRET"]),
+        ({"slack_client_id": "1.2", "slack_signing_secret": "s"}, ["SLACK_CLIENT_SECRET"]),
+        ({"slack_client_secret": "c", "slack_bot_token": "xoxb-1"}, ["SLACK_CLIENT_ID"]),
+        (
+            {"slack_client_id": "1.2", "slack_client_secret": "c", "slack_app_token": "xapp-1"},
+            ["SLACK_CLIENT_ID", "SLACK_APP_TOKEN"],
+        ),
     ],
 )
 def test_missing_credentials_are_named_for_the_mode_in_use(
@@ -147,10 +158,59 @@ def test_missing_credentials_are_named_for_the_mode_in_use(
     [
         {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s"},
         {"slack_bot_token": "xoxb-1", "slack_app_token": "xapp-1"},
+        {"slack_client_id": "1.2", "slack_client_secret": "c", "slack_signing_secret": "s"},
     ],
 )
 def test_complete_credentials_pass(values: dict[str, str]) -> None:
     assert check_credentials(Settings(**values)) is None
+
+
+def test_the_oauth_install_settings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret-value")
+    monkeypatch.setenv("SLACK_SCOPES", "chat:write, commands im:write")
+
+    settings = Settings()
+
+    assert settings.oauth
+    assert settings.slack_client_id == "1111.2222"
+    assert settings.secret("client_secret") == "client-secret-value"
+    assert settings.scopes == ["chat:write", "commands", "im:write"]
+    assert "client-secret-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"slack_client_id": "1.2"}, {"slack_client_secret": "c"}, {"slack_client_id": " "}],
+)
+def test_the_oauth_install_needs_both_the_client_id_and_secret(values: dict[str, str]) -> None:
+    assert not Settings(**values).oauth
+
+
+def test_the_wsgi_app_of_an_oauth_install_needs_no_bot_token(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = Settings(
+        slack_client_id="1.2",
+        slack_client_secret="c",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+    )
+    store = create_store(None, tmp_path)
+    try:
+        app = create_wsgi_app(settings, store=store)
+    finally:
+        store.close()
+
+    assert isinstance(app, SlackWsgiApp)
+    assert app.app.oauth_flow is not None
+
+
+def test_the_app_without_the_oauth_install_needs_a_bot_token() -> None:
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        create_app(Settings(slack_signing_secret=SIGNING_SECRET))
 
 
 def test_serve_without_credentials_exits_2_with_one_line(
@@ -204,6 +264,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "bot", *args],
         cwd=PROJECT,
         env={**clean, **env},
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
@@ -216,6 +277,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SLACK_BOT_TOKEN": "xoxp-wrong-kind"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
     ],
 )
 def test_framework_bot_serve_with_bad_credentials_exits_2_naming_the_variable(
@@ -227,6 +289,23 @@ def test_framework_bot_serve_with_bad_credentials_exits_2_naming_the_variable(
     assert finished.stderr.count("\n") == 1
     assert variable in finished.stderr
     assert "xoxp-wrong-kind" not in finished.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_CLIENT_SECRET": "c"}, "SLACK_CLIENT_ID"),
+    ],
+)
+def test_the_bare_command_serves_slack_when_only_oauth_credentials_are_set(
+    env: dict[str, str], variable: str
+) -> None:
+    finished = _cli(env=env)
+
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("framework-bot serve:")
+    assert variable in finished.stderr
 
 
 def test_the_procfile_worker_serves_http_when_no_app_token_is_set(
