@@ -4,6 +4,8 @@ serves, a restart loses nothing, and a database outage costs no answers and no r
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,12 +16,15 @@ import pytest
 from conftest import BOT_TOKEN, SIGNING_SECRET, Post
 from fake_slack import FakeSlack
 from postgres import FlakyPostgres, schema_url
-from slack_requests import TEAM_ID, app_mention, slash_command
+from slack_requests import ALICE, TEAM_ID, app_mention, block_actions, slash_command
 from web_process import WebProcess
 
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
+from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId
 from bot.store import Store, create_store
 
 QUESTION = "does django have an admin panel"
+CURATOR = ALICE
 GRACE_SECONDS = 1.5
 """How long a test waits to be sure a second answer does not come (an absence check)."""
 
@@ -178,3 +183,98 @@ def test_questions_keep_being_answered_while_the_database_is_down_and_are_stored
         time.sleep(0.2)
     assert questions_stored(store) == everything
     assert "Database unavailable" in instance.output()
+
+
+def stats_text(fake: FakeSlack, post: Post, instance: WebProcess, token: str) -> str:
+    """`/framework stats` asked of `instance` by a curator: the text of its reply."""
+    command = slash_command("stats 7d", response_url=fake.response_url(token))
+    assert post(instance.url, "slash_command", command).status == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        replies = [reply for reply in fake.responses if reply.token == token]
+        if replies:
+            return json.dumps(replies[-1].body["blocks"], ensure_ascii=False)
+        time.sleep(0.05)
+    raise AssertionError(f"no stats reply from {instance.url}")
+
+
+def click_helpful(post: Post, instance: WebProcess, answer: dict) -> None:
+    """Click "Helpful" under a message the bot posted (the fake's recorded message)."""
+    message = answer["message"]
+    [feedback] = [
+        block for block in message["blocks"] if block.get("block_id") == FEEDBACK_BLOCK_ID
+    ]
+    [button] = [
+        element
+        for element in feedback["elements"]
+        if element["action_id"] == ActionId.FEEDBACK_HELPFUL
+    ]
+    click = block_actions(
+        button["action_id"],
+        button["value"],
+        block_id=FEEDBACK_BLOCK_ID,
+        message=message,
+        thread_ts=message.get("thread_ts"),
+    )
+    assert post(instance.url, "block_actions", click).status == 200
+
+
+def test_feedback_through_one_instance_shows_in_stats_from_the_other_and_survives_a_restart(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+) -> None:
+    first, second = (start_instance(shared_database, CURATOR_IDS=CURATOR) for _ in range(2))
+    assert post(first.url, "app_mention", app_mention(f"<@U0BOT> {QUESTION}")).status == 200
+    answer = fake_slack.wait_for("chat.postMessage", timeout=10)[0].response
+    click_helpful(post, first, answer)
+    fake_slack.wait_for("chat.update", timeout=10)
+
+    served_by_second = stats_text(fake_slack, post, second, "stats-second")
+    assert "*Questions asked:* 1" in served_by_second
+    assert "100% helpful (1 of 1 vote)" in served_by_second
+
+    first.stop()
+    second.stop()
+    first = start_instance(shared_database, CURATOR_IDS=CURATOR)
+    assert stats_text(fake_slack, post, first, "stats-after-restart") == served_by_second
+
+
+def test_a_reload_on_one_instance_reaches_the_other(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+    tmp_path: Path,
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)
+    env = {"CURATOR_IDS": CURATOR, "KNOWLEDGE_DIR": str(knowledge), "KNOWLEDGE_SYNC_SECONDS": "0.2"}
+    first, second = start_instance(shared_database, **env), start_instance(shared_database, **env)
+    entries = knowledge / "entries-reload-test.yaml"
+    entries.write_text(
+        "entries:\n"
+        "  - id: reload-marker\n"
+        "    title: Reload marker\n"
+        "    phrasings: [what is the reload marker, reload marker, explain the reload marker,"
+        " tell me about the reload marker]\n"
+        "    answer: The reload marker answer.\n"
+        "    sources: [django-docs]\n",
+        encoding="utf-8",
+    )
+
+    reload = slash_command("reload", response_url=fake_slack.response_url("reload"))
+    assert post(first.url, "slash_command", reload).status == 200
+    reloaded = json.dumps(fake_slack.wait_for_response(1, timeout=10)[0].body)
+    assert "didn't reload" not in reloaded, reloaded
+
+    deadline = time.monotonic() + 15
+    answered = False
+    while not answered and time.monotonic() < deadline:
+        fake_slack.reset()
+        mention = app_mention("<@U0BOT> what is the reload marker")
+        assert post(second.url, "app_mention", mention).status == 200
+        reply = fake_slack.wait_for("chat.postMessage", timeout=10)[0]
+        answered = "reload marker answer" in json.dumps(reply.params["blocks"])
+    assert answered, "the second instance never served the reloaded knowledge"
