@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
         description="Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on "
-        "$PORT with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.",
+        "$PORT with SLACK_SIGNING_SECRET and either SLACK_BOT_TOKEN (one workspace) or "
+        "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (any workspace that installs the app at "
+        "/slack/install). State goes to DATABASE_URL, or an SQLite file in DATA_DIR.",
     )
     commands.add_parser(
         "chat",
