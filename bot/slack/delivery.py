@@ -32,6 +32,8 @@ CHANNEL_ERRORS = frozenset(
 """Errors that mean the bot cannot post where it was asked to; the person can fix them."""
 TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"})
 CONNECTION_ERROR = "connection_error"
+NOWHERE = "no_message_to_replace"
+"""A click that names neither a message nor a response URL: there is nothing to replace."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,23 @@ class Slack:
             text=message.text,
             blocks=message.blocks_json(),
         )
+
+    def replace_clicked(
+        self,
+        message: Message,
+        *,
+        channel: str | None,
+        ts: str | None,
+        ephemeral: bool,
+        response_url: str | None,
+    ) -> Outcome:
+        """Replace the message a button was clicked in: chat.update for a message, its
+        response URL for an ephemeral one (which chat.update cannot reach)."""
+        if ephemeral or channel is None or ts is None:
+            if response_url is None:
+                return Outcome(False, NOWHERE)
+            return self.respond(response_url, message, replace_original=True)
+        return self.update_message(channel, ts, message)
 
     def open_view(self, trigger_id: str, view: View, context: str) -> Outcome:
         return self._call(

@@ -21,7 +21,7 @@ from bot.render.blocks import (
     answer_message,
     recommendation_message,
 )
-from bot.slack.delivery import problem_text
+from bot.slack.delivery import NOWHERE, problem_text
 from bot.slack.engine import Engine, Turn
 from bot.slack.ids import ActionId
 from bot.slack.payloads import BlockActions, ValidationError, problems
@@ -100,14 +100,17 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool) -> None:
         log.info("Feedback on %s %r, which the knowledge no longer has", value.kind, value.target)
         turn.slack.tell(user, thanks(helpful), **tell)
         return
-    if click.container.is_ephemeral:
-        if click.response_url is None:
-            log.warning("Feedback on an ephemeral message from user=%s has no response URL", user)
-            turn.slack.tell(user, thanks(helpful), **tell)
-            return
-        outcome = turn.slack.respond(click.response_url, message, replace_original=True)
-    else:
-        outcome = turn.slack.update_message(channel, ts, message)
+    outcome = turn.slack.replace_clicked(
+        message,
+        channel=channel,
+        ts=ts,
+        ephemeral=click.container.is_ephemeral,
+        response_url=click.response_url,
+    )
+    if outcome.error == NOWHERE:
+        log.warning("Feedback on an ephemeral message from user=%s has no response URL", user)
+        turn.slack.tell(user, thanks(helpful), **tell)
+        return
     if not outcome.ok:
         turn.slack.tell(
             user,

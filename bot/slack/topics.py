@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.render.blocks import FeedbackButtons, answer_message
-from bot.slack.delivery import problem_text
+from bot.slack.delivery import NOWHERE, problem_text
 from bot.slack.engine import Engine
 from bot.slack.ids import ANSWER_TOPIC_PATTERN
 from bot.slack.payloads import BlockActions, ValidationError, problems
@@ -40,13 +40,16 @@ def register(app: App, engine: Engine) -> None:
         # The person picked the topic; their own question is not in the button.
         feedback = FeedbackButtons(FeedbackValue.for_entry(entry.id, None).encode_value())
         message = answer_message(turn.kb, entry, feedback=feedback)
-        if click.container.is_ephemeral or channel is None or ts is None:
-            if click.response_url is None:
-                log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
-                return
-            outcome = turn.slack.respond(click.response_url, message, replace_original=True)
-        else:
-            outcome = turn.slack.update_message(channel, ts, message)
+        outcome = turn.slack.replace_clicked(
+            message,
+            channel=channel,
+            ts=ts,
+            ephemeral=click.container.is_ephemeral,
+            response_url=click.response_url,
+        )
+        if outcome.error == NOWHERE:
+            log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
+            return
         if not outcome.ok:
             turn.slack.tell(
                 click.user.id,
