@@ -13,9 +13,11 @@ opened by a person's browser, so they carry no signature: Bolt checks the OAuth 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import io
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -26,8 +28,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.settings import Settings, SettingsError, check_credentials
-from bot.slack.app import create_app
-from bot.store import Store
+from bot.slack.app import create_app, open_store
+from bot.store import Health, Store
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -61,8 +63,11 @@ Headers = list[tuple[str, str]]
 class SlackWsgiApp:
     """Bolt's WSGI adapter behind a callable that turns every failure into a deliberate answer."""
 
-    def __init__(self, app: App, signing_secret: str) -> None:
+    def __init__(
+        self, app: App, signing_secret: str, health: Callable[[], Health] | None = None
+    ) -> None:
         self.app = app
+        self._health = health
         self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self._secret = signing_secret.encode("utf-8")
         flow = app.oauth_flow
@@ -83,7 +88,7 @@ class SlackWsgiApp:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
-            return 200, [], b"ok"
+            return 200, [("content-type", "application/json")], self._health_report()
         if path in self.oauth_paths:
             return self._oauth_page(environ, method)
         if path != EVENTS_PATH:
@@ -139,6 +144,17 @@ class SlackWsgiApp:
         body = b"".join(self.handler(buffered, capture))
         return answer.get("status", 500), list(answer.get("headers", [])), body
 
+    def _health_report(self) -> bytes:
+        """Always 200 (the bot answers questions without its database), with the store's state
+        for whoever looks: whether the database is reachable, and records waiting or lost."""
+        report: dict[str, Any] = {"status": "ok"}
+        if self._health is not None:
+            health = self._health()
+            report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
+            report["records_waiting"] = health.pending
+            report["records_lost"] = health.dropped
+        return json.dumps(report).encode()
+
     def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
         """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here)."""
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
@@ -193,5 +209,8 @@ def create_wsgi_app(
     problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))
     if problem is not None:
         raise SettingsError(problem)
+    if store is None:
+        store = open_store(settings)
+        atexit.register(store.close)
     app = create_app(settings, store=store)
-    return SlackWsgiApp(app, settings.secret("signing_secret") or "")
+    return SlackWsgiApp(app, settings.secret("signing_secret") or "", health=store.health)

@@ -16,7 +16,14 @@ import pytest
 from conftest import BOT_TOKEN, SIGNING_SECRET, Post
 from fake_slack import FakeSlack
 from postgres import FlakyPostgres, schema_url
-from slack_requests import ALICE, TEAM_ID, app_mention, block_actions, slash_command
+from slack_requests import (
+    ALICE,
+    TEAM_ID,
+    app_mention,
+    block_actions,
+    http_request,
+    slash_command,
+)
 from web_process import WebProcess
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
@@ -169,6 +176,10 @@ def test_questions_keep_being_answered_while_the_database_is_down_and_are_stored
     assert post(instance.url, "slash_command", command).status == 200
     answered = fake_slack.wait_for("chat.postMessage", 1 + len(during), timeout=15)
     assert all(call.ok for call in answered)
+    health = http_request(instance.url + "/healthz")
+    assert health.status == 200
+    assert health.json()["database"].startswith("unavailable")
+    assert health.json()["records_waiting"] >= 1
     assert QUESTION.split()[-2] in str(fake_slack.wait_for_response(1, timeout=10)[0].body)
 
     flaky_postgres.restore()
@@ -182,6 +193,7 @@ def test_questions_keep_being_answered_while_the_database_is_down_and_are_stored
     while questions_stored(store) < everything and time.monotonic() < deadline:
         time.sleep(0.2)
     assert questions_stored(store) == everything
+    assert http_request(instance.url + "/healthz").json()["records_lost"] == 0
     assert "Database unavailable" in instance.output()
 
 

@@ -187,10 +187,16 @@ def test_other_paths_methods_and_lengths_get_deliberate_answers(
     assert response.headers["content-length"] == str(len(response.body.encode()))
 
 
-def test_the_health_check_says_ok(wsgi_app: SlackWsgiApp) -> None:
+def test_the_health_check_says_ok_and_reports_the_database(wsgi_app: SlackWsgiApp) -> None:
     response = call_wsgi(wsgi_app, "GET", "/healthz")
 
-    assert (response.status, response.body) == (200, "ok")
+    assert response.status == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "records_waiting": 0,
+        "records_lost": 0,
+    }
 
 
 def test_url_verification_echoes_the_challenge(send: Send) -> None:
