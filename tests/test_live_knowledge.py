@@ -24,9 +24,9 @@ NEW_TITLE = "Django, explained again"
 class StampStore:
     """The store's knowledge stamp, with an outage switch."""
 
-    def __init__(self, stamp: str | None = None) -> None:
+    def __init__(self, stamp: str | None = None, *, down: bool = False) -> None:
         self.stamp = stamp
-        self.down = False
+        self.down = down
 
     def get_knowledge_stamp(self) -> str | None:
         if self.down:
@@ -51,6 +51,13 @@ def edit(folder: Path, old: str, new: str) -> None:
 
 def title(live: LiveKnowledge) -> str:
     return live.kb.entry("what-is-django").title
+
+
+def started(folder: Path, store: StampStore) -> LiveKnowledge:
+    """An instance as the app starts one: `folder` loaded, the store's stamp marked as seen."""
+    live = LiveKnowledge(folder)
+    live.mark_seen(store)
+    return live
 
 
 def reload_elsewhere(folder: Path, store: StampStore) -> LiveKnowledge:
@@ -99,8 +106,7 @@ def test_a_folder_that_does_not_load_is_refused_and_the_old_knowledge_stays(fold
 
 def test_a_stamp_published_by_another_instance_reloads_this_ones_folder(folder: Path) -> None:
     store = StampStore()
-    live = LiveKnowledge(folder)
-    live.mark_seen(store)
+    live = started(folder, store)
     edit(folder, OLD_TITLE, NEW_TITLE)
     other = reload_elsewhere(folder, store)
 
@@ -143,8 +149,7 @@ def test_an_instance_serving_other_files_warns_once_per_published_stamp(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = StampStore()
-    live = LiveKnowledge(folder)
-    live.mark_seen(store)
+    live = started(folder, store)
     before = live.snapshot
 
     for stamp in ("aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"):
@@ -161,8 +166,7 @@ def test_a_published_reload_whose_folder_does_not_load_here_keeps_the_old_knowle
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = StampStore()
-    live = LiveKnowledge(folder)
-    live.mark_seen(store)
+    live = started(folder, store)
     edit(folder, f"    title: {OLD_TITLE}", f"    titel: {NEW_TITLE}")
     store.stamp = "cccccccccccccccc"
 
@@ -176,10 +180,8 @@ def test_a_published_reload_whose_folder_does_not_load_here_keeps_the_old_knowle
 def test_a_store_that_is_down_is_skipped_and_logged_once_per_outage(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = StampStore()
-    store.down = True
-    live = LiveKnowledge(folder)
-    live.mark_seen(store)
+    store = StampStore(down=True)
+    live = started(folder, store)
 
     for _ in range(3):
         assert live.sync(store) is False
@@ -190,10 +192,8 @@ def test_a_store_that_is_down_is_skipped_and_logged_once_per_outage(
 
 def test_the_first_stamp_read_after_an_outage_at_start_is_acted_on(folder: Path) -> None:
     """Started while the database was down: a reload published meanwhile is not missed."""
-    store = StampStore()
-    store.down = True
-    live = LiveKnowledge(folder)
-    live.mark_seen(store)
+    store = StampStore(down=True)
+    live = started(folder, store)
     edit(folder, OLD_TITLE, NEW_TITLE)
     store.down = False
     reload_elsewhere(folder, store)

@@ -10,19 +10,32 @@
 - `answerable(kb, index)`: an entry and one of its phrasings that the matcher answers with that
   entry (found, not assumed, so a change in the knowledge cannot silently turn the test into a
   "not sure" test).
+- `vague_question(kb)`: a question the matcher is not sure about but offers close topics for.
+- `buttons(blocks)`: action_id -> value of every button in a message's or view's blocks.
+- `topic_buttons(blocks)` and `click_topic(send, suggestion, topic)`: the "not sure" reply's topic
+  buttons, and a click on one.
+- `choice(question, option_ids)` and `best_answer_steps(kb, framework_id)`: the modal state a
+  questionnaire step submits, for one answer and for every step of a framework's best answers.
+- `recommend_by_command(send, fake, kb, framework_id)`: `/framework recommend` answered to the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from fake_slack import FakeSlack
+import pytest
+from fake_slack import Call, FakeSlack, ResponsePost
+from slack_requests import block_actions, slash_command, state_value, view_submission
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.knowledge import Entry, KnowledgeBase, Option
+from bot.knowledge import Entry, KnowledgeBase, Option, Question
 from bot.matching import Matcher
+from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, question_block_id
+
+if TYPE_CHECKING:
+    from conftest import Send
 
 MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})
@@ -209,3 +222,82 @@ def answerable(kb: KnowledgeBase, index: int = 0) -> tuple[Entry, str]:
             if best is not None and best.entry.id == entry.id:
                 return entry, phrasing
     raise AssertionError("the matcher answers no phrasing of any entry with that entry")
+
+
+VAGUE_QUESTIONS = ["framework", "which framework", "web framework", "tell me about frameworks"]
+
+
+def vague_question(kb: KnowledgeBase) -> str:
+    """A question the matcher is not sure about but has close topics for (found, not assumed)."""
+    matcher = Matcher(kb)
+    for question in VAGUE_QUESTIONS:
+        result = matcher.match(question)
+        if not result.confident and result.alternatives:
+            return question
+    pytest.fail(f"none of {VAGUE_QUESTIONS} is a 'not sure' with close topics any more")
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """action_id -> value of every button in `blocks`."""
+    return {
+        element["action_id"]: element.get("value", "")
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+def topic_buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The topic buttons of a "not sure" reply, in order."""
+    return [
+        element
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if ANSWER_TOPIC_PATTERN.match(element["action_id"])
+    ]
+
+
+def click_topic(send: Send, suggestion: Call, topic: dict[str, Any]) -> None:
+    """Click `topic`, one of the topic buttons of the "not sure" reply the bot posted."""
+    send(
+        "block_actions",
+        block_actions(
+            topic["action_id"],
+            topic["value"],
+            message=suggestion.response["message"],
+            thread_ts=suggestion.params["thread_ts"],
+        ),
+    )
+
+
+def choice(question: Question, option_ids: Sequence[str]) -> dict[str, Any]:
+    """The view state Slack sends for a chosen answer to `question`."""
+    if question.kind == "single":
+        value = state_value("radio_buttons", option_ids[0])
+    else:
+        value = state_value("checkboxes", list(option_ids))
+    return {question_block_id(question): {ActionId.QUESTIONNAIRE_CHOICE.value: value}}
+
+
+def best_answer_steps(kb: KnowledgeBase, framework_id: str) -> list[dict[str, Any]]:
+    """The state `values` of each questionnaire step's view_submission, in question order, for
+    the `best_answers` that favour `framework_id`."""
+    answers = best_answers(kb, framework_id)
+    return [choice(question, answers[question.id]) for question in kb.questionnaire.questions]
+
+
+def recommend_by_command(
+    send: Send, fake: FakeSlack, kb: KnowledgeBase, framework_id: str
+) -> ResponsePost:
+    """`/framework recommend` answered to the end in favour of `framework_id` (after any earlier
+    runs in the same test); returns the result as posted to the command's response URL."""
+    responded = len(fake.responses)
+    opened = len(fake.calls_to("views.open"))
+    send("slash_command", slash_command("recommend", response_url=fake.response_url("recommend")))
+    view = fake.wait_for("views.open", opened + 1)[opened].params["view"]
+    for values in best_answer_steps(kb, framework_id):
+        response = send("view_submission", view_submission(view=view, values=values))
+        if response.body:
+            view = response.json()["view"]
+    return fake.wait_for_response(responded + 1)[responded]

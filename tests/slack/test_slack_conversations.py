@@ -22,11 +22,16 @@ from slack_requests import (
     message_shortcut,
     unique_ts,
 )
-from slack_test_helpers import answerable, assert_valid_block_kit
+from slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    click_topic,
+    topic_buttons,
+    vague_question,
+)
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
-from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, escape
+from bot.render.blocks import ActionId, escape
 from bot.slack.ids import CallbackId
 from bot.slack.wsgi import SlackWsgiApp
 
@@ -54,16 +59,6 @@ def nothing_sent(wsgi_app: SlackWsgiApp, fake: FakeSlack) -> bool:
     finish_listeners(wsgi_app)
     sending = {"chat.postMessage", "chat.postEphemeral", "views.publish", "chat.update"}
     return [call.method for call in fake.calls if call.method in sending] == []
-
-
-def topic_buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        element
-        for block in params["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if ANSWER_TOPIC_PATTERN.match(element["action_id"])
-    ]
 
 
 # --- mentions -------------------------------------------------------------------------------------
@@ -125,18 +120,6 @@ def test_a_mention_that_pings_everyone_is_not_echoed_with_the_ping(
 
 # --- not sure, and its topic buttons ----------------------------------------------------------
 
-VAGUE_QUESTIONS = ["framework", "which framework", "web framework", "tell me about frameworks"]
-
-
-def vague_question(kb: KnowledgeBase) -> str:
-    """A question the matcher is not sure about but has close topics for (found, not assumed)."""
-    matcher = Matcher(kb)
-    for question in VAGUE_QUESTIONS:
-        result = matcher.match(question)
-        if not result.confident and result.alternatives:
-            return question
-    pytest.fail(f"none of {VAGUE_QUESTIONS} is a 'not sure' with close topics any more")
-
 
 def test_not_sure_says_so_and_a_topic_click_replaces_it_with_that_answer(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
@@ -144,25 +127,17 @@ def test_not_sure_says_so_and_a_topic_click_replaces_it_with_that_answer(
     send("app_mention", app_mention(f"<@U0BOT> {vague_question(kb)}"))
     suggestion = fake_slack.wait_for("chat.postMessage")[0]
     assert "not sure" in text_of(suggestion.params)
-    choices = topic_buttons(suggestion.params)
+    choices = topic_buttons(suggestion.params["blocks"])
     assert 1 <= len(choices) <= 3
     picked = choices[-1]
 
-    send(
-        "block_actions",
-        block_actions(
-            picked["action_id"],
-            picked["value"],
-            message=suggestion.response["message"],
-            thread_ts=suggestion.params["thread_ts"],
-        ),
-    )
+    click_topic(send, suggestion, picked)
 
     update = fake_slack.wait_for("chat.update")[0].params
     assert (update["channel"], update["ts"]) == (GENERAL, suggestion.response["ts"])
     entry = kb.entry(picked["value"])
     assert escape(entry.title) in update["blocks"][0]["text"]["text"]
-    assert topic_buttons(update) == []
+    assert topic_buttons(update["blocks"]) == []
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 

@@ -22,14 +22,17 @@ from slack_requests import (
     call_wsgi,
     prepare,
     slash_command,
-    state_value,
-    view_submission,
 )
-from slack_test_helpers import answerable, assert_valid_block_kit, best_answers
+from slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answers,
+    recommend_by_command,
+)
 
 from bot.advisor import advise
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
-from bot.render.blocks import ActionId, escape, question_block_id
+from bot.render.blocks import escape
 from bot.settings import Settings
 from bot.slack.wsgi import create_wsgi_app
 from bot.store import Store, StoreUnavailable
@@ -113,26 +116,6 @@ def record_question(
     )
 
 
-def recommend(send: Send, fake: FakeSlack, kb: KnowledgeBase, framework_id: str) -> None:
-    """Run the questionnaire from `/framework recommend` to its result."""
-    before = len(fake.responses)
-    opened = len(fake.calls_to("views.open"))
-    send("slash_command", slash_command("recommend", response_url=fake.response_url("rec")))
-    view = fake.wait_for("views.open", opened + 1)[opened].params["view"]
-    answers = best_answers(kb, framework_id)
-    for question in kb.questionnaire.questions:
-        chosen = answers[question.id]
-        if question.kind == "single":
-            value = state_value("radio_buttons", chosen[0])
-        else:
-            value = state_value("checkboxes", chosen)
-        values = {question_block_id(question): {ActionId.QUESTIONNAIRE_CHOICE.value: value}}
-        response = send("view_submission", view_submission(view=view, values=values))
-        if response.body:
-            view = response.json()["view"]
-    fake.wait_for_response(before + 1)
-
-
 # -- who may ------------------------------------------------------------------------------
 
 
@@ -194,7 +177,7 @@ def test_stats_show_what_the_app_recorded(
     fake_slack.wait_for("chat.postMessage", len(mentions))
     verdicts = {}
     for framework in kb.frameworks:
-        recommend(send, fake_slack, kb, framework.id)
+        recommend_by_command(send, fake_slack, kb, framework.id)
         verdicts[framework.id] = advise(kb, best_answers(kb, framework.id)).verdict
     for helpful, user in [(True, "U0A"), (True, "U0B"), (False, "U0C")]:
         slack_store.record_vote(

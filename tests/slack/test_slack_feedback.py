@@ -27,14 +27,20 @@ from slack_requests import (
     direct_message,
     message_shortcut,
     slash_command,
-    state_value,
-    view_submission,
 )
-from slack_test_helpers import answerable, assert_valid_block_kit, best_answers
+from slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answers,
+    click_topic,
+    recommend_by_command,
+    topic_buttons,
+    vague_question,
+)
 from sqlalchemy import select
 
 from bot.advisor import advise
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.render import blocks
 from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId, FeedbackButtons, escape
@@ -45,7 +51,6 @@ from bot.store.schema import questions
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
 VOTES = {True: ActionId.FEEDBACK_HELPFUL, False: ActionId.FEEDBACK_NOT_HELPFUL}
-VAGUE_QUESTIONS = ["framework", "which framework", "web framework", "tell me about frameworks"]
 STARTED = datetime.now(UTC) - timedelta(minutes=1)
 
 
@@ -91,16 +96,6 @@ def stored_questions(store: Store) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in rows]
 
 
-def vague_question(kb: KnowledgeBase) -> str:
-    """A question the matcher is not sure about but has close topics for (found, not assumed)."""
-    matcher = Matcher(kb)
-    for question in VAGUE_QUESTIONS:
-        result = matcher.match(question)
-        if not result.confident and result.alternatives:
-            return question
-    pytest.fail(f"none of {VAGUE_QUESTIONS} is a 'not sure' with close topics any more")
-
-
 @dataclass(frozen=True)
 class Asked:
     """A question put to the bot from one surface, and the reply it got."""
@@ -142,6 +137,33 @@ SURFACES: dict[str, Callable[[Send, FakeSlack, str], Asked]] = {
 }
 
 
+def posted_answer(
+    send: Send,
+    fake: FakeSlack,
+    kb: KnowledgeBase,
+    index: int = 0,
+    ask: Callable[[Send, FakeSlack, str], Asked] = ask_by_mention,
+) -> tuple[Entry, str, Call]:
+    """An `answerable(kb, index)` question asked through `ask`: its entry, its phrasing and the
+    bot's posted answer."""
+    entry, phrasing = answerable(kb, index)
+    posted = ask(send, fake, phrasing).posted
+    assert posted is not None
+    return entry, phrasing, posted
+
+
+def click_vote(
+    send: Send, message_blocks: list[dict[str, Any]], helpful: bool, **where: Any
+) -> None:
+    """Click the vote button in `message_blocks`; `where` are block_actions' options saying
+    where the message is."""
+    button = feedback_buttons(message_blocks)[VOTES[helpful]]
+    send(
+        "block_actions",
+        block_actions(button["action_id"], button["value"], block_id=FEEDBACK_BLOCK_ID, **where),
+    )
+
+
 def vote_on(
     send: Send,
     posted: Call,
@@ -153,57 +175,29 @@ def vote_on(
 ) -> None:
     """Click Helpful / Not helpful on a message the bot posted (or on `message`, its update)."""
     shown = message or posted.response["message"]
-    button = feedback_buttons(shown["blocks"])[VOTES[helpful]]
-    send(
-        "block_actions",
-        block_actions(
-            button["action_id"],
-            button["value"],
-            block_id=FEEDBACK_BLOCK_ID,
-            user_id=user,
-            channel=channel,
-            message=shown,
-            thread_ts=posted.params.get("thread_ts"),
-        ),
+    click_vote(
+        send,
+        shown["blocks"],
+        helpful,
+        user_id=user,
+        channel=channel,
+        message=shown,
+        thread_ts=posted.params.get("thread_ts"),
     )
 
 
 def vote_on_ephemeral(
     send: Send, fake: FakeSlack, message_blocks: list[dict[str, Any]], helpful: bool, token: str
 ) -> None:
-    button = feedback_buttons(message_blocks)[VOTES[helpful]]
-    send(
-        "block_actions",
-        block_actions(
-            button["action_id"],
-            button["value"],
-            block_id=FEEDBACK_BLOCK_ID,
-            ephemeral=True,
-            message_ts="1700000000.000500",
-            response_url=fake.response_url(token),
-        ),
+    """Click Helpful / Not helpful on an ephemeral reply (its result goes to the response URL)."""
+    click_vote(
+        send,
+        message_blocks,
+        helpful,
+        ephemeral=True,
+        message_ts="1700000000.000500",
+        response_url=fake.response_url(token),
     )
-
-
-def recommend_by_command(
-    send: Send, fake: FakeSlack, kb: KnowledgeBase, framework_id: str
-) -> dict[str, Any]:
-    """`/framework recommend` answered to the end in favour of `framework_id`; returns the
-    result as posted to the command's response URL."""
-    send("slash_command", slash_command("recommend", response_url=fake.response_url("cmd")))
-    view = fake.wait_for("views.open")[0].params["view"]
-    answers = best_answers(kb, framework_id)
-    for question in kb.questionnaire.questions:
-        chosen = answers[question.id]
-        if question.kind == "single":
-            value = state_value("radio_buttons", chosen[0])
-        else:
-            value = state_value("checkboxes", chosen)
-        values = {blocks.question_block_id(question): {ActionId.QUESTIONNAIRE_CHOICE.value: value}}
-        response = send("view_submission", view_submission(view=view, values=values))
-        if response.body:
-            view = response.json()["view"]
-    return fake.wait_for_response(1)[0].body
 
 
 # --- the buttons ----------------------------------------------------------------------------------
@@ -256,21 +250,8 @@ def test_the_answer_after_a_topic_click_can_be_rated(
 ) -> None:
     suggestion = ask_by_mention(send, fake_slack, vague_question(kb)).posted
     assert suggestion is not None
-    topic = next(
-        element
-        for block in suggestion.params["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-    )
-    send(
-        "block_actions",
-        block_actions(
-            topic["action_id"],
-            topic["value"],
-            message=suggestion.response["message"],
-            thread_ts=suggestion.params["thread_ts"],
-        ),
-    )
+    topic = topic_buttons(suggestion.params["blocks"])[0]
+    click_topic(send, suggestion, topic)
     answered = fake_slack.wait_for("chat.update")[0]
     assert set(feedback_buttons(answered.params["blocks"])) == set(VOTES.values())
 
@@ -292,9 +273,7 @@ def test_the_answer_after_a_topic_click_can_be_rated(
 def test_a_vote_is_stored_with_workspace_person_message_entry_question_and_time(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    entry, phrasing = answerable(kb, 2)
-    posted = ask_by_mention(send, fake_slack, phrasing).posted
-    assert posted is not None
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb, 2)
 
     vote_on(send, posted, False)
 
@@ -320,9 +299,7 @@ def test_a_vote_is_stored_with_workspace_person_message_entry_question_and_time(
 def test_the_voted_message_keeps_its_answer_and_sources_and_acknowledges_the_vote(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, helpful: bool
 ) -> None:
-    entry, phrasing = answerable(kb, 1)
-    posted = ask_by_mention(send, fake_slack, phrasing).posted
-    assert posted is not None
+    entry, _, posted = posted_answer(send, fake_slack, kb, 1)
 
     vote_on(send, posted, helpful)
 
@@ -343,9 +320,7 @@ def test_the_voted_message_keeps_its_answer_and_sources_and_acknowledges_the_vot
 def test_changing_a_vote_keeps_one_vote_per_person_per_message(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    _, phrasing = answerable(kb)
-    posted = ask_by_mention(send, fake_slack, phrasing).posted
-    assert posted is not None
+    _, _, posted = posted_answer(send, fake_slack, kb)
     vote_on(send, posted, True)
     first = fake_slack.wait_for("chat.update")[0]
 
@@ -361,9 +336,7 @@ def test_changing_a_vote_keeps_one_vote_per_person_per_message(
 def test_two_people_voting_on_one_message_are_two_votes(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    _, phrasing = answerable(kb)
-    posted = ask_by_mention(send, fake_slack, phrasing).posted
-    assert posted is not None
+    _, _, posted = posted_answer(send, fake_slack, kb)
 
     vote_on(send, posted, True)
     fake_slack.wait_for("chat.update")
@@ -380,9 +353,7 @@ def test_two_people_voting_on_one_message_are_two_votes(
 def test_a_vote_in_a_dm_updates_the_answer_there(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    _, phrasing = answerable(kb)
-    posted = ask_in_dm(send, fake_slack, phrasing).posted
-    assert posted is not None
+    _, _, posted = posted_answer(send, fake_slack, kb, ask=ask_in_dm)
 
     vote_on(send, posted, True, channel=ALICE_DM)
 
@@ -414,9 +385,7 @@ def test_a_vote_on_an_ephemeral_answer_replaces_it_through_the_response_url(
 def test_a_failed_update_is_reported_to_the_voter_and_the_vote_still_counts(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    _, phrasing = answerable(kb)
-    posted = ask_by_mention(send, fake_slack, phrasing).posted
-    assert posted is not None
+    _, _, posted = posted_answer(send, fake_slack, kb)
     fake_slack.fail_next("chat.update", error="cant_update_message")
 
     vote_on(send, posted, True)
@@ -480,7 +449,7 @@ def test_an_unreadable_feedback_value_gets_a_polite_message_and_stores_nothing(
 def test_a_finished_questionnaire_stores_the_framework_and_verdict(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, framework_id: str
 ) -> None:
-    result = recommend_by_command(send, fake_slack, kb, framework_id)
+    result = recommend_by_command(send, fake_slack, kb, framework_id).body
 
     assert set(feedback_buttons(result["blocks"])) == set(VOTES.values())
     expected = advise(kb, best_answers(kb, framework_id))
@@ -494,7 +463,7 @@ def test_a_vote_on_a_recommendation_is_stored_as_one_and_keeps_its_buttons(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
     framework_id = FRAMEWORK_IDS[0]
-    result = recommend_by_command(send, fake_slack, kb, framework_id)
+    result = recommend_by_command(send, fake_slack, kb, framework_id).body
 
     vote_on_ephemeral(send, fake_slack, result["blocks"], False, "rated")
 
@@ -515,7 +484,7 @@ def test_a_vote_on_a_recommendation_is_stored_as_one_and_keeps_its_buttons(
 def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    result = recommend_by_command(send, fake_slack, kb, FRAMEWORK_IDS[-1])
+    result = recommend_by_command(send, fake_slack, kb, FRAMEWORK_IDS[-1]).body
     share = next(
         element
         for block in result["blocks"]

@@ -5,7 +5,7 @@ channel, Share in thread and Start over."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,12 +22,11 @@ from slack_requests import (
     direct_message,
     global_shortcut,
     slash_command,
-    state_value,
     view_submission,
 )
-from slack_test_helpers import assert_valid_block_kit, best_answers
+from slack_test_helpers import assert_valid_block_kit, best_answer_steps, buttons, choice
 
-from bot.knowledge import KnowledgeBase, Question, load_knowledge
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.render.blocks import ActionId, question_block_id
 from bot.slack.ids import CallbackId
 
@@ -40,31 +39,17 @@ def _sent_block_kit_is_valid(fake_slack: FakeSlack) -> Iterator[None]:
     assert_valid_block_kit(fake_slack)
 
 
-def choice(question: Question, option_ids: Sequence[str]) -> dict[str, Any]:
-    """The view state Slack sends for a chosen answer to `question`."""
-    if question.kind == "single":
-        value = state_value("radio_buttons", option_ids[0])
-    else:
-        value = state_value("checkboxes", list(option_ids))
-    return {question_block_id(question): {ActionId.QUESTIONNAIRE_CHOICE.value: value}}
-
-
 def answer_all(
-    send: Send,
-    kb: KnowledgeBase,
-    view: dict[str, Any],
-    answers: Mapping[str, Sequence[str]],
-    user: str = ALICE,
+    send: Send, kb: KnowledgeBase, view: dict[str, Any], framework_id: str, user: str = ALICE
 ) -> None:
-    """Submit every step of the modal `view` with `answers`, checking each step on the way."""
+    """Submit every step of the modal `view` with the best answers for `framework_id`, checking
+    each step on the way."""
     questions = kb.questionnaire.questions
-    for step, question in enumerate(questions):
+    steps = best_answer_steps(kb, framework_id)
+    for step, (question, values) in enumerate(zip(questions, steps, strict=True)):
         assert view["blocks"][0]["elements"][0]["text"] == f"Step {step + 1} of {len(questions)}"
         assert view["blocks"][1]["block_id"] == question_block_id(question)
-        response = send(
-            "view_submission",
-            view_submission(view=view, values=choice(question, answers[question.id]), user_id=user),
-        )
+        response = send("view_submission", view_submission(view=view, values=values, user_id=user))
         assert response.status == 200
         if step < len(questions) - 1:
             assert view["submit"]["text"] == "Next"
@@ -84,23 +69,13 @@ FEEDBACK = {ActionId.FEEDBACK_HELPFUL, ActionId.FEEDBACK_NOT_HELPFUL}
 """The buttons under every recommendation, shared copies included."""
 
 
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    """action_id -> value of every button in `blocks`."""
-    return {
-        element["action_id"]: element.get("value", "")
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    }
-
-
 def recommend_from_command(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, framework_id: str
 ) -> ResponsePost:
     """Run `/framework recommend` through every step with answers favouring `framework_id`;
     returns the result posted to the command's response_url."""
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("cmd")))
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, framework_id))
+    answer_all(send, kb, opened_view(fake_slack), framework_id)
     return fake_slack.wait_for_response(1)[0]
 
 
@@ -265,7 +240,7 @@ def test_in_a_thread_the_result_is_ephemeral_in_that_thread_and_can_be_shared_th
             response_url=fake_slack.response_url("button"),
         ),
     )
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[-1]), user=BOB)
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[-1], user=BOB)
 
     result = fake_slack.wait_for("chat.postEphemeral")[0].params
     assert (result["channel"], result["user"], result["thread_ts"]) == (GENERAL, BOB, parent)
@@ -292,7 +267,7 @@ def test_start_over_opens_a_fresh_questionnaire_for_the_same_place(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
 ) -> None:
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("c")))
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[0]))
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[0])
     result = fake_slack.wait_for_response(1)[0].body
     click = block_actions(
         ActionId.START_OVER,
@@ -317,7 +292,7 @@ def test_the_global_shortcut_delivers_the_result_to_the_persons_dm(
 ) -> None:
     send("global_shortcut", global_shortcut(CallbackId.RECOMMEND_SHORTCUT))
 
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[0]))
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[0])
 
     opened = fake_slack.wait_for("conversations.open")[0]
     assert opened.params["users"] == ALICE
@@ -342,7 +317,7 @@ def test_the_home_tab_button_starts_a_questionnaire_whose_result_goes_to_the_dm(
             view={**home, "id": "V0HOME"},
         ),
     )
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[-1]))
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[-1])
 
     posted = fake_slack.wait_for("chat.postMessage")[0].params
     assert posted["channel"] == ALICE_DM
@@ -365,7 +340,7 @@ def test_recommend_in_a_dm_offers_the_questionnaire_and_answers_in_the_dm(
             message=invitation.response["message"],
         ),
     )
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[0]))
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[0])
 
     result = fake_slack.wait_for("chat.postMessage", 2)[1].params
     assert result["channel"] == ALICE_DM
@@ -380,7 +355,7 @@ def test_a_result_for_a_channel_the_bot_cannot_post_in_goes_to_the_dm_with_the_r
     fake_slack.fail_next("response_url", status=404, error="expired_url")
     fake_slack.fail_next("chat.postEphemeral", error="not_in_channel")
 
-    answer_all(send, kb, view, best_answers(kb, FRAMEWORK_IDS[0]))
+    answer_all(send, kb, view, FRAMEWORK_IDS[0])
 
     posted = fake_slack.wait_for("chat.postMessage")[0].params
     assert posted["channel"] == ALICE_DM
@@ -393,7 +368,7 @@ def test_sharing_where_the_bot_is_not_a_member_tells_the_person_how_to_fix_it(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
 ) -> None:
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("c")))
-    answer_all(send, kb, opened_view(fake_slack), best_answers(kb, FRAMEWORK_IDS[0]))
+    answer_all(send, kb, opened_view(fake_slack), FRAMEWORK_IDS[0])
     result = fake_slack.wait_for_response(1)[0].body
     fake_slack.fail_next("chat.postMessage", error="not_in_channel")
 

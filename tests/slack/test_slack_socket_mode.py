@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,19 +51,18 @@ from slack_requests import (
     global_shortcut,
     message_shortcut,
     slash_command,
-    state_value,
     unique_ts,
     view_submission,
     wire_format,
 )
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_test_helpers import answerable, assert_valid_block_kit, best_answers
+from slack_test_helpers import answerable, assert_valid_block_kit, best_answer_steps, buttons
 from web_process import PROJECT_ROOT, procfile_command
 
-from bot.knowledge import KnowledgeBase, Question
+from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
-from bot.render.blocks import ActionId, escape, question_block_id
+from bot.render.blocks import ActionId, escape
 from bot.settings import Settings
 from bot.slack.app import create_app
 from bot.slack.ids import CallbackId
@@ -141,25 +140,6 @@ def deliver(
 def finish_listeners(handler: SocketModeHandler) -> None:
     """Wait until every listener the app started has run (this test's app is its own)."""
     handler.app.listener_runner.listener_executor.shutdown(wait=True)
-
-
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    """action_id -> value of every button in `blocks`."""
-    return {
-        element["action_id"]: element.get("value", "")
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    }
-
-
-def choice(question: Question, option_ids: Sequence[str]) -> dict[str, Any]:
-    """The modal state Slack sends for an answer to `question`."""
-    if question.kind == "single":
-        value = state_value("radio_buttons", option_ids[0])
-    else:
-        value = state_value("checkboxes", list(option_ids))
-    return {question_block_id(question): {ActionId.QUESTIONNAIRE_CHOICE.value: value}}
 
 
 def ack_only(ack: Ack) -> bool:
@@ -328,16 +308,28 @@ def test_the_fake_closes_with_a_protocol_error_on_an_unmasked_frame(
 # --- events --------------------------------------------------------------------------------------
 
 
-def test_a_mention_over_the_socket_is_acknowledged_and_answered_in_a_thread_under_it(
+ASKED_UNDER_A_MESSAGE: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "app_mention": lambda text, ts: app_mention(f"<@U0BOT> {text}", ts=ts),
+    "message_shortcut": lambda text, ts: message_shortcut(
+        CallbackId.ASK_SHORTCUT, text, message_ts=ts
+    ),
+}
+"""Payloads that ask about a channel message at `ts`: (question, ts) -> payload."""
+
+
+@pytest.mark.parametrize(("kind", "index"), [("app_mention", 1), ("message_shortcut", 4)])
+def test_a_mention_or_message_shortcut_over_the_socket_is_answered_in_the_message_thread(
     handler: SocketModeHandler,
     fake_slack: FakeSlack,
     socket_mode: FakeSocketMode,
     kb: KnowledgeBase,
+    kind: str,
+    index: int,
 ) -> None:
-    entry, phrasing = answerable(kb, 1)
+    entry, phrasing = answerable(kb, index)
     ts = unique_ts()
 
-    ack = deliver(socket_mode, "app_mention", app_mention(f"<@U0BOT> {phrasing}", ts=ts))
+    ack = deliver(socket_mode, kind, ASKED_UNDER_A_MESSAGE[kind](phrasing, ts))
 
     assert ack_only(ack)
     posted = fake_slack.wait_for("chat.postMessage")[0]
@@ -443,22 +435,18 @@ def test_the_whole_questionnaire_runs_over_the_socket_with_each_step_in_the_ack(
     kb: KnowledgeBase,
 ) -> None:
     framework = kb.frameworks[0]
-    answers = best_answers(kb, framework.id)
     command = slash_command("recommend", response_url=fake_slack.response_url("recommend"))
 
     assert ack_only(deliver(socket_mode, "slash_command", command))
     view = fake_slack.wait_for("views.open")[0].params["view"]
-    questions = kb.questionnaire.questions
-    for step, question in enumerate(questions):
-        submitted = view_submission(view=view, values=choice(question, answers[question.id]))
-        ack = deliver(socket_mode, "view_submission", submitted)
-        if step < len(questions) - 1:
+    steps = best_answer_steps(kb, framework.id)
+    for step, values in enumerate(steps):
+        ack = deliver(socket_mode, "view_submission", view_submission(view=view, values=values))
+        if step < len(steps) - 1:
             assert ack.payload is not None
             assert ack.payload["response_action"] == "update"
             view = ack.payload["view"]
-            assert (
-                view["blocks"][0]["elements"][0]["text"] == f"Step {step + 2} of {len(questions)}"
-            )
+            assert view["blocks"][0]["elements"][0]["text"] == f"Step {step + 2} of {len(steps)}"
         else:
             assert ack_only(ack)
 
@@ -497,27 +485,6 @@ def test_the_global_shortcut_over_the_socket_opens_the_questionnaire(
     assert ack_only(deliver(socket_mode, "global_shortcut", shortcut))
 
     assert fake_slack.wait_for("views.open")[0].params["trigger_id"] == shortcut["trigger_id"]
-
-
-def test_the_message_shortcut_over_the_socket_answers_in_the_message_thread(
-    handler: SocketModeHandler,
-    fake_slack: FakeSlack,
-    socket_mode: FakeSocketMode,
-    kb: KnowledgeBase,
-) -> None:
-    entry, phrasing = answerable(kb, 4)
-    ts = unique_ts()
-
-    ack = deliver(
-        socket_mode,
-        "message_shortcut",
-        message_shortcut(CallbackId.ASK_SHORTCUT, phrasing, message_ts=ts),
-    )
-
-    assert ack_only(ack)
-    posted = fake_slack.wait_for("chat.postMessage")[0].params
-    assert (posted["channel"], posted["thread_ts"]) == (GENERAL, ts)
-    assert escape(entry.title) in posted["blocks"][0]["text"]["text"]
 
 
 # --- the Procfile's worker -----------------------------------------------------------------------
