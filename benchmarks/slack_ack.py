@@ -7,6 +7,13 @@ it only acks and replies a fixed text) in the same run, as the baseline.
     python benchmarks/slack_ack.py            # 500 requests per kind and level
     python benchmarks/slack_ack.py --quick    # 100 requests per kind and level
 
+Each sender is a closed loop: it sends its next request as soon as the previous one is
+acknowledged. Every request is encoded and signed before the clock starts; the senders are one
+epoll loop over keep-alive connections in a process of their own, each fake Slack has its own
+process too. A request's latency runs from just before its first byte is sent to its last
+answered byte. The report ends with the CPU time other processes took meanwhile: the machine
+is shared, and their work shows up here as latency.
+
 Loopback only; every run is bounded and stops by itself. Exit status 1 when a target is missed.
 """
 
@@ -14,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import itertools
 import math
 import multiprocessing
 import os
+import selectors
+import shutil
+import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +56,9 @@ WARMUP_REQUESTS = 30
 REPLY_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 10.0
 ROUNDS = 5
+
+OTHER_LOAD_WARNING = 0.05
+"""Share of the machine's CPU used by other processes above which the report warns."""
 
 OVERHEAD_TARGET = 1.5
 P99_TARGET_MS = 100.0
@@ -227,53 +240,181 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def send_all(
-    url: str, requests: list[tuple[bytes, dict[str, str], str]], concurrency: int
-) -> BatchResult:
-    """POST every prepared request with `concurrency` keep-alive senders; measure each ack."""
+def encode_request(url: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """The exact bytes of one keep-alive HTTP/1.1 POST, built before any timing starts."""
     target = urlsplit(url)
-    samples: list[Sample] = []
-    failures = 0
-    lock = threading.Lock()
-    counter = itertools.count()
-    start = threading.Barrier(concurrency + 1)
+    lines = [
+        f"POST {target.path} HTTP/1.1",
+        f"Host: {target.netloc}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+        f"Content-Length: {len(body)}",
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode("latin-1") + body
 
-    def sender() -> None:
+
+class _Response:
+    """Incremental parse of one HTTP/1.1 response with a Content-Length (all the servers here
+    send one)."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.status = 0
+        self.body = b""
+        self.keep_alive = True
+        self._header_end = -1
+        self._length = 0
+
+    def feed(self, data: bytes) -> bool:
+        """Add received bytes; True once the whole response has arrived."""
+        self.buffer += data
+        if self._header_end < 0:
+            self._header_end = self.buffer.find(b"\r\n\r\n")
+            if self._header_end < 0:
+                return False
+            head = self.buffer[: self._header_end].decode("latin-1").split("\r\n")
+            self.status = int(head[0].split(" ", 2)[1])
+            fields = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in head[1:])
+            }
+            if "content-length" not in fields:
+                raise http.client.HTTPException("response without Content-Length")
+            self._length = int(fields["content-length"])
+            self.keep_alive = fields.get("connection", "").lower() != "close"
+        end = self._header_end + 4 + self._length
+        if len(self.buffer) < end:
+            return False
+        self.body = self.buffer[self._header_end + 4 : end]
+        return True
+
+
+def drive(
+    address: tuple[str, int], requests: Sequence[bytes], concurrency: int
+) -> tuple[list[tuple[int, float, float, int, bytes]], int, float]:
+    """Send every request over `concurrency` keep-alive connections, each sending its next
+    request as soon as the previous one is answered, from one thread waiting on epoll.
+
+    Returns (index, sent_at, latency, status, body) per answered request, the number of
+    failed requests, and the wall time. A connection's first request includes its connect, and
+    so does the request after the server closes one."""
+    selector = selectors.DefaultSelector()
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection(address, timeout=REQUEST_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    samples: list[tuple[int, float, float, int, bytes]] = []
+    failures = 0
+    pending = iter(range(len(requests)))
+    in_flight: dict[socket.socket, tuple[int, float, _Response]] = {}
+
+    def send_next(sock: socket.socket | None) -> None:
+        """Send the next request on `sock` (None: a new connection); close it when none is left."""
         nonlocal failures
-        connection = http.client.HTTPConnection(
-            target.hostname, target.port, timeout=REQUEST_TIMEOUT
-        )
-        mine: list[Sample] = []
-        errors = 0
-        start.wait()
-        while (index := next(counter)) < len(requests):
-            body, headers, key = requests[index]
+        while (index := next(pending, None)) is not None:
             sent_at = time.monotonic()
             try:
-                connection.request("POST", target.path, body, headers)
-                answer = connection.getresponse()
-                data = answer.read()
-            except (OSError, http.client.HTTPException):
-                errors += 1
-                connection.close()
-                connection = http.client.HTTPConnection(
-                    target.hostname, target.port, timeout=REQUEST_TIMEOUT
-                )
+                if sock is None:
+                    sock = connect()
+                sock.sendall(requests[index])
+            except OSError:
+                failures += 1
+                if sock is not None:
+                    sock.close()
+                sock = None
                 continue
-            mine.append(Sample(sent_at, time.monotonic() - sent_at, answer.status, data, key))
-        connection.close()
-        with lock:
-            samples.extend(mine)
-            failures += errors
+            in_flight[sock] = (index, sent_at, _Response())
+            selector.register(sock, selectors.EVENT_READ)
+            return
+        if sock is not None:
+            sock.close()
 
-    threads = [threading.Thread(target=sender, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    start.wait()
     began = time.monotonic()
-    for thread in threads:
-        thread.join()
-    return BatchResult(samples, time.monotonic() - began, failures)
+    # Each connection opens with its first request (timed with it), not all before the clock
+    # starts: idle connections opened at once would all land on whichever worker accepts first.
+    for _ in range(concurrency):
+        send_next(None)
+    while in_flight:
+        ready = selector.select(REQUEST_TIMEOUT)
+        now = time.monotonic()
+        if not ready:
+            failures += len(in_flight)  # no answer within the timeout
+            for sock in in_flight:
+                selector.unregister(sock)
+                sock.close()
+            in_flight.clear()
+            break
+        for key, _ in ready:
+            sock = key.fileobj
+            index, sent_at, response = in_flight[sock]
+            try:
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionResetError("closed before answering")
+                if not response.feed(data):
+                    continue
+            except (OSError, ValueError, http.client.HTTPException):
+                failures += 1
+                selector.unregister(sock)
+                del in_flight[sock]
+                sock.close()
+                send_next(None)
+                continue
+            samples.append((index, sent_at, now - sent_at, response.status, response.body))
+            selector.unregister(sock)
+            del in_flight[sock]
+            if response.keep_alive:
+                send_next(sock)
+            else:
+                sock.close()
+                send_next(None)
+    wall = time.monotonic() - began
+    selector.close()
+    return samples, failures, wall
+
+
+def _serve_load(connection: Connection) -> None:
+    """Run `drive` for every batch the benchmark sends over the pipe."""
+    while (batch := connection.recv()) is not None:
+        connection.send(drive(*batch))
+
+
+class LoadGenerator:
+    """The senders, in a child process of their own: the benchmark's own process (and its
+    GIL) stays out of the timed path."""
+
+    def __init__(self) -> None:
+        self._connection, child = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(target=_serve_load, args=(child,), daemon=True)
+
+    def __enter__(self) -> LoadGenerator:
+        self._process.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process.is_alive():
+            self._connection.send(None)
+            self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+
+    def send_all(
+        self, url: str, requests: list[tuple[bytes, dict[str, str], str]], concurrency: int
+    ) -> BatchResult:
+        """POST every prepared request with `concurrency` keep-alive senders; time each ack."""
+        target = urlsplit(url)
+        wire = [encode_request(url, body, headers) for body, headers, _ in requests]
+        self._connection.send(((target.hostname, target.port), wire, concurrency))
+        answered, failures, wall = self._connection.recv()
+        samples = [
+            Sample(sent_at, latency, status, body, requests[index][2])
+            for index, sent_at, latency, status, body in answered
+        ]
+        return BatchResult(samples, wall, failures)
 
 
 def collect_replies(fake: RemoteFakeSlack, kind: Kind, result: BatchResult) -> None:
@@ -304,6 +445,7 @@ class Server:
     name: str
     fake: RemoteFakeSlack
     process: WebProcess
+    load: LoadGenerator
 
 
 def run_batch(server: Server, kind: Kind, count: int, concurrency: int) -> BatchResult:
@@ -314,7 +456,7 @@ def run_batch(server: Server, kind: Kind, count: int, concurrency: int) -> Batch
         payload, key = kind.build(server.fake, number)
         body, headers = prepare(kind.wire_kind, payload, secret=SIGNING_SECRET)
         requests.append((body, headers, key))
-    result = send_all(server.process.events_url, requests, concurrency)
+    result = server.load.send_all(server.process.events_url, requests, concurrency)
     collect_replies(server.fake, kind, result)
     return result
 
@@ -344,6 +486,88 @@ def measure(
     return {name: merge(results) for name, results in batches.items()}
 
 
+# -- what else ran -----------------------------------------------------------------------------
+
+
+class MachineShare:
+    """CPU seconds used by this run's processes (this one and its descendants: the senders,
+    the fakes and gunicorn) and by every other process while the requests were timed, sampled
+    from /proc: on a shared 2-core machine another process's work shows up as latency here."""
+
+    INTERVAL = 0.5
+
+    def __init__(self) -> None:
+        self._ticks_per_second = os.sysconf("SC_CLK_TCK")
+        self._ours: dict[int, tuple[int, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._busy_start = 0
+        self.ours = 0.0
+        self.others = 0.0
+        self.wall = 0.0
+
+    def __enter__(self) -> MachineShare:
+        self._busy_start = self._machine_busy()
+        self._sample()
+        self._began = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.wall = time.monotonic() - self._began
+        ours = sum(last - first for first, last in self._ours.values())
+        busy = self._machine_busy() - self._busy_start
+        self.ours = ours / self._ticks_per_second
+        self.others = max(busy - ours, 0) / self._ticks_per_second
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            self._sample()
+
+    @staticmethod
+    def _machine_busy() -> int:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+        return sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+
+    def _sample(self) -> None:
+        parents: dict[int, int] = {}
+        ticks: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime
+        root = os.getpid()
+        for pid, value in ticks.items():
+            ancestor = pid
+            while ancestor not in (root, 0, 1) and ancestor in parents:
+                ancestor = parents[ancestor]
+            if ancestor == root:
+                first, _ = self._ours.get(pid, (value, value))
+                self._ours[pid] = (first, value)
+
+    def report(self) -> str:
+        """One line; a warning when other processes took a noticeable share of the machine."""
+        capacity = self.wall * (os.cpu_count() or 1)
+        share = self.others / capacity if capacity else 0.0
+        line = (
+            f"CPU while timing: this benchmark {self.ours:.1f} s, other processes"
+            f" {self.others:.1f} s ({share:.0%} of the machine over {self.wall:.0f} s)"
+        )
+        if share > OTHER_LOAD_WARNING:
+            line += "\nWARNING: other processes competed for the CPUs; latencies are inflated"
+        return line
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
@@ -360,6 +584,7 @@ def print_report(
     levels: Sequence[int],
     count: int,
     command: str,
+    machine: MachineShare,
 ) -> bool:
     """Print the table and the targets; True when every target is met."""
     print(f"Slack acknowledgement benchmark: {count} requests per kind, app and level")
@@ -418,20 +643,27 @@ def print_report(
         "overhead = framework/minimal for latency, minimal/framework for req/s; reply = mention"
         " to its chat.postMessage at the fake"
     )
+    print(machine.report())
     return all(passed for _, _, passed in checks)
 
 
 # -- main -----------------------------------------------------------------------------------
 
 
-def start_server(stack: ExitStack, name: str, app_spec: str | None, procfile: Path) -> Server:
-    """Start a FakeSlack and the Procfile's web command serving `app_spec` against it."""
+def start_server(
+    stack: ExitStack, name: str, app_spec: str | None, procfile: Path, load: LoadGenerator
+) -> Server:
+    """Start a FakeSlack and the Procfile's web command serving `app_spec` against it, with a
+    data directory of its own that is removed afterwards (never ./data, never a database)."""
     fake = stack.enter_context(RemoteFakeSlack())
+    data_dir = tempfile.mkdtemp(prefix=f"slack-ack-{name}-")
+    stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.base_url,
         "LOG_LEVEL": "WARNING",
+        "DATA_DIR": data_dir,
     }
     process = WebProcess(
         env,
@@ -439,7 +671,7 @@ def start_server(stack: ExitStack, name: str, app_spec: str | None, procfile: Pa
         extra_pythonpath=[Path(__file__).resolve().parent],
         procfile=procfile,
     )
-    return Server(name, fake, stack.enter_context(process))
+    return Server(name, fake, stack.enter_context(process), load)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -453,22 +685,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = 100 if args.quick else args.requests
     levels = [int(level) for level in args.levels.split(",")]
+    # The served apps must not reach a database the caller's environment points at.
+    os.environ.pop("DATABASE_URL", None)
 
     with ExitStack() as stack:
+        load = stack.enter_context(LoadGenerator())
         servers = [
-            start_server(stack, "minimal", MINIMAL_APP_SPEC, args.procfile),
-            start_server(stack, "framework", None, args.procfile),
+            start_server(stack, "minimal", MINIMAL_APP_SPEC, args.procfile, load),
+            start_server(stack, "framework", None, args.procfile, load),
         ]
         for server in servers:
             for kind in KINDS:
                 run_batch(server, kind, WARMUP_REQUESTS, 1)
         results: dict[tuple[str, int, str], BatchResult] = {}
-        for level in levels:
-            for kind in KINDS:
-                for name, result in measure(servers, kind, count, level).items():
-                    results[(kind.label, level, name)] = result
+        with MachineShare() as machine:
+            for level in levels:
+                for kind in KINDS:
+                    for name, result in measure(servers, kind, count, level).items():
+                        results[(kind.label, level, name)] = result
         command = servers[1].process.command
-    passed = print_report(results, levels, count, command)
+    passed = print_report(results, levels, count, command, machine)
     return 0 if passed else 1
 
 
