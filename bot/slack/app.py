@@ -37,7 +37,7 @@ from bot.slack import (
     shortcuts,
     topics,
 )
-from bot.slack.dedupe import EventDeduplicator, SharedDeduplicator
+from bot.slack.dedupe import EventDeduplicator, InMemoryDeduplicator
 from bot.slack.engine import Engine
 from bot.store import Store, create_store
 
@@ -142,7 +142,7 @@ def create_app(
     )
     engine = Engine(
         knowledge=live,
-        dedupe=dedupe if dedupe is not None else SharedDeduplicator(store),
+        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
         store=store,
         retry_handlers=handlers,
         curator_ids=settings.curators,

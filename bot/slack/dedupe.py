@@ -1,9 +1,11 @@
 """Answer each event once, however often Slack delivers it.
 
 The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same event_id), and
-Bolt would dispatch each delivery as a new event. The app asks an `EventDeduplicator` before
-answering; this in-process one forgets ids after a TTL. A store shared by several instances
-(a database row per event_id) implements the same one-method protocol.
+Bolt would dispatch each delivery as a new event. Two guards, so that the acknowledgement never
+waits for a database: before the ack, this process's memory refuses an event id it has seen
+(no I/O); after the ack, before answering, the listener claims the event id in the store
+(`Engine.claim_event`, a unique row), which catches a delivery to another instance or one
+from before a restart.
 """
 
 from __future__ import annotations
@@ -61,23 +63,3 @@ class InMemoryDeduplicator:
     def __len__(self) -> int:
         with self._lock:
             return len(self._seen)
-
-
-class EventClaims(Protocol):
-    def claim_event(self, event_id: str, team_id: str | None = None) -> bool: ...
-
-
-class SharedDeduplicator:
-    """Deduplication across every instance on one database: a retry this process has seen is
-    refused without I/O; otherwise the store's unique event row decides (written before the
-    event is answered). While the database is down the store lets events through, and this
-    process's memory remains the guard."""
-
-    def __init__(self, claims: EventClaims, memory: InMemoryDeduplicator | None = None) -> None:
-        self._claims = claims
-        self._memory = memory if memory is not None else InMemoryDeduplicator()
-
-    def first_delivery(self, event_id: str) -> bool:
-        if not self._memory.first_delivery(event_id):
-            return False
-        return self._claims.claim_event(event_id)

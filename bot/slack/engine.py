@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt import BoltContext
 from slack_sdk.http_retry import RetryHandler
@@ -56,6 +57,17 @@ class Engine:
     def kb(self) -> KnowledgeBase:
         """The knowledge in service now (a reload swaps it between requests)."""
         return self.knowledge.kb
+
+    def claim_event(self, body: dict[str, Any]) -> bool:
+        """True when this event is this instance's to answer: the first claim of its event_id
+        on the shared database (False for a retry another instance, or this one before a
+        restart, already answered). Called after the ack, so no ack waits for the database;
+        while the database is down every event is answered (memory still stops retries)."""
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            return True
+        team_id = body.get("team_id")
+        return self.store.claim_event(event_id, team_id if isinstance(team_id, str) else None)
 
     def turn(self, context: BoltContext, channel_id: str | None = None) -> Turn:
         """What one request works with: the knowledge as it is now (a reload during the

@@ -21,13 +21,13 @@ def register(app: App, engine: Engine) -> None:
     start_value = Place(dm=True).encode_value()
 
     @app.event(Event.APP_HOME_OPENED)
-    def publish_home(event: dict[str, Any], context: BoltContext) -> None:
+    def publish_home(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         try:
             opened = HomeOpened.model_validate(event)
         except ValidationError as error:
             log.warning("Malformed app_home_opened event: %s", problems(error))
             return
-        if opened.tab != "home":
+        if opened.tab != "home" or not engine.claim_event(body):
             return
         turn = engine.turn(context)
         turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))

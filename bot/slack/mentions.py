@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App, engine: Engine) -> None:
     @app.event(Event.APP_MENTION)
-    def answer_mention(event: dict[str, Any], context: BoltContext) -> None:
+    def answer_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         try:
             mention = MessageEvent.model_validate(event)
         except ValidationError as error:
@@ -29,6 +29,9 @@ def register(app: App, engine: Engine) -> None:
         reason = ignore_reason(mention, context.bot_user_id)
         if reason is not None:
             log.debug("Ignoring app_mention in %s: %s", mention.channel, reason)
+            return
+        if not engine.claim_event(body):
+            log.info("Event %s was answered already (another instance)", body.get("event_id"))
             return
         turn = engine.turn(context, mention.channel)
         dm = mention.channel.startswith("D")

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 def register(app: App, engine: Engine) -> None:
     @app.event({"type": Event.MESSAGE.value, "subtype": None})
-    def answer_direct_message(event: dict[str, Any], context: BoltContext) -> None:
+    def answer_direct_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
         try:
             message = MessageEvent.model_validate(event)
         except ValidationError as error:
@@ -32,6 +34,9 @@ def register(app: App, engine: Engine) -> None:
         reason = ignore_reason(message, context.bot_user_id)
         if reason is not None:
             log.debug("Ignoring a DM in %s: %s", message.channel, reason)
+            return
+        if not engine.claim_event(body):
+            log.info("Event %s was answered already (another instance)", body.get("event_id"))
             return
         turn = engine.turn(context, message.channel)
         reply = reply_for(turn, message.text, Place(dm=True))

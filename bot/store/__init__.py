@@ -47,12 +47,13 @@ Retention and removal
         database is down and the deletion waits for it.
 
 Resilience
-    The knowledge lives in memory, so answering never depends on the database. Records that
-    cannot be written wait in a bounded buffer (10,000) and are written in order on the next
-    write that gets through, on flush(), or by a background retry every few seconds while any
-    wait; after a failure the store waits those seconds before trying again, so requests do not
-    each wait for a timeout. Outages are logged once a minute,
-    records pushed out of a full buffer are counted and logged, and
+    The knowledge lives in memory, so answering never depends on the database. Records are
+    written by a writer thread, never on the thread that made them, so a slow, locked or
+    unreachable database holds up no answer and no acknowledgement. Records that cannot be
+    written wait in a bounded buffer (10,000) and are written in order once the database is
+    back (the writer tries again every few seconds; reads and flush() write what waits first).
+    Outages are logged once a minute, records pushed out of a full buffer are counted and
+    logged, and
     health() -> Health(ok, pending, dropped, last_error) reports the state without I/O.
     claim_event returns True while the database is down (answer rather than stay silent; the
     caller's in-process dedupe still applies). Reads (stats, export, team_ids,

@@ -1,12 +1,13 @@
 """The Store: every piece of state the bot keeps, behind one object that survives an outage.
 
-Writes never raise for a database that is down. They wait in a bounded in-memory buffer and are
-written, in order, on the next write that reaches the database, on `flush()`, or by a background
-retry that runs every `retry_interval` while records wait. A failed attempt
-closes the door for `retry_interval` seconds, so requests during an outage do not each wait for
-a connection timeout. Outages are logged once per `log_interval` (a minute), with how many
-attempts failed and how much is waiting; records pushed out of a full buffer are counted in
-`health().dropped` and logged. Reads raise `StoreUnavailable` instead.
+Writes never raise for a database that is down, and never run on the caller's thread: records
+go into a bounded in-memory buffer that a writer thread writes, in order (reads and `flush()`
+write what waits first). A failed attempt closes the door for `retry_interval` seconds, after
+which the writer tries again, so the backlog lands when the database returns. Outages are logged
+once per `log_interval` (a minute), with how many attempts failed and how much is waiting;
+records pushed out of a full buffer are counted in `health().dropped` and logged. Reads raise
+`StoreUnavailable` instead. Event claims are the exception: the caller needs the answer, so
+`claim_event` asks the database at once.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Store:
         event_ttl: timedelta = DEFAULT_EVENT_TTL,
         maintenance_interval: float = DEFAULT_MAINTENANCE_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
-        retry_in_background: bool = True,
+        background_writer: bool = True,
     ) -> None:
         if engine.dialect.name not in _INSERT:
             raise ValueError(
@@ -120,8 +121,10 @@ class Store:
         self._event_ttl = event_ttl
         self._maintenance_interval = maintenance_interval
         self._clock = clock
-        self._retry_in_background = retry_in_background
-        self._retry_timer: threading.Timer | None = None
+        self._background_writer = background_writer
+        self._writer: threading.Thread | None = None
+        self._wake_writer = threading.Event()
+        self._closed = False
 
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -161,12 +164,14 @@ class Store:
         return True
 
     def close(self) -> None:
-        """Write what is waiting (if the database is reachable) and release connections."""
+        """Stop the writer, write what is waiting (if the database is reachable) and release
+        connections."""
         with self._lock:
-            timer, self._retry_timer = self._retry_timer, None
-            self._retry_in_background = False
-        if timer is not None:
-            timer.cancel()
+            self._closed = True
+            writer = self._writer
+        self._wake_writer.set()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(timeout=10)
         self.flush()
         self.engine.dispose()
 
@@ -304,10 +309,13 @@ class Store:
     # -- knowledge stamp -------------------------------------------------------------------
 
     def set_knowledge_stamp(self, stamp: str) -> None:
-        """Publish the knowledge version this instance loaded (e.g. a hash of the folder)."""
+        """Publish the knowledge version this instance loaded (e.g. a hash of the folder), at
+        once when the database is reachable (the other instances look for it), otherwise as
+        soon as it is back."""
         self._submit(
             "stamp", None, {"key": KNOWLEDGE_STAMP_KEY, "value": stamp, "updated_at": _now()}
         )
+        self.flush()
 
     def get_knowledge_stamp(self) -> str | None:
         """The latest published knowledge version, or None if none was ever published.
@@ -391,7 +399,10 @@ class Store:
 
     def _submit(self, kind: str, team_id: str | None, values: dict[str, Any]) -> None:
         self._enqueue([_Write(kind, team_id, values)], at_front=False)
-        if self._may_try():
+        if self._background_writer:
+            self._start_writer()
+            self._wake_writer.set()
+        elif self._may_try():
             self._drain_unless_busy()
 
     def _enqueue(self, writes: list[_Write], *, at_front: bool) -> None:
@@ -493,7 +504,9 @@ class Store:
         self._enqueue(batch, at_front=True)
 
     def _write_now(self, work: Callable[[Connection], _T]) -> _T:
-        """Run a maintenance write in one transaction, or raise StoreUnavailable."""
+        """Write what is waiting first (so maintenance covers it), then run a maintenance
+        write in one transaction, or raise StoreUnavailable."""
+        self.flush()
         return self._run(work, read_only=False)
 
     def _read(self, work: Callable[[Connection], _T]) -> _T:
@@ -571,33 +584,34 @@ class Store:
         with self._lock:
             return self._clock() >= self._retry_at
 
-    def _schedule_retry(self) -> None:
-        """While records wait, try again once the retry interval has passed, so the backlog
-        lands when the database returns even if no new write comes to carry it."""
+    def _start_writer(self) -> None:
         with self._lock:
-            if not self._retry_in_background or self._retry_timer is not None:
+            if self._writer is not None or self._closed:
                 return
-            timer = threading.Timer(max(self._retry_interval, 0.05), self._retry_pending)
-            timer.daemon = True
-            self._retry_timer = timer
-        timer.start()
+            self._writer = threading.Thread(target=self._write_in_background, daemon=True)
+            self._writer.name = "store-writer"
+        self._writer.start()
 
-    def _retry_pending(self) -> None:
-        with self._lock:
-            self._retry_timer = None
-            waiting = bool(self._pending or self._pending_deletions)
-        if not waiting:
-            return
-        if self._may_try():
-            self._drain_unless_busy()
-        with self._lock:
-            still_waiting = bool(self._pending or self._pending_deletions) and not self._ok
-        if still_waiting:
-            self._schedule_retry()
+    def _write_in_background(self) -> None:
+        """The writer thread: records are written here, never on the thread of the request
+        that made them (a database that is slow, locked or down must not hold up an answer or
+        the next acknowledgement). While records wait after a failure, it tries again every
+        retry interval, so the backlog lands when the database returns."""
+        while True:
+            with self._lock:
+                waiting = bool(self._pending or self._pending_deletions)
+                closed = self._closed
+            if closed:
+                return
+            if waiting and self._may_try():
+                with self._drain_lock:
+                    self._drain()
+                continue
+            self._wake_writer.wait(max(self._retry_interval, 0.05) if waiting else None)
+            self._wake_writer.clear()
 
     def _failed(self, error: BaseException) -> None:
         reason = _describe(error)
-        self._schedule_retry()
         with self._lock:
             now = self._clock()
             self._ok = False

@@ -4,6 +4,7 @@ and what the bot must not answer: bots, edits and other subtypes, and retried de
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from bot.knowledge import KnowledgeBase
 from bot.render.blocks import ActionId, escape
 from bot.slack.ids import CallbackId
 from bot.slack.wsgi import SlackWsgiApp
+from bot.store import Store
 
 OFF_TOPIC = "what should I cook for dinner tonight"
 
@@ -277,6 +279,49 @@ def test_a_retried_event_is_answered_once(
     assert [r.status for r in (first, *retries)] == [200] * 4
     finish_listeners(wsgi_app)
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("kind", ["app_mention", "direct_message"])
+def test_an_event_is_acknowledged_before_its_claim_in_the_database_and_answered_after(
+    send: Send,
+    fake_slack: FakeSlack,
+    slack_store: Store,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """The claim that stops two instances answering one event is a database write; Slack's
+    3-second deadline must never wait for it."""
+    released = threading.Event()
+    claims: list[bool] = []
+    real_claim = slack_store.claim_event
+
+    def slow_claim(event_id: str, team_id: str | None = None) -> bool:
+        claims.append(released.wait(10))  # False if the ack had to wait for this claim
+        return real_claim(event_id, team_id)
+
+    monkeypatch.setattr(slack_store, "claim_event", slow_claim)
+    builder = app_mention if kind == "app_mention" else direct_message
+
+    response = send(kind, builder(f"<@U0BOT> {kb.entries[0].phrasings[0]}"))
+    assert response.status == 200
+    assert fake_slack.calls_to("chat.postMessage") == []
+    released.set()
+
+    fake_slack.wait_for("chat.postMessage")
+    assert claims == [True]
+
+
+def test_an_event_another_instance_claimed_is_not_answered(
+    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    event = app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}")
+    assert slack_store.claim_event(event["event_id"], event["team_id"]) is True
+
+    assert send("app_mention", event).status == 200
+
+    finish_listeners(wsgi_app)
+    assert fake_slack.calls_to("chat.postMessage") == []
 
 
 def test_two_different_events_with_the_same_text_are_both_answered(

@@ -37,7 +37,7 @@ def make_store(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Stor
 
     yield make
     for store in stores:
-        store.engine.dispose()
+        store.close()
 
 
 @pytest.fixture

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from store_test_helpers import settled
 
-from bot.store import EntryCount, HelpfulRate, RecommendationOutcome, Store
+from bot.store import EntryCount, HelpfulRate, RecommendationOutcome, Store, create_store
+from bot.store.engine import SQLITE_FILE_NAME
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WEEK_AGO = NOW - timedelta(days=7)
@@ -116,8 +120,27 @@ def test_records_written_from_many_threads_all_land(store: Store) -> None:
     for thread in threads:
         thread.join()
 
-    assert store.health() == (True, 0, 0, None)  # nothing stranded, without a flush
+    assert settled(store) == (True, 0, 0, None)  # nothing stranded, without a flush
     assert store.stats("T1", WEEK_AGO, limit=500).not_sure == 200
+
+
+def test_recording_never_waits_for_the_database(tmp_path: Path) -> None:
+    """Records go to the writer thread: a question is answered at once even while another
+    process holds the database's write lock, and its record lands when the lock is freed."""
+    store = create_store(None, tmp_path)
+    blocker = sqlite3.connect(tmp_path / SQLITE_FILE_NAME, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        ask(store, "asked while the database is locked", None)
+        # Returned without having tried (and failed) to write: the writer is still waiting.
+        assert store.health() == (True, 1, 0, None)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    assert settled(store) == (True, 0, 0, None)
+    assert store.stats("T1", WEEK_AGO).not_sure == 1
+    store.close()
 
 
 # -- stats ---------------------------------------------------------------------------------
@@ -326,7 +349,9 @@ def test_purge_blanks_texts_older_than_the_retention_period(store: Store) -> Non
 
 
 def test_retention_is_applied_when_an_instance_starts(make_store: Callable[..., Store]) -> None:
-    ask(make_store(retention_days=None), "ancient", None, asked_at=NOW - timedelta(days=40))
+    earlier = make_store(retention_days=None)
+    ask(earlier, "ancient", None, asked_at=NOW - timedelta(days=40))
+    earlier.flush()
 
     later = make_store(retention_days=30)
 
@@ -394,6 +419,6 @@ def test_a_record_the_database_rejects_is_counted_and_logged(
     recommend(store, None, "clear")  # type: ignore[arg-type]  # NOT NULL framework_id
     recommend(store, "flask", "clear")
 
-    assert store.health() == (True, 0, 1, None)
+    assert settled(store) == (True, 0, 1, None)
     assert "rejected a recommendation record" in caplog.text
     assert store.stats("T1", WEEK_AGO).recommendation_count == 1

@@ -58,7 +58,7 @@ def outage_store(flaky_postgres: Any, clock: Any, tmp_path: Path):  # type: igno
             flaky_postgres.url,
             tmp_path,
             clock=clock,
-            **({"retry_interval": 0.0, "retry_in_background": False} | options),
+            **({"retry_interval": 0.0, "background_writer": False} | options),
         )
         stores.append(store)
         return store
@@ -189,7 +189,7 @@ def test_a_store_started_while_the_database_is_down_catches_up(
 ) -> None:
     flaky_postgres.cut()
     store = create_store(
-        flaky_postgres.url, tmp_path, clock=clock, retry_interval=0.0, retry_in_background=False
+        flaky_postgres.url, tmp_path, clock=clock, retry_interval=0.0, background_writer=False
     )
     assert store.health().ok is False
     ask(store, "asked while down")
