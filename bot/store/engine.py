@@ -6,6 +6,7 @@ to set up. `postgresql://` and Heroku's `postgres://` select PostgreSQL through 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ CONNECT_TIMEOUT_SECONDS = 2
 """A database that does not answer must not stall a request for long."""
 SQLITE_BUSY_TIMEOUT_SECONDS = 10
 """How long an SQLite writer waits for another process's write lock."""
+SQLITE_LOCK_POLL_SECONDS = 0.001
+"""How often a waiting writer tries the lock again. SQLite's own busy handler backs off to
+100 ms sleeps, so a writer kept waiting once (by another gunicorn worker's) waits for tens of
+milliseconds after the lock is free; polling here keeps that wait to about a millisecond."""
 POOL_SIZE = 5
 POOL_MAX_OVERFLOW = 5
 POOL_WAIT_SECONDS = 5
@@ -79,10 +84,11 @@ def _sqlite_engine(url: URL) -> Engine:
     in_memory = url.database in {None, "", ":memory:"}
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        connect_args={"timeout": SQLITE_LOCK_POLL_SECONDS, "check_same_thread": False},
         # One shared connection keeps an in-memory database alive between uses.
         poolclass=StaticPool if in_memory else None,
-        pool_pre_ping=not in_memory,
+        # A local file does not drop connections; a ping per transaction would only cost time.
+        pool_pre_ping=False,
     )
 
     # pysqlite's own transaction handling neither wraps DDL nor takes the write lock up front.
@@ -100,7 +106,15 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                connection.exec_driver_sql(f"BEGIN {mode}")
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(SQLITE_LOCK_POLL_SECONDS)
 
     return engine
 

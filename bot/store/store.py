@@ -12,6 +12,7 @@ records pushed out of a full buffer are counted in `health().dropped` and logged
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, insert, select, union, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import migrate
@@ -60,6 +61,9 @@ DEFAULT_EVENT_TTL = timedelta(days=1)
 """Slack redelivers an event for about five minutes; a day of claims is ample."""
 DEFAULT_MAINTENANCE_INTERVAL = 60 * 60.0
 WRITE_BATCH = 200
+WRITE_LINGER_SECONDS = 0.02
+"""How long the writer lets records gather before writing them in one transaction: under load
+one transaction carries many records instead of each taking the database's write lock."""
 
 _T = TypeVar("_T")
 
@@ -200,10 +204,8 @@ class Store:
                 # RETURNING gives a row only when this insert won; rowcount is not reliable
                 # for INSERT on every driver.
                 claimed = connection.execute(
-                    _insert(connection, events)
-                    .values(event_id=event_id, team_id=team_id, claimed_at=_now())
-                    .on_conflict_do_nothing(index_elements=[events.c.event_id])
-                    .returning(events.c.event_id)
+                    _CLAIM[connection.dialect.name],
+                    {"event_id": event_id, "team_id": team_id, "claimed_at": _now()},
                 ).first()
         except Exception as error:
             if not is_connection_error(error):
@@ -448,8 +450,7 @@ class Store:
                 with self.engine.begin() as connection:
                     for team_id in deletions:
                         _delete_team_rows(connection, team_id)
-                    for write in batch:
-                        _WRITERS[write.kind](connection, write.values)
+                    _write_all(connection, batch)
             except Exception as error:
                 if is_connection_error(error):
                     self._give_back(deletions, batch)
@@ -604,6 +605,7 @@ class Store:
             if closed:
                 return
             if waiting and self._may_try():
+                time.sleep(WRITE_LINGER_SECONDS)
                 with self._drain_lock:
                     self._drain()
                 continue
@@ -688,6 +690,20 @@ def _insert(connection: Connection, table: Any) -> Any:
     return _INSERT[connection.dialect.name](table)
 
 
+_CLAIM = {
+    name: insert_for(events)
+    .values(
+        event_id=bindparam("event_id"),
+        team_id=bindparam("team_id"),
+        claimed_at=bindparam("claimed_at"),
+    )
+    .on_conflict_do_nothing(index_elements=[events.c.event_id])
+    .returning(events.c.event_id)
+    for name, insert_for in _INSERT.items()
+}
+"""The event claim, built once per backend: it runs before every event is answered."""
+
+
 def _insert_row(table: Any) -> Callable[[Connection, dict[str, Any]], None]:
     def write(connection: Connection, values: dict[str, Any]) -> None:
         connection.execute(insert(table).values(**values))
@@ -724,6 +740,21 @@ _WRITERS: dict[str, Callable[[Connection, dict[str, Any]], None]] = {
     "vote": _upsert_vote,
     "stamp": _upsert_meta,
 }
+
+
+_APPENDED = {"question": questions, "recommendation": recommendations}
+"""Kinds that are plain inserts: a run of them goes to the database as one executemany."""
+
+
+def _write_all(connection: Connection, batch: list[_Write]) -> None:
+    for kind, run in itertools.groupby(batch, key=lambda write: write.kind):
+        rows = [write.values for write in run]
+        table = _APPENDED.get(kind)
+        if table is not None:
+            connection.execute(insert(table), rows)
+        else:
+            for values in rows:
+                _WRITERS[kind](connection, values)
 
 
 def _delete_team_rows(connection: Connection, team_id: str) -> None:
