@@ -183,15 +183,18 @@ def _mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(text, limit))
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
+    """A mrkdwn section (`text` already escaped where it came from a user), cut to the limit."""
     return SectionBlock(text=_mrkdwn(text))
 
 
-def _context(text: str) -> ContextBlock:
+def context(text: str) -> ContextBlock:
+    """A one-element mrkdwn context block, cut to the limit."""
     return ContextBlock(elements=[_mrkdwn(text, MAX_CONTEXT_TEXT)])
 
 
-def _header(text: str) -> HeaderBlock:
+def header(text: str) -> HeaderBlock:
+    """A plain-text header, cut to the limit."""
     return HeaderBlock(text=_plain(text, MAX_HEADER_TEXT))
 
 
@@ -203,7 +206,8 @@ def _button(action_id: str, label: str, value: str, style: str | None = None) ->
     )
 
 
-def _bullets(lines: Iterable[str]) -> str:
+def bullets(lines: Iterable[str]) -> str:
+    """Lines as a mrkdwn bullet list."""
     return "\n".join(f"• {line}" for line in lines)
 
 
@@ -219,8 +223,8 @@ def _chunked_sections(title: str, lines: Sequence[str], max_blocks: int) -> list
     if len(groups) > max_blocks:
         kept = groups[: max(max_blocks - 1, 0)]
         left = sum(len(group) for group in groups[len(kept) :])
-        return [*(_section("\n".join(g)) for g in kept), _context(f"…and {left} more.")]
-    return [_section("\n".join(group)) for group in groups]
+        return [*(section("\n".join(g)) for g in kept), context(f"…and {left} more.")]
+    return [section("\n".join(group)) for group in groups]
 
 
 def _fit(blocks: list[Block], limit: int, keep_last: int = 1) -> tuple[Block, ...]:
@@ -229,13 +233,13 @@ def _fit(blocks: list[Block], limit: int, keep_last: int = 1) -> tuple[Block, ..
     if len(blocks) <= limit:
         return tuple(blocks)
     head, tail = blocks[: len(blocks) - keep_last], blocks[len(blocks) - keep_last :]
-    return (*head[: limit - len(tail) - 1], _context("(Shortened to fit in Slack.)"), *tail)
+    return (*head[: limit - len(tail) - 1], context("(Shortened to fit in Slack.)"), *tail)
 
 
 def _sources_context(sources: Iterable[Source]) -> ContextBlock:
     unique = list(dict.fromkeys(sources))
     links = " · ".join(link(source.url, source.title) for source in unique)
-    return _context(f"*Sources:* {links}")
+    return context(f"*Sources:* {links}")
 
 
 def _notification(text: str) -> str:
@@ -278,7 +282,7 @@ def feedback_blocks(feedback: FeedbackButtons) -> list[Block]:
     thanks = f"Thanks {mention(feedback.voter)}" if feedback.voter else "Thanks"
     return [
         buttons,
-        _context(f"{thanks}: marked {marked}. Click the other button to change your vote."),
+        context(f"{thanks}: marked {marked}. Click the other button to change your vote."),
     ]
 
 
@@ -294,10 +298,10 @@ def answer_message(
     when the answer replaces an earlier message."""
     blocks: list[Block] = []
     if asked:
-        blocks.append(_context(f"You asked: “{quote_user_text(asked)}”"))
-    blocks.append(_section(f"*{escape(entry.title)}*\n{entry.answer}"))
+        blocks.append(context(f"You asked: “{quote_user_text(asked)}”"))
+    blocks.append(section(f"*{escape(entry.title)}*\n{entry.answer}"))
     if entry.caveat:
-        blocks.append(_context(f"*Note:* {entry.caveat}"))
+        blocks.append(context(f"*Note:* {entry.caveat}"))
     blocks.append(_sources_context(kb.sources_for(entry.sources)))
     if feedback is not None:
         blocks.extend(feedback_blocks(feedback))
@@ -313,7 +317,7 @@ def not_sure_message(result: MatchResult, asked: str) -> Message:
     suggestions = result.alternatives[:MAX_SUGGESTIONS]
     blocks: list[Block] = []
     if suggestions:
-        blocks.append(_section(f"{opening} These are the closest topics I know about:"))
+        blocks.append(section(f"{opening} These are the closest topics I know about:"))
         blocks.append(
             ActionsBlock(
                 block_id="suggestions",
@@ -323,9 +327,9 @@ def not_sure_message(result: MatchResult, asked: str) -> Message:
                 ],
             )
         )
-        blocks.append(_context("Pick one, or ask again in other words."))
+        blocks.append(context("Pick one, or ask again in other words."))
     else:
-        blocks.append(_section(f"{opening} Try asking in other words, or see `/framework help`."))
+        blocks.append(section(f"{opening} Try asking in other words, or see `/framework help`."))
     return Message(_notification(f"I'm not sure I can answer that. {question}"), tuple(blocks))
 
 
@@ -345,12 +349,12 @@ def match_message(
 
 def notice_message(text: str) -> Message:
     """A one-section message; `text` is mrkdwn the caller has already escaped."""
-    return Message(_notification(text), (_section(text),))
+    return Message(_notification(text), (section(text),))
 
 
 def with_note(message: Message, note: str) -> Message:
     """`message` with a mrkdwn note (already escaped) above it, still within the block limit."""
-    blocks = [_section(note), *message.blocks]
+    blocks = [section(note), *message.blocks]
     return Message(_notification(f"{note} {message.text}"), _fit(blocks, MAX_MESSAGE_BLOCKS))
 
 
@@ -378,13 +382,13 @@ def help_message(
         problem = f"I don't know `{quote_user_text(unknown, 60)}`."
         if suggestion is not None:
             problem += f" Did you mean `{command} {suggestion}`?"
-        blocks.append(_section(problem))
+        blocks.append(section(problem))
         text = problem
     else:
         text = intro
-    blocks.append(_section(f"{intro}\n{_bullets(lines)}"))
+    blocks.append(section(f"{intro}\n{bullets(lines)}"))
     blocks.append(
-        _context(
+        context(
             f"You can also mention @{APP_NAME} with a question in any channel I'm in, "
             "or send me a direct message."
         )
@@ -408,14 +412,14 @@ def companies_message(kb: KnowledgeBase, frameworks: Sequence[Framework]) -> Mes
     for framework in frameworks:
         companies = kb.companies_using(framework.id)
         if not companies:
-            blocks.append(_section(f"*{escape(framework.name)}*: no companies in my notes yet."))
+            blocks.append(section(f"*{escape(framework.name)}*: no companies in my notes yet."))
             continue
         lines = [company_line(kb, company) for company in companies]
         per_framework = max(budget // len(frameworks), 1)
         title = f"*Companies that use {escape(framework.name)}*"
         blocks.extend(_chunked_sections(title, lines, per_framework))
     blocks.append(
-        _context(
+        context(
             "Company claims come from public write-ups; where one is disputed, its note says so."
         )
     )
@@ -496,25 +500,25 @@ def recommendation_message(
     winner, runner_up = escape(rec.winner.name), escape(rec.runner_up.name)
     blocks: list[Block] = []
     if shared_by is not None:
-        blocks.append(_context(f"Shared by {mention(shared_by)}"))
-    blocks.append(_header(f"Recommendation: {rec.winner.name}"))
-    blocks.append(_section(_verdict(rec)))
+        blocks.append(context(f"Shared by {mention(shared_by)}"))
+    blocks.append(header(f"Recommendation: {rec.winner.name}"))
+    blocks.append(section(_verdict(rec)))
     if rec.reasons:
         reasons = [f"{c.option.reason} _({_points(c)})_" for c in rec.reasons]
-        blocks.append(_section(f"*Why {winner}*\n{_bullets(reasons)}"))
+        blocks.append(section(f"*Why {winner}*\n{bullets(reasons)}"))
     else:
-        blocks.append(_section(f"*Why {winner}*\nNone of your answers leaned strongly either way."))
+        blocks.append(section(f"*Why {winner}*\nNone of your answers leaned strongly either way."))
     if rec.against:
         against = [f"{c.option.reason} _({_points(c)})_" for c in rec.against]
-        blocks.append(_section(f"*What pointed to {runner_up}*\n{_bullets(against)}"))
+        blocks.append(section(f"*What pointed to {runner_up}*\n{bullets(against)}"))
     if rec.give_up:
         blocks.append(
-            _section(f"*What you give up by not choosing {runner_up}*\n{_bullets(rec.give_up)}")
+            section(f"*What you give up by not choosing {runner_up}*\n{bullets(rec.give_up)}")
         )
-    blocks.append(_section(_flip_text(rec)))
+    blocks.append(section(_flip_text(rec)))
     if rec.companies:
         lines = [company_line(kb, company) for company in rec.companies]
-        blocks.append(_section(f"*Teams that chose {winner}*\n{_bullets(lines)}"))
+        blocks.append(section(f"*Teams that chose {winner}*\n{bullets(lines)}"))
     sources = [
         *kb.sources_for(rec.winner.sources),
         *(kb.source(source_id) for c in rec.companies for source_id in c.sources),
@@ -558,7 +562,7 @@ def start_questionnaire_message(kb: KnowledgeBase, value: str) -> Message:
         "made the same choice."
     )
     blocks = (
-        _section(text),
+        section(text),
         ActionsBlock(
             block_id="start",
             elements=[
@@ -631,7 +635,7 @@ def questionnaire_view(
     last = step == len(questions) - 1
     hint = question.help or ("Choose all that apply." if question.kind == "multiple" else None)
     blocks: list[Block] = [
-        _context(f"Step {step + 1} of {len(questions)}"),
+        context(f"Step {step + 1} of {len(questions)}"),
         InputBlock(
             block_id=question_block_id(question),
             label=_plain(question.prompt, MAX_INPUT_LABEL),
@@ -664,7 +668,7 @@ def notice_view(title: str, text: str) -> View:
         type="modal",
         title=_plain(title, MAX_VIEW_TITLE),
         close=_plain("Close", MAX_VIEW_TITLE),
-        blocks=[_section(text)],
+        blocks=[section(text)],
     )
 
 
@@ -676,8 +680,8 @@ def home_view(kb: KnowledgeBase, start_value: str) -> View:
     from the knowledge, and the companies with their sources."""
     names = framework_names(kb)
     blocks: list[Block] = [
-        _header(APP_NAME),
-        _section(
+        header(APP_NAME),
+        section(
             f"I help your team choose between {names}. Ask me a question and I answer from "
             "curated notes, with sources; or answer a few questions about your project and I "
             "recommend one, with the reasons and teams that made the same choice."
@@ -689,7 +693,7 @@ def home_view(kb: KnowledgeBase, start_value: str) -> View:
             ],
         ),
         DividerBlock(),
-        _section(
+        section(
             "*Ask me anything*\nMention me with a question in a channel I'm in (I answer in "
             "the thread), send me a direct message, use `/framework ask …`, or use the "
             f"message shortcut *Ask {APP_NAME}* on any message."
@@ -697,7 +701,7 @@ def home_view(kb: KnowledgeBase, start_value: str) -> View:
     ]
     examples = [f"“{escape(entry.phrasings[0])}”" for entry in kb.entries[:HOME_EXAMPLES]]
     if examples:
-        blocks.append(_section(f"*For example*\n{_bullets(examples)}"))
+        blocks.append(section(f"*For example*\n{bullets(examples)}"))
     blocks.append(DividerBlock())
     used = len(blocks) + 1
     frameworks = [f for f in kb.frameworks if kb.companies_using(f.id)]
@@ -706,5 +710,5 @@ def home_view(kb: KnowledgeBase, start_value: str) -> View:
         budget = max((MAX_VIEW_BLOCKS - used) // len(frameworks), 1)
         title = f"*Teams that use {escape(framework.name)}*"
         blocks.extend(_chunked_sections(title, lines, budget))
-    blocks.append(_context("Every answer ends with the sources it is based on."))
+    blocks.append(context("Every answer ends with the sources it is based on."))
     return View(type="home", callback_id="home", blocks=list(_fit(blocks, MAX_VIEW_BLOCKS)))

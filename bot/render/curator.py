@@ -16,23 +16,21 @@ from pathlib import Path
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
 )
 
 from bot.knowledge import KnowledgeBase, KnowledgeError, Problem
 from bot.render.blocks import (
-    MAX_CONTEXT_TEXT,
-    MAX_HEADER_TEXT,
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
     Message,
+    bullets,
+    context,
     escape,
+    header,
     notice_message,
     quote_user_text,
+    section,
     truncate,
 )
 from bot.store import HelpfulRate, Stats
@@ -46,22 +44,6 @@ MAX_PROBLEM_BLOCKS = 8
 
 VERDICT_LABELS = {"clear": "clear choice", "close": "close call"}
 CURATORS = "workspace admins and owners, and the people listed in the app's `CURATOR_IDS`"
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, MAX_CONTEXT_TEXT))])
-
-
-def _header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(text, MAX_HEADER_TEXT), emoji=True))
-
-
-def _bullets(lines: Sequence[str]) -> str:
-    return "\n".join(f"• {line}" for line in lines)
 
 
 def _percent(part: int, whole: int) -> str:
@@ -89,7 +71,7 @@ def _period(days: int) -> str:
 
 def curator_commands_note(command: str) -> ContextBlock:
     """The line under /framework help that names the curators' subcommands."""
-    return _context(
+    return context(
         f"For curators ({CURATORS}): `{command} stats [7d|30d]` shows how the bot is used "
         f"here, `{command} reload` loads edited knowledge files."
     )
@@ -175,7 +157,7 @@ def _recommendations_section(kb: KnowledgeBase, stats: Stats) -> str:
         f"({_percent(count, total)})"
         for verdict, count in stats.recommendations_by_verdict.items()
     )
-    return f"*Recommendations:* {total}\n{_bullets(lines)}\n{verdicts}"
+    return f"*Recommendations:* {total}\n{bullets(lines)}\n{verdicts}"
 
 
 def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
@@ -184,26 +166,26 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
     recommendations made, per framework and clear choice or close call."""
     period = _period(days)
     blocks: list[Block] = [
-        _header(f"Framework Advisor stats: {period}"),
-        _context(f"{_day(stats.since)} to {_day(stats.until)} (UTC), this workspace only."),
+        header(f"Framework Advisor stats: {period}"),
+        context(f"{_day(stats.since)} to {_day(stats.until)} (UTC), this workspace only."),
     ]
     if not (stats.questions or stats.recommendation_count or stats.helpful):
         text = f"Nothing was asked or recommended here in {period}."
-        blocks.append(_section(text))
+        blocks.append(section(text))
         return Message(text, tuple(blocks))
 
-    blocks.append(_section(_answers_section(stats)))
+    blocks.append(section(_answers_section(stats)))
     if stats.top_entries:
         lines = [
             f"{_entry_title(kb, top.entry_id)} — {_count(top.count, 'question')}"
             for top in stats.top_entries
         ]
-        blocks.append(_section(f"*Most asked topics*\n{_bullets(lines)}"))
+        blocks.append(section(f"*Most asked topics*\n{bullets(lines)}"))
     if stats.helpful:
         lines = [_helpful_line(kb, rate) for rate in stats.helpful[:MAX_HELPFUL_LINES]]
         left = len(stats.helpful) - len(lines)
         more = f"\n…and {left} more." if left > 0 else ""
-        blocks.append(_section(f"*Helpful votes*\n{_bullets(lines)}{more}"))
+        blocks.append(section(f"*Helpful votes*\n{bullets(lines)}{more}"))
     if stats.unanswered:
         lines = [
             f"“{quote_user_text(question.text, MAX_UNANSWERED_ECHO)}” — "
@@ -211,9 +193,9 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
             f"last on {_day(question.last_asked)}"
             for question in stats.unanswered
         ]
-        blocks.append(_section(f"*Most frequent unanswered questions*\n{_bullets(lines)}"))
+        blocks.append(section(f"*Most frequent unanswered questions*\n{bullets(lines)}"))
     if stats.recommendation_count:
-        blocks.append(_section(_recommendations_section(kb, stats)))
+        blocks.append(section(_recommendations_section(kb, stats)))
     text = (
         f"Stats for {period}: {stats.questions} questions, {stats.answered} answered, "
         f"{stats.not_sure} not sure, {stats.recommendation_count} recommendations."
@@ -242,7 +224,7 @@ def _code_sections(lines: Sequence[str], max_blocks: int) -> tuple[list[Block], 
             groups.append([])
         groups[-1].append(line)
     kept = groups[:max_blocks]
-    blocks: list[Block] = [_section("```" + "\n".join(group) + "```") for group in kept]
+    blocks: list[Block] = [section("```" + "\n".join(group) + "```") for group in kept]
     return blocks, sum(len(group) for group in kept)
 
 
@@ -259,9 +241,9 @@ def reload_failed_message(error: KnowledgeError, directory: Path, serving: str) 
     )
     lines = [_problem_line(problem, directory) for problem in problems[:MAX_PROBLEMS_SHOWN]]
     listing, shown = _code_sections(lines, MAX_PROBLEM_BLOCKS)
-    blocks: list[Block] = [_section(intro), *listing]
+    blocks: list[Block] = [section(intro), *listing]
     if count > shown:
-        blocks.append(_context(f"…and {count - shown} more. `framework-bot kb check` lists all."))
+        blocks.append(context(f"…and {count - shown} more. `framework-bot kb check` lists all."))
     text = f"I didn't reload the knowledge: {count} {noun}. " + "; ".join(lines[:3])
     return Message(truncate(text, MAX_MESSAGE_TEXT), tuple(blocks))
 
