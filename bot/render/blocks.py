@@ -13,7 +13,7 @@ This module knows nothing about Slack requests: state that must travel with a bu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -308,8 +308,12 @@ def answer_message(
     return Message(_notification(f"{entry.title}: {entry.answer}"), tuple(blocks))
 
 
-def not_sure_message(result: MatchResult, asked: str) -> Message:
-    """Say plainly that no entry fits, and offer the closest topics as buttons."""
+def not_sure_message(
+    result: MatchResult, asked: str, topic_value: Callable[[str], str] | None = None
+) -> Message:
+    """Say plainly that no entry fits, and offer the closest topics as buttons; a button's
+    value is `topic_value(entry id)` (the entry id itself by default)."""
+    value_of = topic_value or (lambda entry_id: entry_id)
     question = quote_user_text(result.question or asked)
     opening = (
         f"I'm not sure I can answer “{question}”." if question else "I'm not sure what you asked."
@@ -322,7 +326,7 @@ def not_sure_message(result: MatchResult, asked: str) -> Message:
             ActionsBlock(
                 block_id="suggestions",
                 elements=[
-                    _button(f"{ActionId.ANSWER_TOPIC}_{index}", c.entry.title, c.entry.id)
+                    _button(f"{ActionId.ANSWER_TOPIC}_{index}", c.entry.title, value_of(c.entry.id))
                     for index, c in enumerate(suggestions)
                 ],
             )
@@ -339,11 +343,13 @@ def match_message(
     asked: str,
     *,
     feedback: FeedbackButtons | None = None,
+    topic_value: Callable[[str], str] | None = None,
 ) -> Message:
     """The answer when the matcher is confident (with `feedback` buttons if given), otherwise
-    the honest "not sure" (nothing to rate there: it has no feedback buttons)."""
+    the honest "not sure" (nothing to rate there: it has no feedback buttons) with topic
+    buttons valued by `topic_value`."""
     if result.best is None:
-        return not_sure_message(result, asked)
+        return not_sure_message(result, asked, topic_value)
     return answer_message(kb, result.best.entry, feedback=feedback)
 
 

@@ -121,7 +121,12 @@ class Turn:
         if best is not None:
             value = FeedbackValue.for_entry(best.entry.id, question)
             feedback = FeedbackButtons(value.encode_value())
-        return match_message(self.kb, result, question, feedback=feedback)
+
+        def topic_value(entry_id: str) -> str:
+            # A topic picked from the suggestions answers this question: its vote keeps it.
+            return FeedbackValue.for_entry(entry_id, question).encode_value()
+
+        return match_message(self.kb, result, question, feedback=feedback, topic_value=topic_value)
 
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""

@@ -13,11 +13,21 @@ from bot.slack.delivery import NOWHERE, problem_text
 from bot.slack.engine import Engine
 from bot.slack.ids import ANSWER_TOPIC_PATTERN
 from bot.slack.payloads import BlockActions, ValidationError, problems
-from bot.slack.state import FeedbackValue
+from bot.slack.state import FeedbackValue, StateError
 
 log = logging.getLogger(__name__)
 
 GONE = "I no longer have notes on that topic. Please ask again in other words."
+
+
+def topic_of(value: str) -> FeedbackValue:
+    """The entry a topic button offers, with the question it was offered for. Buttons posted
+    before the question travelled with them carry the bare entry id."""
+    try:
+        picked = FeedbackValue.decode(value)
+    except StateError:
+        return FeedbackValue.for_entry(value, None)
+    return picked if picked.kind == "entry" else FeedbackValue.for_entry(picked.target, None)
 
 
 def register(app: App, engine: Engine) -> None:
@@ -31,14 +41,15 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Malformed click on a topic button: %s", problems(error))
             return
         channel, ts = click.channel_id, click.message_ts
+        picked = topic_of(click.action.value)
         try:
-            entry = turn.kb.entry(click.action.value)
+            entry = turn.kb.entry(picked.target)
         except KeyError:
-            log.warning("Topic button names unknown entry %r", click.action.value)
+            log.warning("Topic button names unknown entry %r", picked.target)
             turn.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
             return
-        # The person picked the topic; their own question is not in the button.
-        feedback = FeedbackButtons(FeedbackValue.for_entry(entry.id, None).encode_value())
+        # The answer's votes keep the question the person asked before picking the topic.
+        feedback = FeedbackButtons(picked.encode_value())
         message = answer_message(turn.kb, entry, feedback=feedback)
         outcome = turn.slack.replace_clicked(
             message,

@@ -34,6 +34,7 @@ from slack_test_helpers import (
 from bot.knowledge import KnowledgeBase
 from bot.render.blocks import ActionId, escape
 from bot.slack.ids import CallbackId
+from bot.slack.state import FeedbackValue
 from bot.slack.wsgi import SlackWsgiApp
 from bot.store import Store
 
@@ -137,7 +138,7 @@ def test_not_sure_says_so_and_a_topic_click_replaces_it_with_that_answer(
 
     update = fake_slack.wait_for("chat.update")[0].params
     assert (update["channel"], update["ts"]) == (GENERAL, suggestion.response["ts"])
-    entry = kb.entry(picked["value"])
+    entry = kb.entry(FeedbackValue.decode(picked["value"]).target)
     assert escape(entry.title) in update["blocks"][0]["text"]["text"]
     assert topic_buttons(update["blocks"]) == []
     assert len(fake_slack.calls_to("chat.postMessage")) == 1

@@ -245,10 +245,11 @@ def test_a_not_sure_reply_has_nothing_to_rate_and_is_stored_with_the_closest_top
     assert (stats.questions, stats.answered, stats.not_sure) == (1, 0, 1)
 
 
-def test_the_answer_after_a_topic_click_can_be_rated(
+def test_the_answer_after_a_topic_click_can_be_rated_with_the_question_that_was_asked(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
-    suggestion = ask_by_mention(send, fake_slack, vague_question(kb)).posted
+    question = vague_question(kb)
+    suggestion = ask_by_mention(send, fake_slack, question).posted
     assert suggestion is not None
     topic = topic_buttons(suggestion.params["blocks"])[0]
     click_topic(send, suggestion, topic)
@@ -261,10 +262,24 @@ def test_the_answer_after_a_topic_click_can_be_rated(
     [vote] = exported(slack_store, "feedback")
     assert (vote["target_kind"], vote["target_id"], vote["helpful"]) == (
         "entry",
-        topic["value"],
+        FeedbackValue.decode(topic["value"]).target,
         "true",
     )
-    assert vote["question"] == ""
+    assert vote["question"] == question
+
+
+def test_a_topic_button_from_before_topics_carried_the_question_still_answers(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    suggestion = ask_by_mention(send, fake_slack, vague_question(kb)).posted
+    assert suggestion is not None
+    topic = topic_buttons(suggestion.params["blocks"])[0]
+    entry_id = FeedbackValue.decode(topic["value"]).target
+
+    click_topic(send, suggestion, {**topic, "value": entry_id})
+
+    answered = fake_slack.wait_for("chat.update")[0]
+    assert escape(kb.entry(entry_id).title) in json.dumps(answered.params["blocks"])
 
 
 # --- votes ----------------------------------------------------------------------------------------
