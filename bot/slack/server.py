@@ -8,16 +8,18 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.knowledge import KnowledgeError
+from bot.knowledge import KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
 from bot.slack.wsgi import create_wsgi_app
+from bot.store.engine import DatabaseUrlError, database_url_for
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +42,8 @@ def serve(settings: Settings) -> int:
         return _fail(str(error), EXIT_USAGE)
     except KnowledgeError as error:
         return _fail(f"{error}\nRun `framework-bot kb check` for details.", EXIT_ERROR)
+    except DatabaseUrlError as error:
+        return _fail(str(error), EXIT_USAGE)
 
 
 def serve_socket_mode(settings: Settings) -> int:
@@ -72,10 +76,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 class _Gunicorn(BaseApplication):
-    """gunicorn run in-process, serving an already built WSGI app in every worker."""
+    """gunicorn run in-process. Every worker builds its own app after the fork, as the
+    Procfile's `create_wsgi_app()` does: database connections, the store's writer thread and
+    the knowledge follower belong to one process and do not survive a fork."""
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], options: dict[str, Any]) -> None:
-        self._wsgi_app = wsgi_app
+    def __init__(
+        self, build: Callable[[], Callable[..., Iterable[bytes]]], options: dict[str, Any]
+    ) -> None:
+        self._build = build
         self._options = options
         super().__init__()
 
@@ -84,7 +92,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Callable[..., Iterable[bytes]]:
-        return self._wsgi_app
+        return self._build()
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -104,12 +112,18 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 def serve_http(settings: Settings) -> int:
     """Serve POST /slack/events and GET /healthz on $PORT until stopped (with the OAuth install,
     also GET /slack/install and GET /slack/oauth_redirect)."""
-    wsgi_app = create_wsgi_app(settings)
+    # What would stop every worker from booting is reported here, once, before forking.
+    load_knowledge(settings.knowledge_dir)
+    database_url_for(_database_url(settings), settings.data_dir)
     try:
-        _Gunicorn(wsgi_app, gunicorn_options(settings)).run()
+        _Gunicorn(partial(create_wsgi_app, settings), gunicorn_options(settings)).run()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else EXIT_ERROR
     return EXIT_OK
+
+
+def _database_url(settings: Settings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:

@@ -34,6 +34,10 @@ POOL_RECYCLE_SECONDS = 30 * 60
 _SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL names no database the bot supports; the message says what would."""
+
+
 def database_url_for(database_url: str | None, data_dir: Path) -> URL:
     """The URL to connect to: `database_url`, or the default SQLite file in `data_dir`
     (created if missing). PostgreSQL URLs get the psycopg 3 driver."""
@@ -43,12 +47,12 @@ def database_url_for(database_url: str | None, data_dir: Path) -> URL:
     try:
         url = make_url(database_url.strip())
     except ArgumentError:
-        raise ValueError(_SUPPORTED) from None
+        raise DatabaseUrlError(_SUPPORTED) from None
     if url.drivername in {"postgres", "postgresql"}:
         url = url.set(drivername=POSTGRES_DRIVER)
     backend = url.get_backend_name()
     if backend not in {"postgresql", "sqlite"}:
-        raise ValueError(_SUPPORTED)
+        raise DatabaseUrlError(_SUPPORTED)
     if backend == "sqlite" and url.database not in {None, "", ":memory:"}:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     return url

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -301,3 +302,22 @@ def recommend_by_command(
         if response.body:
             view = response.json()["view"]
     return fake.wait_for_response(responded + 1)[responded]
+
+
+MARKER_QUESTION = "what is the reload marker"
+MARKER_ANSWER = "The reload marker answer."
+
+
+def add_marker_entry(knowledge: Path) -> None:
+    """Add to a copy of the knowledge an entry no shipped question matches, so an answer shows
+    whether a reload reached the process that gave it."""
+    (knowledge / "entries-reload-test.yaml").write_text(
+        "entries:\n"
+        "  - id: reload-marker\n"
+        "    title: Reload marker\n"
+        f"    phrasings: [{MARKER_QUESTION}, reload marker, explain the reload marker,"
+        " tell me about the reload marker]\n"
+        f"    answer: {MARKER_ANSWER}\n"
+        "    sources: [django-docs]\n",
+        encoding="utf-8",
+    )

@@ -4,12 +4,17 @@ the fake Slack, over HTTP."""
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GunicornServer, Post
+from conftest import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
+from fake_slack import FakeSlack
 from slack_requests import (
+    ALICE,
     ALICE_DM,
     GENERAL,
     app_mention,
@@ -19,10 +24,16 @@ from slack_requests import (
     state_value,
     view_submission,
 )
-from slack_test_helpers import assert_valid_block_kit, best_answers
-from web_process import procfile_command
+from slack_test_helpers import (
+    MARKER_ANSWER,
+    MARKER_QUESTION,
+    add_marker_entry,
+    assert_valid_block_kit,
+    best_answers,
+)
+from web_process import WebProcess, procfile_command
 
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.render.blocks import ActionId, question_block_id
 from bot.slack.ids import CallbackId
 
@@ -120,3 +131,43 @@ def test_bad_requests_get_4xx_over_http_and_the_server_stays_up(
     assert http_request(server.url + "/healthz").status == 200
     assert server.process.running
     assert "Traceback" not in server.output()
+
+
+def test_framework_bot_serve_builds_the_app_in_each_worker_so_a_reload_reaches_them_all(
+    tmp_path: Path, post: Post
+) -> None:
+    """`framework-bot serve` runs gunicorn in process. An app built before the fork would leave
+    the workers without the threads that follow reloads and write records (threads do not
+    survive a fork) and with the master's database connections."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("web: framework-bot serve\n", encoding="utf-8")
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)
+    with FakeSlack() as fake:
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "DATA_DIR": str(tmp_path / "data"),
+            "WEB_CONCURRENCY": "2",
+            "CURATOR_IDS": ALICE,
+            "KNOWLEDGE_DIR": str(knowledge),
+            "KNOWLEDGE_SYNC_SECONDS": "0.2",
+        }
+        with WebProcess(env, procfile=procfile) as server:
+            add_marker_entry(knowledge)
+            reload = slash_command("reload", response_url=fake.response_url("reload"))
+            assert post(server.url, "slash_command", reload).status == 200
+            assert "didn't reload" not in json.dumps(fake.wait_for_response(1, timeout=10)[0].body)
+            # Workers check the store every 0.2 s: within seconds every answer is fresh.
+            deadline = time.monotonic() + 10
+            while True:
+                fake.reset()
+                for _ in range(12):
+                    mention = app_mention(f"<@U0BOT> {MARKER_QUESTION}")
+                    assert post(server.url, "app_mention", mention).status == 200
+                answers = fake.wait_for("chat.postMessage", 12, timeout=10)
+                served = [MARKER_ANSWER in json.dumps(call.params["blocks"]) for call in answers]
+                if all(served) or time.monotonic() > deadline:
+                    break
+            assert all(served), f"{served.count(False)} of 12 answers came from stale knowledge"

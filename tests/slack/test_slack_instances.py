@@ -25,6 +25,7 @@ from slack_requests import (
     http_request,
     slash_command,
 )
+from slack_test_helpers import MARKER_ANSWER, MARKER_QUESTION, add_marker_entry
 from web_process import WebProcess
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
@@ -271,17 +272,7 @@ def test_a_reload_on_one_instance_reaches_the_other(
     shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)
     env = {"CURATOR_IDS": CURATOR, "KNOWLEDGE_DIR": str(knowledge), "KNOWLEDGE_SYNC_SECONDS": "0.2"}
     first, second = start_instance(shared_database, **env), start_instance(shared_database, **env)
-    entries = knowledge / "entries-reload-test.yaml"
-    entries.write_text(
-        "entries:\n"
-        "  - id: reload-marker\n"
-        "    title: Reload marker\n"
-        "    phrasings: [what is the reload marker, reload marker, explain the reload marker,"
-        " tell me about the reload marker]\n"
-        "    answer: The reload marker answer.\n"
-        "    sources: [django-docs]\n",
-        encoding="utf-8",
-    )
+    add_marker_entry(knowledge)
 
     reload = slash_command("reload", response_url=fake_slack.response_url("reload"))
     assert post(first.url, "slash_command", reload).status == 200
@@ -292,8 +283,8 @@ def test_a_reload_on_one_instance_reaches_the_other(
     answered = False
     while not answered and time.monotonic() < deadline:
         fake_slack.reset()
-        mention = app_mention("<@U0BOT> what is the reload marker")
+        mention = app_mention(f"<@U0BOT> {MARKER_QUESTION}")
         assert post(second.url, "app_mention", mention).status == 200
         reply = fake_slack.wait_for("chat.postMessage", timeout=10)[0]
-        answered = "reload marker answer" in json.dumps(reply.params["blocks"])
+        answered = MARKER_ANSWER in json.dumps(reply.params["blocks"])
     assert answered, "the second instance never served the reloaded knowledge"

@@ -278,6 +278,14 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "DATABASE_URL": "mysql://x/y",
+            },
+            "DATABASE_URL",
+        ),
     ],
 )
 def test_framework_bot_serve_with_bad_credentials_exits_2_naming_the_variable(
