@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
+
+from slack_bolt import BoltContext
 
 from bot.matching import clean_text
 from bot.render.blocks import Message, help_message, start_questionnaire_message
-from bot.slack.engine import Turn
+from bot.slack.engine import Engine, Turn
 from bot.slack.ids import COMMAND
-from bot.slack.payloads import MessageEvent
+from bot.slack.payloads import MessageEvent, ValidationError, problems
 from bot.slack.state import Place
+
+log = logging.getLogger(__name__)
 
 LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")
 """`<@U0BOT> what is django` -> `what is django`: the mention that addressed the bot is not part
@@ -27,6 +33,35 @@ def reply_for(turn: Turn, text: str, place: Place) -> Message:
     if words[0] in RECOMMEND_WORDS:
         return start_questionnaire_message(turn.kb, place.encode_value())
     return turn.answer(text)
+
+
+def message_to_answer(
+    engine: Engine,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: BoltContext,
+    *,
+    only_direct: bool = False,
+) -> MessageEvent | None:
+    """The message a person sent the bot, parsed; None (logged) when it is not to be answered:
+    malformed, not for the bot (an edit, a bot's message, a channel message where only DMs
+    count), or claimed already by another instance (see Engine.claim_event)."""
+    kind = event.get("type", "message")
+    try:
+        message = MessageEvent.model_validate(event)
+    except ValidationError as error:
+        log.warning("Ignoring a malformed %s event: %s", kind, problems(error))
+        return None
+    reason = ignore_reason(message, context.bot_user_id)
+    if reason is None and only_direct and message.channel_type != "im":
+        reason = f"not a direct message ({message.channel_type})"
+    if reason is not None:
+        log.debug("Ignoring %s in %s: %s", kind, message.channel, reason)
+        return None
+    if not engine.claim_event(body):
+        log.info("Event %s was answered already (another instance)", body.get("event_id"))
+        return None
+    return message
 
 
 def ignore_reason(event: MessageEvent, bot_user_id: str | None) -> str | None:

@@ -9,10 +9,9 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.slack.conversation import ignore_reason, reply_for
+from bot.slack.conversation import message_to_answer, reply_for
 from bot.slack.engine import Engine
 from bot.slack.ids import Event
-from bot.slack.payloads import MessageEvent, ValidationError, problems
 from bot.slack.state import Place
 
 log = logging.getLogger(__name__)
@@ -23,20 +22,8 @@ def register(app: App, engine: Engine) -> None:
     def answer_direct_message(
         event: dict[str, Any], body: dict[str, Any], context: BoltContext
     ) -> None:
-        try:
-            message = MessageEvent.model_validate(event)
-        except ValidationError as error:
-            log.warning("Ignoring a malformed message event: %s", problems(error))
-            return
-        if message.channel_type != "im":
-            log.debug("Ignoring a message in %s (%s)", message.channel, message.channel_type)
-            return
-        reason = ignore_reason(message, context.bot_user_id)
-        if reason is not None:
-            log.debug("Ignoring a DM in %s: %s", message.channel, reason)
-            return
-        if not engine.claim_event(body):
-            log.info("Event %s was answered already (another instance)", body.get("event_id"))
+        message = message_to_answer(engine, event, body, context, only_direct=True)
+        if message is None:
             return
         turn = engine.turn(context, message.channel)
         reply = reply_for(turn, message.text, Place(dm=True))
