@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fake_slack import FakeSlack
+from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post, Send
 from slack_requests import Response, WsgiApp, call_wsgi, events_url, http_request, prepare
 from web_process import WebProcess
 
@@ -20,50 +20,6 @@ if TYPE_CHECKING:
 
     from bot.settings import Settings
     from bot.store import Store
-
-BOT_TOKEN = "xoxb-test-token"
-SIGNING_SECRET = "test-signing-secret"
-
-
-class Send(Protocol):
-    def __call__(
-        self,
-        kind: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        signed: bool = True,
-        timestamp: int | None = None,
-        raw_body: str | bytes | None = None,
-    ) -> Response: ...
-
-
-class Post(Protocol):
-    def __call__(
-        self,
-        url: str,
-        kind: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        signed: bool = True,
-        timestamp: int | None = None,
-        raw_body: str | bytes | None = None,
-    ) -> Response: ...
-
-
-@dataclass(frozen=True)
-class GunicornServer:
-    """The Procfile's web process: `url` is its root, `events_url` its Slack endpoint."""
-
-    url: str
-    events_url: str
-    fake: FakeSlack
-    process: WebProcess
-
-    def output(self) -> str:
-        """What the server logged so far (stdout and stderr)."""
-        return self.process.output()
 
 
 @pytest.fixture

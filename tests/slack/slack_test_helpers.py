@@ -36,7 +36,7 @@ from bot.matching import Matcher
 from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, question_block_id
 
 if TYPE_CHECKING:
-    from conftest import Send
+    from slack_fixtures import Send
 
 MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})

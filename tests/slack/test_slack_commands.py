@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Send
 from fake_slack import FakeSlack
+from slack_fixtures import Send
 from slack_requests import ALICE, GENERAL, slash_command
 from slack_test_helpers import answerable, assert_valid_block_kit
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SIGNING_SECRET, Send
 from fake_slack import ADMIN_USER_ID, OWNER_USER_ID, FakeSlack
+from slack_fixtures import SIGNING_SECRET, Send
 from slack_requests import (
     ALICE,
     TEAM_ID,

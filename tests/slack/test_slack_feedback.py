@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Send
 from fake_slack import Call, FakeSlack
+from slack_fixtures import Send
 from slack_requests import (
     ALICE,
     ALICE_DM,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
 from fake_slack import FakeSlack
+from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
 from slack_requests import (
     ALICE,
     ALICE_DM,

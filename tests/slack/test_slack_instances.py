@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import BOT_TOKEN, SIGNING_SECRET, Post
 from fake_slack import FakeSlack
 from postgres import FlakyPostgres, schema_url
+from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
 from slack_requests import (
     ALICE,
     TEAM_ID,

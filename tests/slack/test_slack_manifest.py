@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Send
 from fake_slack import FakeSlack
 from slack_bolt import App
+from slack_fixtures import Send
 from slack_requests import (
     app_home_opened,
     app_mention,

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import psycopg
 import pytest
 import yaml
-from conftest import SIGNING_SECRET, Post
 from fake_slack import FakeSlack
+from slack_fixtures import SIGNING_SECRET, Post
 from slack_requests import (
     Response,
     app_mention,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Send
 from fake_slack import FakeSlack, ResponsePost
+from slack_fixtures import Send
 from slack_requests import (
     ALICE,
     ALICE_DM,

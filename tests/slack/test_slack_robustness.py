@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import SIGNING_SECRET, Send
 from fake_slack import FakeSlack
+from slack_fixtures import SIGNING_SECRET, Send
 from slack_requests import (
     ALICE,
     ALICE_DM,

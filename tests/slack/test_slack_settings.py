@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BOT_TOKEN, SIGNING_SECRET, Post
 from fake_slack import FakeSlack
+from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
 from slack_requests import slash_command
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler

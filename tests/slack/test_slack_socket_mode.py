@@ -27,7 +27,6 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import BOT_TOKEN
 from fake_slack import FakeSlack
 from fake_socket_mode import (
     Ack,
@@ -41,6 +40,7 @@ from fake_socket_mode import (
     read_frame,
 )
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_fixtures import BOT_TOKEN
 from slack_requests import (
     ALICE_DM,
     GENERAL,
