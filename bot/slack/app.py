@@ -39,6 +39,7 @@ from bot.slack import (
 )
 from bot.slack.dedupe import EventDeduplicator, InMemoryDeduplicator
 from bot.slack.engine import Engine
+from bot.slack.installations import RememberingInstallationStore
 from bot.store import Store, create_store
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,10 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
         client_id=client_id,
         client_secret=client_secret,
         scopes=settings.scopes or list(DEFAULT_BOT_SCOPES),
-        installation_store=SQLAlchemyInstallationStore(client_id=client_id, engine=store.engine),
+        installation_store=RememberingInstallationStore(
+            SQLAlchemyInstallationStore(client_id=client_id, engine=store.engine),
+            reachable=store.available,
+        ),
         installation_store_bot_only=True,
         state_store=SQLAlchemyOAuthStateStore(
             expiration_seconds=OAUTH_STATE_SECONDS, engine=store.engine

@@ -55,6 +55,8 @@ Resilience
     Outages are logged once a minute, records pushed out of a full buffer are counted and
     logged, and
     health() -> Health(ok, pending, dropped, last_error) reports the state without I/O.
+    available() -> bool: worth trying the database now (it answered last time, or the wait
+    after a failure is over), without I/O.
     claim_event returns True while the database is down (answer rather than stay silent; the
     caller's in-process dedupe still applies). Reads (stats, export, team_ids,
     get_knowledge_stamp) and purge raise StoreUnavailable; its message can be logged, the

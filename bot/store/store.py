@@ -179,6 +179,11 @@ class Store:
         self.flush()
         self.engine.dispose()
 
+    def available(self) -> bool:
+        """Worth trying the database now: it answered last time, or the wait after a failure
+        is over. No I/O."""
+        return self._may_try()
+
     def health(self) -> Health:
         with self._lock:
             return Health(

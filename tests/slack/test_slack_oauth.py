@@ -6,7 +6,6 @@ installation and data (and nothing of another workspace's)."""
 from __future__ import annotations
 
 import html
-import os
 import re
 import time
 import uuid
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import psycopg
 import pytest
 import yaml
 from fake_slack import FakeSlack
+from postgres import FlakyPostgres, schema_url
 from slack_fixtures import SIGNING_SECRET, Post
 from slack_requests import (
     Response,
@@ -30,7 +29,6 @@ from slack_requests import (
     prepare,
     tokens_revoked,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from web_process import WebProcess
 
@@ -46,39 +44,10 @@ ONE_TOKEN, TWO_TOKEN = "xoxb-test-one", "xoxb-test-two"
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 STATE_COOKIE = "slack-app-oauth-state"
 AUTHORIZE_URL = re.compile(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]*)"')
-DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SINCE = datetime.now(UTC) - timedelta(days=1)
 
 
 # -- databases --------------------------------------------------------------------------------
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL server (TEST_DATABASE_URL), dropped afterwards;
-    skips without a server, fails under CI (as tests/store/conftest.py does)."""
-    server = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
-    libpq = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        with psycopg.connect(libpq, connect_timeout=3) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error as error:
-        message = f"PostgreSQL is not reachable at {server!r}: {' '.join(str(error).split())}"
-        if _in_ci():
-            pytest.fail(f"CI is set and {message}", pytrace=False)
-        pytest.skip(message)
-    schema = f"oauth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    yield server.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-    with psycopg.connect(libpq, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
@@ -89,7 +58,10 @@ def backend() -> str:
 
 @pytest.fixture
 def oauth_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
-    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    url = None
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_url")
+        url = schema_url(server, request.getfixturevalue("postgres_schema"))
     store = create_store(url, tmp_path / "store")
     yield store
     store.close()
@@ -484,6 +456,36 @@ def test_a_token_far_from_expiry_is_used_as_it_is(app: SlackWsgiApp, fake_slack:
     [reply] = fake_slack.wait_for("chat.postMessage")
     assert reply.token == ONE_TOKEN
     assert len(fake_slack.calls_to("oauth.v2.access")) == 1
+
+
+# -- a database outage ------------------------------------------------------------------------
+
+
+def test_installed_workspaces_are_still_answered_while_the_database_is_down(
+    oauth_settings: Settings, fake_slack: FakeSlack, flaky_postgres: FlakyPostgres, tmp_path: Path
+) -> None:
+    """Tokens live in the database, the knowledge in memory: a workspace seen before the outage
+    keeps its answers; one never seen cannot be answered (its token is out of reach)."""
+    store = create_store(flaky_postgres.url, tmp_path / "store", retry_interval=60.0)
+    fake_slack.expect_oauth_client(CLIENT_ID, CLIENT_SECRET)
+    app = create_wsgi_app(oauth_settings, store=store)
+    assert isinstance(app, SlackWsgiApp)
+    install(app, fake_slack, ONE, ONE_TOKEN)
+    install(app, fake_slack, TWO, TWO_TOKEN)
+    assert mention(app, ONE).status == 200
+    fake_slack.wait_for("chat.postMessage")
+
+    flaky_postgres.cut()
+    answers = [mention(app, ONE, f"<@U0BOT> what is django? ({number})") for number in range(3)]
+    assert mention(app, TWO).status == 200
+
+    assert [response.status for response in answers] == [200, 200, 200]
+    finish_listeners(app)
+    assert answered_tokens(fake_slack) == [ONE_TOKEN] * 4
+    flaky_postgres.restore()
+    assert store.flush() is True
+    assert questions(store, ONE) == 4
+    store.close()
 
 
 # -- the Procfile's web process ---------------------------------------------------------------
