@@ -34,6 +34,7 @@ from bot.store.schema import (
     meta,
     questions,
     recommendations,
+    slack_oauth_states,
 )
 from bot.store.stats import (
     EXPORT_FORMATS,
@@ -572,9 +573,16 @@ class Store:
             self._failed(error)
 
     def _maintain(self, connection: Connection) -> None:
-        """Forget old event claims and, with a retention period, old question texts."""
+        """Forget old event claims and OAuth states of installs never finished (slack_sdk
+        deletes a state only when it is used) and, with a retention period, old question
+        texts."""
         now = _now()
         connection.execute(delete(events).where(events.c.claimed_at < now - self._event_ttl))
+        # slack_sdk stores expiry times as naive UTC.
+        naive_now = now.replace(tzinfo=None)
+        connection.execute(
+            delete(slack_oauth_states).where(slack_oauth_states.c.expire_at < naive_now)
+        )
         if self.retention_days is not None:
             purged = _purge_texts(connection, now - timedelta(days=self.retention_days))
             if purged:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import insert, select
 
 from bot.store import Store
-from bot.store.schema import events
+from bot.store.schema import events, slack_oauth_states
 
 
 def test_an_event_is_claimed_the_first_time_only(store: Store) -> None:
@@ -75,3 +76,24 @@ def test_claims_older_than_a_day_are_pruned_at_start(make_store: Callable[..., S
     with store.engine.connect() as connection:
         remaining = set(connection.execute(select(events.c.event_id)).scalars())
     assert remaining == {"EvNew"}
+
+
+def test_oauth_states_of_installs_never_finished_are_pruned_at_start(
+    make_store: Callable[..., Store],
+) -> None:
+    store = make_store()
+    states = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=store.engine)
+    live = states.issue()
+    with store.engine.begin() as connection:
+        connection.execute(
+            insert(slack_oauth_states).values(
+                state="abandoned", expire_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(1)
+            )
+        )
+
+    make_store()  # an instance starting later prunes
+
+    with store.engine.connect() as connection:
+        remaining = set(connection.execute(select(slack_oauth_states.c.state)).scalars())
+    assert remaining == {live}
+    assert states.consume(live) is True
