@@ -53,11 +53,6 @@ class Engine:
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
 
-    @property
-    def kb(self) -> KnowledgeBase:
-        """The knowledge in service now (a reload swaps it between requests)."""
-        return self.knowledge.kb
-
     def claim_event(self, body: dict[str, Any]) -> bool:
         """True when this event is this instance's to answer: the first claim of its event_id
         on the shared database (False for a retry another instance, or this one before a
