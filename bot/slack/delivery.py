@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from bot.render.blocks import APP_NAME, Message, notice_message, with_note
+from bot.slack.payloads import BlockActions
 from bot.slack.state import Destination
 
 log = logging.getLogger(__name__)
@@ -119,21 +120,14 @@ class Slack:
             blocks=message.blocks_json(),
         )
 
-    def replace_clicked(
-        self,
-        message: Message,
-        *,
-        channel: str | None,
-        ts: str | None,
-        ephemeral: bool,
-        response_url: str | None,
-    ) -> Outcome:
-        """Replace the message a button was clicked in: chat.update for a message, its
-        response URL for an ephemeral one (which chat.update cannot reach)."""
-        if ephemeral or channel is None or ts is None:
-            if response_url is None:
+    def replace_clicked(self, click: BlockActions, message: Message) -> Outcome:
+        """Replace the message a button was clicked in: chat.update for a message, the
+        click's response URL for an ephemeral one (which chat.update cannot reach)."""
+        channel, ts = click.channel_id, click.message_ts
+        if click.container.is_ephemeral or channel is None or ts is None:
+            if click.response_url is None:
                 return Outcome(False, NOWHERE)
-            return self.respond(response_url, message, replace_original=True)
+            return self.respond(click.response_url, message, replace_original=True)
         return self.update_message(channel, ts, message)
 
     def open_view(self, trigger_id: str, view: View, context: str) -> Outcome:

@@ -100,13 +100,7 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool) -> None:
         log.info("Feedback on %s %r, which the knowledge no longer has", value.kind, value.target)
         turn.slack.tell(user, thanks(helpful), **tell)
         return
-    outcome = turn.slack.replace_clicked(
-        message,
-        channel=channel,
-        ts=ts,
-        ephemeral=click.container.is_ephemeral,
-        response_url=click.response_url,
-    )
+    outcome = turn.slack.replace_clicked(click, message)
     if outcome.error == NOWHERE:
         log.warning("Feedback on an ephemeral message from user=%s has no response URL", user)
         turn.slack.tell(user, thanks(helpful), **tell)

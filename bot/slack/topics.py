@@ -40,7 +40,7 @@ def register(app: App, engine: Engine) -> None:
         except ValidationError as error:
             log.warning("Malformed click on a topic button: %s", problems(error))
             return
-        channel, ts = click.channel_id, click.message_ts
+        channel = click.channel_id
         picked = topic_of(click.action.value)
         try:
             entry = turn.kb.entry(picked.target)
@@ -51,13 +51,7 @@ def register(app: App, engine: Engine) -> None:
         # The answer's votes keep the question the person asked before picking the topic.
         feedback = FeedbackButtons(picked.encode_value())
         message = answer_message(turn.kb, entry, feedback=feedback)
-        outcome = turn.slack.replace_clicked(
-            message,
-            channel=channel,
-            ts=ts,
-            ephemeral=click.container.is_ephemeral,
-            response_url=click.response_url,
-        )
+        outcome = turn.slack.replace_clicked(click, message)
         if outcome.error == NOWHERE:
             log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
             return
