@@ -196,6 +196,15 @@ KINDS = (
     Kind("/framework help", "slash_command", _slash("help"), replies_by_message=False),
     Kind("app_mention", "app_mention", _mention, replies_by_message=True),
 )
+KIND_NAMES = {"ask": KINDS[0], "help": KINDS[1], "mention": KINDS[2]}
+
+
+def choose_kinds(names: str) -> list[Kind]:
+    """The kinds named in `names` ("all", or e.g. "ask,mention"); empty when a name is unknown."""
+    if names.strip() == "all":
+        return list(KINDS)
+    chosen = [KIND_NAMES.get(name.strip()) for name in names.split(",")]
+    return [kind for kind in chosen if kind is not None] if None not in chosen else []
 
 
 @dataclass
@@ -581,6 +590,7 @@ def _ratio(value: float) -> str:
 
 def print_report(
     results: dict[tuple[str, int, str], BatchResult],
+    kinds: Sequence[Kind],
     levels: Sequence[int],
     count: int,
     command: str,
@@ -598,7 +608,7 @@ def print_report(
     print(header)
     print("-" * len(header))
     worst_overhead, worst_p99, total_errors = 0.0, 0.0, 0
-    for kind in KINDS:
+    for kind in kinds:
         for level in levels:
             rows = {app: results[(kind.label, level, app)] for app in ("minimal", "framework")}
             for app, result in rows.items():
@@ -681,10 +691,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--levels", default=",".join(map(str, LEVELS)), help="concurrent senders, e.g. 1,10,50"
     )
+    parser.add_argument(
+        "--kinds",
+        default="all",
+        help="which requests: all, or a comma-separated subset of ask,help,mention",
+    )
     parser.add_argument("--procfile", type=Path, default=PROCFILE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     count = 100 if args.quick else args.requests
     levels = [int(level) for level in args.levels.split(",")]
+    kinds = choose_kinds(args.kinds)
+    if not kinds:
+        parser.error(f"--kinds: choose from all, {', '.join(KIND_NAMES)}")
     # The served apps must not reach a database the caller's environment points at.
     os.environ.pop("DATABASE_URL", None)
 
@@ -695,16 +713,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_server(stack, "framework", None, args.procfile, load),
         ]
         for server in servers:
-            for kind in KINDS:
+            for kind in kinds:
                 run_batch(server, kind, WARMUP_REQUESTS, 1)
         results: dict[tuple[str, int, str], BatchResult] = {}
         with MachineShare() as machine:
             for level in levels:
-                for kind in KINDS:
+                for kind in kinds:
                     for name, result in measure(servers, kind, count, level).items():
                         results[(kind.label, level, name)] = result
         command = servers[1].process.command
-    passed = print_report(results, levels, count, command, machine)
+    passed = print_report(results, kinds, levels, count, command, machine)
     return 0 if passed else 1
 
 

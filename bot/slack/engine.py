@@ -17,6 +17,7 @@ from bot.render.blocks import FeedbackButtons, Message, match_message
 from bot.slack.dedupe import EventDeduplicator
 from bot.slack.delivery import Slack
 from bot.slack.state import FeedbackValue
+from bot.slack.transport import KeepAliveWebClient
 from bot.store import Store
 
 MAX_QUESTION_CHARS = 1000
@@ -67,14 +68,15 @@ class Engine:
     def turn(self, context: BoltContext, channel_id: str | None = None) -> Turn:
         """What one request works with: the knowledge as it is now (a reload during the
         request does not change it), Slack with the token of the request's workspace (Bolt's
-        per-request client: the one bot token, or the stored installation), and who asked."""
+        per-request client: the one bot token, or the stored installation; its calls reuse
+        this thread's open connection to Slack), and who asked."""
         client = context.client
         if client is None:
             raise RuntimeError("Bolt gave this request no Web API client")
         return Turn(
             engine=self,
             snapshot=self.knowledge.snapshot,
-            slack=Slack(client, self.retry_handlers),
+            slack=Slack(KeepAliveWebClient.like(client), self.retry_handlers),
             asker=Asker.from_context(context, channel_id),
         )
 

@@ -737,6 +737,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeSlack
     server_version = "FakeSlack/1.0"
+    protocol_version = "HTTP/1.1"
+    """Keeps connections open between calls, as Slack's API does (every answer has a length)."""
+    disable_nagle_algorithm = True
+    """Headers and body are separate writes: with Nagle's algorithm on a kept-alive connection
+    the body would wait for the client's delayed ACK (up to 40 ms)."""
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the tests read recorded calls, not access logs."""

@@ -1,0 +1,139 @@
+"""Web API calls over kept-alive connections.
+
+slack_sdk's WebClient opens a new connection (and, to slack.com, a new TLS session) for every
+call and closes it after the answer. Each listener thread here keeps one connection per host
+open instead and reuses it for the next call. Only the transport changes: slack_sdk still
+builds the request, and its retry handlers still see the same answers and errors (an HTTP
+error status is raised as urllib's HTTPError, as urlopen would). A connection the server has
+closed while idle is noticed before it is used; a failed connect raises URLError and one
+that breaks during a call raises what urllib would (ConnectionResetError, RemoteDisconnected),
+which the client's connection-error retry handler retries.
+
+A proxy (the client's own, or one from the environment) leaves the call to slack_sdk's
+urllib path, which knows how to speak through it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import select
+import ssl
+import threading
+import urllib.request
+from functools import lru_cache
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+
+_local = threading.local()
+
+
+def _pool() -> dict[tuple[str, str, int, int | None], http.client.HTTPConnection]:
+    connections = getattr(_local, "connections", None)
+    if connections is None:
+        connections = _local.connections = {}
+    return connections
+
+
+@lru_cache(maxsize=1)
+def _default_tls() -> ssl.SSLContext:
+    """What urllib uses without a context; built once (it loads the CA certificates)."""
+    return ssl.create_default_context()
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """True when the server has closed the idle connection (or sent something unasked)."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+@lru_cache(maxsize=64)
+def _uses_proxy(scheme: str, host: str) -> bool:
+    """Whether the environment routes this host through a proxy (read once per host: urllib
+    scans the whole environment for it on every call)."""
+    proxies = urllib.request.getproxies()
+    return scheme in proxies and not urllib.request.proxy_bypass(host)
+
+
+class KeepAliveWebClient(WebClient):
+    """A WebClient whose calls reuse this thread's open connection to the API host."""
+
+    @classmethod
+    def like(cls, client: WebClient) -> KeepAliveWebClient:
+        """A kept-alive twin of `client` (Bolt builds a plain WebClient for every request):
+        same token, API URL, timeout, TLS, proxy, headers, logger and retry handlers."""
+        if isinstance(client, cls):
+            return client
+        return cls(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            ssl=client.ssl,
+            proxy=client.proxy,
+            headers=client.headers,
+            logger=client.logger,
+            retry_handlers=client.retry_handlers,
+        )
+
+    def _perform_urllib_http_request_internal(
+        self, url: str, req: urllib.request.Request
+    ) -> dict[str, Any]:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname or ""
+        if self.proxy is not None or scheme not in ("http", "https") or _uses_proxy(scheme, host):
+            return super()._perform_urllib_http_request_internal(url, req)
+        port = parts.port or (443 if scheme == "https" else 80)
+        key = (scheme, host, port, id(self.ssl) if self.ssl is not None else None)
+        pool = _pool()
+        connection = pool.pop(key, None)
+        if connection is not None and _dropped(connection):
+            connection.close()
+            connection = None
+        if connection is not None and connection.sock is not None:
+            connection.sock.settimeout(self.timeout)
+        if connection is None:
+            connection = self._connect(scheme, host, port)
+            try:
+                connection.connect()
+            except OSError as error:
+                connection.close()
+                raise URLError(error) from error
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        try:
+            connection.request(
+                req.get_method(), path, body=req.data, headers=dict(req.header_items())
+            )
+            response = connection.getresponse()
+            body = response.read()
+        except BaseException:
+            # As urllib raises them: ConnectionResetError or RemoteDisconnected (a connection
+            # that broke under the call) for the connection-error retry handler.
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        else:
+            pool[key] = connection
+        if response.status >= 400:
+            raise HTTPError(url, response.status, response.reason, response.msg, io.BytesIO(body))
+        charset = response.msg.get_content_charset() or "utf-8"
+        if response.msg.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": response.msg, "body": body}
+        return {"status": response.status, "headers": response.msg, "body": body.decode(charset)}
+
+    def _connect(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+        if scheme == "https":
+            context = self.ssl if isinstance(self.ssl, ssl.SSLContext) else _default_tls()
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        return http.client.HTTPConnection(host, port, timeout=self.timeout)
