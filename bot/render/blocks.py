@@ -13,8 +13,10 @@ This module knows nothing about Slack requests: state that must travel with a bu
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +72,8 @@ MAX_QUESTION_ECHO = 300
 """How much of a person's question is quoted back in a "not sure" reply."""
 
 MAX_SUGGESTIONS = 3
+ANSWER_BODIES_KEPT = 2048
+"""Rendered answer bodies kept (a few KB each): every entry of a large knowledge base."""
 HOME_EXAMPLES = 5
 
 ELLIPSIS = "…"
@@ -103,14 +107,58 @@ question, so Slack does not carry one step's selection over into the next."""
 
 @dataclass(frozen=True)
 class Message:
-    """A message ready to send: `text` is the notification and screen-reader fallback."""
+    """A message ready to send: `text` is the notification and screen-reader fallback.
+
+    `rendered` is the JSON of the first blocks when it was made (and validated) before, as for
+    the body of an answer, which is the same every time its entry is the answer."""
 
     text: str
     blocks: tuple[Block, ...]
+    rendered: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     def blocks_json(self) -> list[dict[str, Any]]:
-        """The blocks as Slack JSON; to_dict() also validates them against slack_sdk's rules."""
-        return [block.to_dict() for block in self.blocks]
+        """The blocks as Slack JSON; to_dict() also validates them against slack_sdk's rules.
+        The dicts of `rendered` are shared: send them, never change them."""
+        done = len(self.rendered)
+        return [*self.rendered, *(block.to_dict() for block in self.blocks[done:])]
+
+
+class _AnswerBodies:
+    """The blocks of each answer's body and their JSON, per knowledge base and entry; a
+    reloaded knowledge base gets its own (the oldest bodies are forgotten first)."""
+
+    def __init__(self, size: int = ANSWER_BODIES_KEPT) -> None:
+        self._size = size
+        self._bodies: OrderedDict[
+            tuple[int, str], tuple[KnowledgeBase, tuple[Block, ...], tuple[dict[str, Any], ...]]
+        ] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, kb: KnowledgeBase, entry: Entry
+    ) -> tuple[tuple[Block, ...], tuple[dict[str, Any], ...]]:
+        # Keyed by id(kb): the kept reference to kb stops that id being reused meanwhile.
+        key = (id(kb), entry.id)
+        with self._lock:
+            found = self._bodies.get(key)
+            if found is not None:
+                self._bodies.move_to_end(key)
+                return found[1], found[2]
+        blocks = _answer_body(kb, entry)
+        rendered = tuple(block.to_dict() for block in blocks)
+        with self._lock:
+            self._bodies[key] = (kb, blocks, rendered)
+            while len(self._bodies) > self._size:
+                self._bodies.popitem(last=False)
+        return blocks, rendered
+
+
+def _answer_body(kb: KnowledgeBase, entry: Entry) -> tuple[Block, ...]:
+    blocks: list[Block] = [section(f"*{escape(entry.title)}*\n{entry.answer}")]
+    if entry.caveat:
+        blocks.append(context(f"*Note:* {entry.caveat}"))
+    blocks.append(_sources_context(kb.sources_for(entry.sources)))
+    return tuple(blocks)
 
 
 @dataclass(frozen=True)
@@ -286,6 +334,9 @@ def feedback_blocks(feedback: FeedbackButtons) -> list[Block]:
     ]
 
 
+_ANSWER_BODIES = _AnswerBodies()
+
+
 def answer_message(
     kb: KnowledgeBase,
     entry: Entry,
@@ -296,16 +347,16 @@ def answer_message(
     """One knowledge entry as an answer, ending with its sources (and the feedback buttons
     when `feedback` is given); `asked` (the person's own words, unescaped) is quoted above it
     when the answer replaces an earlier message."""
+    body, rendered = _ANSWER_BODIES.get(kb, entry)
     blocks: list[Block] = []
     if asked:
         blocks.append(context(f"You asked: “{quote_user_text(asked)}”"))
-    blocks.append(section(f"*{escape(entry.title)}*\n{entry.answer}"))
-    if entry.caveat:
-        blocks.append(context(f"*Note:* {entry.caveat}"))
-    blocks.append(_sources_context(kb.sources_for(entry.sources)))
+        rendered = ()
+    blocks.extend(body)
     if feedback is not None:
         blocks.extend(feedback_blocks(feedback))
-    return Message(_notification(f"{entry.title}: {entry.answer}"), tuple(blocks))
+    text = _notification(f"{entry.title}: {entry.answer}")
+    return Message(text, tuple(blocks), rendered)
 
 
 def not_sure_message(

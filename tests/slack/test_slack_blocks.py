@@ -126,6 +126,38 @@ def test_every_entry_renders_as_a_valid_answer_ending_with_its_sources(kb: Knowl
             assert source.url.replace("|", "%7C") in last["elements"][0]["text"]
 
 
+def test_an_answer_body_is_rendered_once_and_sent_the_same_every_time(kb: KnowledgeBase) -> None:
+    entry = kb.entries[0]
+    first = blocks.answer_message(kb, entry, feedback=blocks.FeedbackButtons("first"))
+    again = blocks.answer_message(kb, entry, feedback=blocks.FeedbackButtons("again"))
+
+    fresh = [block.to_dict() for block in again.blocks]
+    assert again.blocks_json() == fresh
+    assert len(again.rendered) == len(again.blocks) - 1  # all but the feedback buttons
+    assert [id(part) for part in again.rendered] == [id(part) for part in first.rendered]
+    assert again.blocks_json()[-1]["elements"][0]["value"] == "again"
+
+
+def test_a_reloaded_knowledge_base_renders_its_own_answer_bodies(kb: KnowledgeBase) -> None:
+    entry = kb.entries[0]
+    before = blocks.answer_message(kb, entry).blocks_json()
+    changed = entry.model_copy(update={"answer": "A corrected answer."})
+    reloaded = kb.model_copy(update={"entries": [changed, *kb.entries[1:]]})
+
+    after = blocks.answer_message(reloaded, changed).blocks_json()
+
+    assert "A corrected answer." in after[0]["text"]["text"]
+    assert before != after
+    assert blocks.answer_message(kb, entry).blocks_json() == before
+
+
+def test_a_question_quoted_above_an_answer_comes_before_its_body(kb: KnowledgeBase) -> None:
+    message = blocks.answer_message(kb, kb.entries[0], asked="is django big?")
+    assert message.rendered == ()
+    assert message.blocks_json() == [block.to_dict() for block in message.blocks]
+    assert message.blocks_json()[0]["type"] == "context"
+
+
 @pytest.mark.parametrize("asked", PINGS)
 def test_an_answer_quoting_the_question_escapes_it(kb: KnowledgeBase, asked: str) -> None:
     message = blocks.answer_message(kb, kb.entries[0], asked=f"{asked} what is it?")
