@@ -37,7 +37,7 @@ from bot.slack import (
     shortcuts,
     topics,
 )
-from bot.slack.dedupe import EventDeduplicator, InMemoryDeduplicator
+from bot.slack.dedupe import DELIVERY_KEY, Delivery, EventDeduplicator, InMemoryDeduplicator
 from bot.slack.engine import Engine
 from bot.slack.installations import RememberingInstallationStore
 from bot.store import Store, create_store
@@ -241,9 +241,12 @@ class SkipRedeliveredEvents(Middleware):
     ) -> BoltResponse | None:
         body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id and not self.dedupe.first_delivery(event_id):
-            retry = req.headers.get("x-slack-retry-num", ["?"])[0]
+        if not isinstance(event_id, str) or not event_id:
+            return next()
+        retry = req.headers.get("x-slack-retry-num", [None])[0]
+        if not self.dedupe.first_delivery(event_id):
             reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
             return BoltResponse(status=200, body="")
+        req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
         return next()

@@ -58,7 +58,7 @@ def message_to_answer(
     if reason is not None:
         log.debug("Ignoring %s in %s: %s", kind, message.channel, reason)
         return None
-    if not engine.claim_event(body):
+    if not engine.claim_event(body, context):
         log.info("Event %s was answered already (another instance)", body.get("event_id"))
         return None
     return message

@@ -6,6 +6,11 @@ waits for a database: before the ack, this process's memory refuses an event id 
 (no I/O); after the ack, before answering, the listener claims the event id in the store
 (`Engine.claim_event`, a unique row), which catches a delivery to another instance or one
 from before a restart.
+
+Only a retry can find its event claimed, so only a retry (or a first delivery whose listener
+starts so late that Slack may have retried it meanwhile) waits for the database's answer; a
+prompt first delivery's claim is written in the background with the records, well before any
+retry of it can arrive (Slack retries after 3 seconds without an ack).
 """
 
 from __future__ import annotations
@@ -14,11 +19,31 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 DEFAULT_TTL_SECONDS = 60 * 60
 """Slack's last retry comes about 5 minutes after the first delivery; an hour is ample."""
 DEFAULT_MAX_ENTRIES = 100_000
+PROMPT_SECONDS = 1.0
+"""A first delivery whose listener starts within this long of its arrival is claimed in the
+background: Slack cannot have retried it yet (it waits 3 seconds for the ack)."""
+DELIVERY_KEY = "delivery"
+"""Where the request's Delivery is kept in Bolt's context."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How an event arrived: as Slack's retry or not, and when (time.monotonic())."""
+
+    retry: bool
+    arrived_at: float = field(default_factory=time.monotonic)
+
+    def needs_checked_claim(self, now: float | None = None) -> bool:
+        """True when another instance may have claimed this event already: it is a retry, or
+        its listener starts late enough that Slack may have retried it meanwhile."""
+        waited = (time.monotonic() if now is None else now) - self.arrived_at
+        return self.retry or waited >= PROMPT_SECONDS
 
 
 class EventDeduplicator(Protocol):

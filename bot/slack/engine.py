@@ -14,7 +14,7 @@ from bot.advisor import Recommendation, advise
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
 from bot.render.blocks import FeedbackButtons, Message, match_message
-from bot.slack.dedupe import EventDeduplicator
+from bot.slack.dedupe import DELIVERY_KEY, Delivery, EventDeduplicator
 from bot.slack.delivery import Slack
 from bot.slack.state import FeedbackValue
 from bot.slack.transport import KeepAliveWebClient
@@ -54,16 +54,24 @@ class Engine:
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
 
-    def claim_event(self, body: dict[str, Any]) -> bool:
+    def claim_event(self, body: dict[str, Any], context: BoltContext | None = None) -> bool:
         """True when this event is this instance's to answer: the first claim of its event_id
         on the shared database (False for a retry another instance, or this one before a
         restart, already answered). Called after the ack, so no ack waits for the database;
-        while the database is down every event is answered (memory still stops retries)."""
+        while the database is down every event is answered (memory still stops retries).
+
+        Only a retry (or a delivery whose listener starts late) waits for the database: a
+        prompt first delivery's claim is written in the background (see bot.slack.dedupe)."""
         event_id = body.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             return True
-        team_id = body.get("team_id")
-        return self.store.claim_event(event_id, team_id if isinstance(team_id, str) else None)
+        team = body.get("team_id")
+        team_id = team if isinstance(team, str) else None
+        delivery = context.get(DELIVERY_KEY) if context is not None else None
+        if isinstance(delivery, Delivery) and not delivery.needs_checked_claim():
+            self.store.note_event(event_id, team_id)
+            return True
+        return self.store.claim_event(event_id, team_id)
 
     def turn(self, context: BoltContext, channel_id: str | None = None) -> Turn:
         """What one request works with: the knowledge as it is now (a reload during the

@@ -27,7 +27,7 @@ def register(app: App, engine: Engine) -> None:
         except ValidationError as error:
             log.warning("Malformed app_home_opened event: %s", problems(error))
             return
-        if opened.tab != "home" or not engine.claim_event(body):
+        if opened.tab != "home" or not engine.claim_event(body, context):
             return
         turn = engine.turn(context)
         turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))

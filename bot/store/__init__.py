@@ -15,6 +15,9 @@ Scale-out
     claim_event(event_id, team_id=None) -> bool
         True exactly once per event_id across all instances (a unique row, inserted with ON
         CONFLICT DO NOTHING). Claims are forgotten after a day.
+    note_event(event_id, team_id=None) -> None
+        The same claim written in the background with the records, for an event nobody else
+        can have claimed yet (Slack's first delivery); a later claim_event of it is False.
     set_knowledge_stamp(stamp: str) -> None / get_knowledge_stamp() -> str | None
         The knowledge version last loaded by `/framework reload` on any instance; the others
         compare it with what they loaded and reload when it differs.

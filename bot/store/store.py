@@ -7,7 +7,8 @@ which the writer tries again, so the backlog lands when the database returns. Ou
 once per `log_interval` (a minute), with how many attempts failed and how much is waiting;
 records pushed out of a full buffer are counted in `health().dropped` and logged. Reads raise
 `StoreUnavailable` instead. Event claims are the exception: the caller needs the answer, so
-`claim_event` asks the database at once.
+`claim_event` asks the database at once; `note_event` is the claim of an event nobody else can
+have claimed yet (Slack's first delivery), written with the records.
 """
 
 from __future__ import annotations
@@ -220,6 +221,14 @@ class Store:
             return True
         self._succeeded()
         return claimed is not None
+
+    def note_event(self, event_id: str, team_id: str | None = None) -> None:
+        """Claim `event_id` in the background, with the records: for a first delivery, which
+        no other instance can have claimed, so the answer need not wait for the database.
+        A retry of it that reaches another instance later finds the claim (`claim_event`)."""
+        self._submit(
+            "event", team_id, {"event_id": event_id, "team_id": team_id, "claimed_at": _now()}
+        )
 
     # -- records ---------------------------------------------------------------------------
 
@@ -717,6 +726,17 @@ _CLAIM = {
 """The event claim, built once per backend: it runs before every event is answered."""
 
 
+_NOTE = {
+    name: insert_for(events).on_conflict_do_nothing(index_elements=[events.c.event_id])
+    for name, insert_for in _INSERT.items()
+}
+"""A claim written in the background: the event may have been claimed by a retry meanwhile."""
+
+
+def _note_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    connection.execute(_NOTE[connection.dialect.name], rows)
+
+
 def _insert_row(table: Any) -> Callable[[Connection, dict[str, Any]], None]:
     def write(connection: Connection, values: dict[str, Any]) -> None:
         connection.execute(insert(table).values(**values))
@@ -752,6 +772,7 @@ _WRITERS: dict[str, Callable[[Connection, dict[str, Any]], None]] = {
     "recommendation": _insert_row(recommendations),
     "vote": _upsert_vote,
     "stamp": _upsert_meta,
+    "event": lambda connection, values: _note_events(connection, [values]),
 }
 
 
@@ -765,6 +786,8 @@ def _write_all(connection: Connection, batch: list[_Write]) -> None:
         table = _APPENDED.get(kind)
         if table is not None:
             connection.execute(insert(table), rows)
+        elif kind == "event":
+            _note_events(connection, rows)
         else:
             for values in rows:
                 _WRITERS[kind](connection, values)

@@ -33,6 +33,7 @@ from slack_test_helpers import (
 
 from bot.knowledge import KnowledgeBase
 from bot.render.blocks import ActionId, escape
+from bot.slack import dedupe
 from bot.slack.ids import CallbackId
 from bot.slack.state import FeedbackValue
 from bot.slack.wsgi import SlackWsgiApp
@@ -282,8 +283,11 @@ def test_a_retried_event_is_answered_once(
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
+RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+
+
 @pytest.mark.parametrize("kind", ["app_mention", "direct_message"])
-def test_an_event_is_acknowledged_before_its_claim_in_the_database_and_answered_after(
+def test_a_retry_is_acknowledged_before_its_claim_in_the_database_and_answered_after(
     send: Send,
     fake_slack: FakeSlack,
     slack_store: Store,
@@ -291,8 +295,8 @@ def test_an_event_is_acknowledged_before_its_claim_in_the_database_and_answered_
     monkeypatch: pytest.MonkeyPatch,
     kind: str,
 ) -> None:
-    """The claim that stops two instances answering one event is a database write; Slack's
-    3-second deadline must never wait for it."""
+    """A retry (here, of a delivery another instance got first) must ask the database whether
+    that instance answered it; Slack's 3-second deadline must never wait for that."""
     released = threading.Event()
     claims: list[bool] = []
     real_claim = slack_store.claim_event
@@ -304,7 +308,7 @@ def test_an_event_is_acknowledged_before_its_claim_in_the_database_and_answered_
     monkeypatch.setattr(slack_store, "claim_event", slow_claim)
     builder = app_mention if kind == "app_mention" else direct_message
 
-    response = send(kind, builder(f"<@U0BOT> {kb.entries[0].phrasings[0]}"))
+    response = send(kind, builder(f"<@U0BOT> {kb.entries[0].phrasings[0]}"), headers=RETRY)
     assert response.status == 200
     assert fake_slack.calls_to("chat.postMessage") == []
     released.set()
@@ -313,13 +317,73 @@ def test_an_event_is_acknowledged_before_its_claim_in_the_database_and_answered_
     assert claims == [True]
 
 
-def test_an_event_another_instance_claimed_is_not_answered(
+@pytest.mark.parametrize("kind", ["app_mention", "direct_message"])
+def test_a_first_delivery_is_answered_without_waiting_for_the_database_and_claimed_after(
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    slack_store: Store,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """Nobody can have claimed a first delivery yet: its claim goes to the database with the
+    records, and a retry of it that reaches another instance finds it claimed."""
+
+    def no_waiting(event_id: str, team_id: str | None = None) -> bool:
+        raise AssertionError("a prompt first delivery must not wait for a claim")
+
+    monkeypatch.setattr(slack_store, "claim_event", no_waiting)
+    builder = app_mention if kind == "app_mention" else direct_message
+    event = builder(f"<@U0BOT> {kb.entries[0].phrasings[0]}")
+
+    assert send(kind, event).status == 200
+    finish_listeners(wsgi_app)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+    monkeypatch.undo()
+    assert slack_store.flush()
+    assert slack_store.claim_event(event["event_id"], event["team_id"]) is False
+
+
+def test_a_first_delivery_answered_late_checks_its_claim_like_a_retry(
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    slack_store: Store,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A listener that starts long after its delivery arrived (an overloaded instance) may be
+    racing Slack's retry on another instance, which may have answered already."""
+    event = app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}")
+    assert slack_store.claim_event(event["event_id"], event["team_id"]) is True  # the retry's
+    monkeypatch.setattr(dedupe, "PROMPT_SECONDS", 0.0)
+
+    assert send("app_mention", event).status == 200
+
+    finish_listeners(wsgi_app)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("retry", "waited", "checked"),
+    [(False, 0.0, False), (False, 0.5, False), (False, 1.0, True), (True, 0.0, True)],
+)
+def test_which_deliveries_wait_for_the_database_to_claim_them(
+    retry: bool, waited: float, checked: bool
+) -> None:
+    delivery = dedupe.Delivery(retry=retry, arrived_at=100.0)
+    assert delivery.needs_checked_claim(now=100.0 + waited) is checked
+
+
+def test_a_retry_of_an_event_another_instance_claimed_is_not_answered(
     send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, slack_store: Store, kb: KnowledgeBase
 ) -> None:
     event = app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}")
     assert slack_store.claim_event(event["event_id"], event["team_id"]) is True
 
-    assert send("app_mention", event).status == 200
+    assert send("app_mention", event, headers=RETRY).status == 200
 
     finish_listeners(wsgi_app)
     assert fake_slack.calls_to("chat.postMessage") == []

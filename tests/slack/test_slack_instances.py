@@ -35,6 +35,8 @@ from bot.store import Store, create_store
 QUESTION = "does django have an admin panel"
 CURATOR = ALICE
 GRACE_SECONDS = 1.5
+RETRY_DELAY_SECONDS = 1.0
+"""Well before Slack's first retry (3 s), well after an answered event's claim is written."""
 """How long a test waits to be sure a second answer does not come (an absence check)."""
 
 
@@ -95,15 +97,17 @@ def answers_in_thread(fake: FakeSlack, thread_ts: str) -> int:
     )
 
 
-def send_together(post: Post, urls: list[str], payload: dict) -> list[int]:
-    """POST the same signed delivery to every URL at once (Slack retrying to another instance,
-    or a load balancer duplicating it); the statuses, in URL order."""
+def send_together(
+    post: Post, urls: list[str], payload: dict, headers: dict[str, str] | None = None
+) -> list[int]:
+    """POST the same signed delivery to every URL at once (Slack's retry reaching several
+    instances); the statuses, in URL order."""
     statuses: list[int] = [0] * len(urls)
     start = threading.Barrier(len(urls))
 
     def deliver(index: int, url: str) -> None:
         start.wait()
-        statuses[index] = post(url, "app_mention", payload).status
+        statuses[index] = post(url, "app_mention", payload, headers=headers).status
 
     threads = [
         threading.Thread(target=deliver, args=(index, url)) for index, url in enumerate(urls)
@@ -121,11 +125,17 @@ def test_one_event_delivered_to_two_instances_is_answered_once(
     fake_slack: FakeSlack,
     post: Post,
 ) -> None:
+    """Slack's retries of each event reach both instances at once, after the first delivery
+    (Slack retries when an ack is late or lost: at the earliest, 3 seconds after it)."""
     first, second = start_instance(shared_database), start_instance(shared_database)
     events = [app_mention(f"<@U0BOT> {QUESTION}") for _ in range(5)]
 
-    for event in events:
-        assert send_together(post, [first.url, second.url], event) == [200, 200]
+    for number, event in enumerate(events):
+        assert post((first, second)[number % 2].url, "app_mention", event).status == 200
+    time.sleep(RETRY_DELAY_SECONDS)
+    for number, event in enumerate(events):
+        retry = {"X-Slack-Retry-Num": str(number % 3 + 1), "X-Slack-Retry-Reason": "http_timeout"}
+        assert send_together(post, [first.url, second.url], event, headers=retry) == [200, 200]
 
     fake_slack.wait_for("chat.postMessage", len(events), timeout=15)
     time.sleep(GRACE_SECONDS)

@@ -21,6 +21,32 @@ def test_an_event_is_claimed_the_first_time_only(store: Store) -> None:
     assert store.claim_event("Ev002", "T1") is True
 
 
+def test_an_event_noted_in_the_background_is_claimed_for_every_instance(
+    make_store: Callable[..., Store],
+) -> None:
+    first, second = make_store(), make_store()
+    first.note_event("Ev010", "T1")
+    first.note_event("Ev011", "T1")
+    assert first.flush()
+    assert second.claim_event("Ev010", "T1") is False
+    assert first.claim_event("Ev011", "T1") is False
+    assert second.claim_event("Ev012", "T1") is True
+
+
+def test_noting_an_event_claimed_meanwhile_changes_nothing(store: Store) -> None:
+    """A retry elsewhere may claim an event before its first delivery's note is written."""
+    assert store.claim_event("Ev020", "T1") is True
+    store.note_event("Ev020", "T1")
+    store.record_question(
+        team_id="T1", channel_id="C1", user_id="U1", text="q", entry_id=None, score=None
+    )
+    assert store.flush()
+    assert store.health().ok
+    assert store.health().dropped == 0
+    with store.engine.connect() as connection:
+        assert list(connection.execute(select(events.c.event_id))) == [("Ev020",)]
+
+
 def _claim_concurrently(stores: list[Store], event_ids: list[str], threads: int) -> Counter[str]:
     """Every thread (spread over `stores`) claims every id at the same moment; returns how
     many claims of each id won."""
