@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from store_test_helpers import settled
 
 from bot.store import EntryCount, HelpfulRate, RecommendationOutcome, Store, create_store
@@ -122,6 +123,36 @@ def test_records_written_from_many_threads_all_land(store: Store) -> None:
 
     assert settled(store) == (True, 0, 0, None)  # nothing stranded, without a flush
     assert store.stats("T1", WEEK_AGO, limit=500).not_sure == 200
+
+
+def test_interleaved_records_go_to_the_database_one_statement_per_kind(
+    make_store: Callable[..., Store],
+) -> None:
+    """Each answered mention makes a question and its event's claim: a batch of them is a
+    few executemany, not a statement per record (that cost more than the answer itself)."""
+    store = make_store(background_writer=False)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            statements.append(statement)
+
+    with store._drain_lock:  # hold the writer back until the batch is complete
+        for number in range(20):
+            store.note_event(f"Ev{number}", "T1")
+            ask(store, f"question {number}", "admin")
+            store.record_recommendation(
+                team_id="T1", user_id="U1", framework_id="django", verdict="clear"
+            )
+        event.listen(store.engine, "before_cursor_execute", count)
+        try:
+            store._drain()
+        finally:
+            event.remove(store.engine, "before_cursor_execute", count)
+
+    assert len(statements) == 3
+    assert store.stats("T1", WEEK_AGO).questions == 20
+    assert store.claim_event("Ev19", "T1") is False
 
 
 def test_recording_never_waits_for_the_database(tmp_path: Path) -> None:
