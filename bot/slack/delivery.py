@@ -19,11 +19,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.models.views import View
-from slack_sdk.webhook import WebhookClient
 
 from bot.render.blocks import APP_NAME, Message, notice_message, with_note
 from bot.slack.payloads import BlockActions
 from bot.slack.state import Destination
+from bot.slack.transport import KeepAliveWebhookClient
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class Slack:
 
     def respond(self, url: str, message: Message, *, replace_original: bool = False) -> Outcome:
         """Post an ephemeral message (or replace the original) through a response URL."""
-        client = WebhookClient(url, retry_handlers=self._retry_handlers)
+        client = KeepAliveWebhookClient(url, retry_handlers=self._retry_handlers)
         try:
             response = client.send(
                 text=message.text,

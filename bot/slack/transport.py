@@ -1,13 +1,13 @@
-"""Web API calls over kept-alive connections.
+"""Web API calls and response-URL posts over kept-alive connections.
 
-slack_sdk's WebClient opens a new connection (and, to slack.com, a new TLS session) for every
-call and closes it after the answer. Each listener thread here keeps one connection per host
-open instead and reuses it for the next call. Only the transport changes: slack_sdk still
-builds the request, and its retry handlers still see the same answers and errors (an HTTP
-error status is raised as urllib's HTTPError, as urlopen would). A connection the server has
-closed while idle is noticed before it is used; a failed connect raises URLError and one
-that breaks during a call raises what urllib would (ConnectionResetError, RemoteDisconnected),
-which the client's connection-error retry handler retries.
+slack_sdk's WebClient and WebhookClient open a new connection (and, to Slack, a new TLS
+session) for every call and close it after the answer. Each listener thread here keeps one
+connection per host open instead and reuses it for the next call. Only the transport changes:
+slack_sdk still builds the request, and its retry handlers still see the same answers and
+errors (an HTTP error status is raised as urllib's HTTPError, as urlopen would). A
+connection the server has closed while idle is noticed before it is used; a failed connect
+raises URLError, and one that breaks during a call raises what urllib would
+(ConnectionResetError, RemoteDisconnected): the connection-error retry handler retries both.
 
 A proxy (the client's own, or one from the environment) leaves the call to slack_sdk's
 urllib path, which knows how to speak through it.
@@ -22,11 +22,12 @@ import ssl
 import threading
 import urllib.request
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 _local = threading.local()
 
@@ -64,6 +65,70 @@ def _uses_proxy(scheme: str, host: str) -> bool:
     return scheme in proxies and not urllib.request.proxy_bypass(host)
 
 
+class _Answer(NamedTuple):
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+def _exchange(
+    url: str, req: urllib.request.Request, *, timeout: int, tls: Any, proxy: str | None
+) -> _Answer | None:
+    """Send `req` on this thread's open connection to its host (opening one if needed) and
+    read the whole answer; None when urllib must send it (a proxy, or not HTTP). Raises
+    HTTPError for an error status, as urlopen does."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if proxy is not None or scheme not in ("http", "https") or _uses_proxy(scheme, host):
+        return None
+    port = parts.port or (443 if scheme == "https" else 80)
+    context = tls if isinstance(tls, ssl.SSLContext) else None
+    key = (scheme, host, port, id(context) if context is not None else None)
+    pool = _pool()
+    connection = pool.pop(key, None)
+    if connection is not None and _dropped(connection):
+        connection.close()
+        connection = None
+    if connection is not None and connection.sock is not None:
+        connection.sock.settimeout(timeout)
+    if connection is None:
+        connection = _connect(scheme, host, port, timeout, context)
+        try:
+            connection.connect()
+        except OSError as error:
+            connection.close()
+            raise URLError(error) from error
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    try:
+        connection.request(req.get_method(), path, body=req.data, headers=dict(req.header_items()))
+        response = connection.getresponse()
+        body = response.read()
+    except BaseException:
+        # As urllib raises them: ConnectionResetError or RemoteDisconnected (a connection
+        # that broke under the call) for the connection-error retry handler.
+        connection.close()
+        raise
+    if response.will_close:
+        connection.close()
+    else:
+        pool[key] = connection
+    if response.status >= 400:
+        raise HTTPError(url, response.status, response.reason, response.msg, io.BytesIO(body))
+    return _Answer(response.status, response.msg, body)
+
+
+def _connect(
+    scheme: str, host: str, port: int, timeout: int, context: ssl.SSLContext | None
+) -> http.client.HTTPConnection:
+    if scheme == "https":
+        return http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=context or _default_tls()
+        )
+    return http.client.HTTPConnection(host, port, timeout=timeout)
+
+
 class KeepAliveWebClient(WebClient):
     """A WebClient whose calls reuse this thread's open connection to the API host."""
 
@@ -87,53 +152,29 @@ class KeepAliveWebClient(WebClient):
     def _perform_urllib_http_request_internal(
         self, url: str, req: urllib.request.Request
     ) -> dict[str, Any]:
-        parts = urlsplit(url)
-        scheme, host = parts.scheme.lower(), parts.hostname or ""
-        if self.proxy is not None or scheme not in ("http", "https") or _uses_proxy(scheme, host):
+        answer = _exchange(url, req, timeout=self.timeout, tls=self.ssl, proxy=self.proxy)
+        if answer is None:
             return super()._perform_urllib_http_request_internal(url, req)
-        port = parts.port or (443 if scheme == "https" else 80)
-        key = (scheme, host, port, id(self.ssl) if self.ssl is not None else None)
-        pool = _pool()
-        connection = pool.pop(key, None)
-        if connection is not None and _dropped(connection):
-            connection.close()
-            connection = None
-        if connection is not None and connection.sock is not None:
-            connection.sock.settimeout(self.timeout)
-        if connection is None:
-            connection = self._connect(scheme, host, port)
-            try:
-                connection.connect()
-            except OSError as error:
-                connection.close()
-                raise URLError(error) from error
-        path = parts.path or "/"
-        if parts.query:
-            path = f"{path}?{parts.query}"
-        try:
-            connection.request(
-                req.get_method(), path, body=req.data, headers=dict(req.header_items())
-            )
-            response = connection.getresponse()
-            body = response.read()
-        except BaseException:
-            # As urllib raises them: ConnectionResetError or RemoteDisconnected (a connection
-            # that broke under the call) for the connection-error retry handler.
-            connection.close()
-            raise
-        if response.will_close:
-            connection.close()
-        else:
-            pool[key] = connection
-        if response.status >= 400:
-            raise HTTPError(url, response.status, response.reason, response.msg, io.BytesIO(body))
-        charset = response.msg.get_content_charset() or "utf-8"
-        if response.msg.get_content_type() == "application/gzip":
-            return {"status": response.status, "headers": response.msg, "body": body}
-        return {"status": response.status, "headers": response.msg, "body": body.decode(charset)}
+        if answer.headers.get_content_type() == "application/gzip":
+            return {"status": answer.status, "headers": answer.headers, "body": answer.body}
+        charset = answer.headers.get_content_charset() or "utf-8"
+        text = answer.body.decode(charset)
+        return {"status": answer.status, "headers": answer.headers, "body": text}
 
-    def _connect(self, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
-        if scheme == "https":
-            context = self.ssl if isinstance(self.ssl, ssl.SSLContext) else _default_tls()
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
-        return http.client.HTTPConnection(host, port, timeout=self.timeout)
+
+class KeepAliveWebhookClient(WebhookClient):
+    """A WebhookClient (response URLs) whose posts reuse this thread's open connection."""
+
+    def _perform_http_request_internal(
+        self, url: str, req: urllib.request.Request
+    ) -> WebhookResponse:
+        answer = _exchange(url, req, timeout=self.timeout, tls=self.ssl, proxy=self.proxy)
+        if answer is None:
+            return super()._perform_http_request_internal(url, req)
+        charset = answer.headers.get_content_charset() or "utf-8"
+        return WebhookResponse(
+            url=url,
+            status_code=answer.status,
+            body=answer.body.decode(charset),
+            headers=answer.headers,  # type: ignore[arg-type]
+        )

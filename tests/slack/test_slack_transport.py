@@ -19,7 +19,7 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.slack import transport
-from bot.slack.transport import KeepAliveWebClient
+from bot.slack.transport import KeepAliveWebClient, KeepAliveWebhookClient
 
 
 class CountingServer(ThreadingHTTPServer):
@@ -172,6 +172,32 @@ def test_a_proxy_in_the_environment_is_used_through_urllib(
         client = KeepAliveWebClient(token=BOT_TOKEN, base_url="http://slack.invalid/api/")
         assert client.chat_postMessage(channel="C1", text="via proxy")["ok"] is True
     assert proxy.paths == ["http://slack.invalid/api/chat.postMessage"]
+
+
+def test_response_url_posts_share_one_connection() -> None:
+    with CountingServer() as server:
+        for number in range(3):
+            client = KeepAliveWebhookClient(f"{server.url}response/T{number}")
+            assert client.send(text=f"#{number}").status_code == 200
+    assert server.connections == 1
+    assert server.paths == [f"/api/response/T{number}" for number in range(3)]
+
+
+def test_a_rate_limited_response_url_post_is_retried(fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next("response_url", status=429, retry_after=0)
+    client = KeepAliveWebhookClient(
+        fake_slack.response_url("limited"),
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    assert client.send(text="hello").status_code == 200
+    assert [post.ok for post in fake_slack.responses] == [False, True]
+
+
+def test_a_refused_response_url_post_returns_its_status(fake_slack: FakeSlack) -> None:
+    client = KeepAliveWebhookClient(fake_slack.root_url + "/nowhere")
+    response = client.send(text="hello")
+    assert response.status_code == 404
+    assert "not_found" in response.body
 
 
 def test_like_copies_what_bolt_set_on_its_per_request_client() -> None:
