@@ -58,9 +58,8 @@ DEFAULT_BOT_SCOPES = (
 )
 """The bot scopes of manifest.yml, requested by the OAuth install when SLACK_SCOPES is unset."""
 LISTENER_THREADS = 6
-"""Listeners run after the ack on this pool; they spend their time waiting on Slack's API.
-Bolt's default size on a 2-core machine: more threads only contend for the GIL with the
-threads acknowledging requests."""
+"""Bolt runs listeners on this pool (slash commands acknowledge from it, so it must not fill
+up: at most ANSWER_SLOTS of its threads answer questions at a time, see AnswerSlots)."""
 
 SURFACES = (
     commands,

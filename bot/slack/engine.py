@@ -3,7 +3,9 @@ deduplicator, the store, and how to reach Slack for the request at hand."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +26,42 @@ MAX_QUESTION_CHARS = 1000
 """Only this much of a question is matched: no real question is longer, and a 40,000-character
 paste must not tie up a worker."""
 
+ANSWER_SLOTS = 2
+"""Questions typed at the bot (mentions, DMs) answered at once per process. Answering is CPU
+work (matching, Block Kit) and then one Slack call; on a 2-core worker more of it at once only
+contends for the GIL with the threads acknowledging requests (a burst of questions slowed
+every ack), and it held Bolt's listener threads, from which slash commands must ack."""
+
 UNKNOWN_TEAM = "unknown"
 """The workspace of a request that names none (never the case for real Slack requests)."""
+
+
+class AnswerSlots:
+    """At most `slots` questions are answered at once in a process. A listener thread that
+    finds a slot free answers at once, and then any questions queued meanwhile; one that
+    finds none queues its question and returns, free for other listeners (a slash command
+    acks from one). Nothing waits in a thread of its own, so a lone question costs no hand-off."""
+
+    def __init__(self, slots: int = ANSWER_SLOTS) -> None:
+        self._slots = threading.Semaphore(slots)
+        self._waiting: deque[Callable[[], None]] = deque()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self._waiting.append(work)
+        while self._slots.acquire(blocking=False):
+            try:
+                while self._waiting:
+                    try:
+                        queued = self._waiting.popleft()
+                    except IndexError:
+                        break
+                    queued()
+            finally:
+                self._slots.release()
+            # A question queued after this thread's last look, by a thread that found no
+            # slot, would be stranded: look again now that the slot is free.
+            if not self._waiting:
+                return
 
 
 @dataclass(frozen=True)
@@ -53,6 +89,20 @@ class Engine:
     store: Store
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
+    answers: AnswerSlots = field(default_factory=AnswerSlots)
+
+    def answer_later(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
+        """Run `work` (answering a question whose event Bolt has acknowledged) now if an
+        answer slot is free, else after the questions before it; an exception it raises goes
+        to `on_error`, as Bolt's error handler would."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:
+                on_error(error)
+
+        self.answers.submit(run)
 
     def claim_event(self, body: dict[str, Any], context: BoltContext | None = None) -> bool:
         """True when this event is this instance's to answer: the first claim of its event_id

@@ -45,6 +45,23 @@ def requester(body: dict[str, Any]) -> str | None:
     return event.get("user") if isinstance(event, dict) else None
 
 
+def report_unhandled(
+    engine: Engine, error: Exception, body: dict[str, Any], context: BoltContext
+) -> None:
+    """Log an exception no listener handled, with what the request was, and tell the person
+    who typed or clicked something that it failed (nobody waits on other events)."""
+    body = body if isinstance(body, dict) else {}
+    log.error("Unhandled error for %s", describe(body), exc_info=error)
+    user = requester(body)
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
+    if user is not None and (not event or typed_by_person):
+        try:
+            engine.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
+        except Exception:
+            log.exception("Could not tell user=%s about the error", user)
+
+
 def register(app: App, engine: Engine) -> None:
     @app.error
     def handle_error(
@@ -53,14 +70,5 @@ def register(app: App, engine: Engine) -> None:
         response: BoltResponse | None,
         context: BoltContext,
     ) -> BoltResponse | None:
-        body = body if isinstance(body, dict) else {}
-        log.error("Unhandled error for %s", describe(body), exc_info=error)
-        user = requester(body)
-        event = body.get("event") if isinstance(body.get("event"), dict) else {}
-        typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
-        if user is not None and (not event or typed_by_person):
-            try:
-                engine.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
-            except Exception:
-                log.exception("Could not tell user=%s about the error", user)
+        report_unhandled(engine, error, body, context)
         return BoltResponse(status=200, body="") if response is not None else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -10,12 +11,19 @@ from slack_bolt import App, BoltContext
 from bot.slack.conversation import message_to_answer, reply_for
 from bot.slack.delivery import problem_text
 from bot.slack.engine import Engine
+from bot.slack.errors import report_unhandled
 from bot.slack.ids import Event
 from bot.slack.state import Place
 
 
 def register(app: App, engine: Engine) -> None:
     @app.event(Event.APP_MENTION)
+    def take_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        engine.answer_later(
+            partial(answer_mention, event, body, context),
+            partial(report_unhandled, engine, body=body, context=context),
+        )
+
     def answer_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         mention = message_to_answer(engine, event, body, context)
         if mention is None:

@@ -5,12 +5,14 @@ types) is acknowledged and ignored, so Slack does not retry it."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, BoltContext
 
 from bot.slack.conversation import message_to_answer, reply_for
 from bot.slack.engine import Engine
+from bot.slack.errors import report_unhandled
 from bot.slack.ids import Event
 from bot.slack.state import Place
 
@@ -19,6 +21,14 @@ log = logging.getLogger(__name__)
 
 def register(app: App, engine: Engine) -> None:
     @app.event({"type": Event.MESSAGE.value, "subtype": None})
+    def take_direct_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
+        engine.answer_later(
+            partial(answer_direct_message, event, body, context),
+            partial(report_unhandled, engine, body=body, context=context),
+        )
+
     def answer_direct_message(
         event: dict[str, Any], body: dict[str, Any], context: BoltContext
     ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,7 +30,8 @@ from slack_requests import (
 from slack_test_helpers import assert_valid_block_kit
 
 from bot.knowledge import KnowledgeBase
-from bot.slack.engine import Turn
+from bot.slack.app import LISTENER_THREADS
+from bot.slack.engine import ANSWER_SLOTS, Turn
 from bot.slack.ids import CallbackId
 from bot.slack.wsgi import SlackWsgiApp
 
@@ -378,3 +380,33 @@ def test_a_button_whose_value_cannot_be_read_tells_the_person_to_start_again(
     assert "<!channel>" not in told
     assert fake_slack.calls_to("chat.postMessage") == []
     assert fake_slack.calls_to("views.open") == []
+
+
+def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
+    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Questions are answered on their own threads: however many wait (here, on a slow
+    answer), Bolt's listener threads stay free for a slash command, which acks from one."""
+    release = threading.Event()
+    real_answer = Turn.answer
+
+    def slow_answer(self: Turn, *args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real_answer(self, *args, **kwargs)
+
+    monkeypatch.setattr(Turn, "answer", slow_answer)
+    burst = LISTENER_THREADS + ANSWER_SLOTS + 2
+    try:
+        for _ in range(burst):
+            assert send("app_mention", app_mention("<@U0BOT> what is django")).status == 200
+        started = time.monotonic()
+        command = slash_command("help", response_url=fake_slack.response_url("burst"))
+        assert send("slash_command", command).status == 200
+        acknowledged_in = time.monotonic() - started
+        assert fake_slack.wait_for_response(1, timeout=5)
+    finally:
+        release.set()
+    finish_listeners(wsgi_app)
+
+    assert acknowledged_in < 1.0
+    assert len(fake_slack.calls_to("chat.postMessage")) == burst
