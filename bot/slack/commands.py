@@ -9,6 +9,7 @@ trigger_id is only good for 3 seconds.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from rapidfuzz import fuzz, process, utils
@@ -25,6 +26,7 @@ from bot.render.blocks import (
 from bot.render.curator import curator_commands_note
 from bot.slack.curators import reload_reply, stats_reply
 from bot.slack.engine import Engine, Turn
+from bot.slack.errors import report_unhandled
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import SlashCommand, ValidationError, problems
 from bot.slack.questionnaire import open_questionnaire
@@ -104,14 +106,31 @@ def register(app: App, engine: Engine) -> None:
             ack(text=UNREADABLE)
             return
         ack()
-        turn = engine.turn(context, command.channel_id or None)
-        destination = Destination(
-            user=command.user_id,
-            channel=command.channel_id or None,
-            response_url=command.response_url,
-        )
-        reply = reply_to(turn, command)
-        if reply is None:
-            open_questionnaire(turn, command.trigger_id, destination)
+        if is_question(command):
+            # Answered when an answer slot is free, like a mention: this listener thread goes
+            # back to acknowledging other commands.
+            engine.answer_later(
+                partial(answer_command, engine, command, context),
+                partial(report_unhandled, engine, body=body, context=context),
+            )
         else:
-            turn.slack.deliver(destination, reply)
+            answer_command(engine, command, context)
+
+
+def is_question(command: SlashCommand) -> bool:
+    """`/framework ask …`: the one subcommand that matches free text."""
+    return command.text.strip().partition(" ")[0].lower() == "ask"
+
+
+def answer_command(engine: Engine, command: SlashCommand, context: BoltContext) -> None:
+    turn = engine.turn(context, command.channel_id or None)
+    destination = Destination(
+        user=command.user_id,
+        channel=command.channel_id or None,
+        response_url=command.response_url,
+    )
+    reply = reply_to(turn, command)
+    if reply is None:
+        open_questionnaire(turn, command.trigger_id, destination)
+    else:
+        turn.slack.deliver(destination, reply)

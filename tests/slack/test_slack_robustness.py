@@ -382,11 +382,16 @@ def test_a_button_whose_value_cannot_be_read_tells_the_person_to_start_again(
     assert fake_slack.calls_to("views.open") == []
 
 
+@pytest.mark.parametrize("kind", ["app_mention", "ask"])
 def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
-    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, monkeypatch: pytest.MonkeyPatch
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
 ) -> None:
-    """Questions are answered on their own threads: however many wait (here, on a slow
-    answer), Bolt's listener threads stay free for a slash command, which acks from one."""
+    """At most ANSWER_SLOTS questions are answered at once: however many wait (here, on a
+    slow answer), Bolt's listener threads stay free for a slash command, which acks from one."""
     release = threading.Event()
     real_answer = Turn.answer
 
@@ -394,13 +399,19 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
         release.wait(10)
         return real_answer(self, *args, **kwargs)
 
+    def question(number: int) -> tuple[str, dict[str, Any]]:
+        if kind == "app_mention":
+            return "app_mention", app_mention("<@U0BOT> what is django")
+        url = fake_slack.response_url(f"ask-{number}")
+        return "slash_command", slash_command("ask what is django", response_url=url)
+
     monkeypatch.setattr(Turn, "answer", slow_answer)
     burst = LISTENER_THREADS + ANSWER_SLOTS + 2
     try:
-        for _ in range(burst):
-            assert send("app_mention", app_mention("<@U0BOT> what is django")).status == 200
+        for number in range(burst):
+            assert send(*question(number)).status == 200
         started = time.monotonic()
-        command = slash_command("help", response_url=fake_slack.response_url("burst"))
+        command = slash_command("help", response_url=fake_slack.response_url("help"))
         assert send("slash_command", command).status == 200
         acknowledged_in = time.monotonic() - started
         assert fake_slack.wait_for_response(1, timeout=5)
@@ -409,4 +420,6 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
     finish_listeners(wsgi_app)
 
     assert acknowledged_in < 1.0
-    assert len(fake_slack.calls_to("chat.postMessage")) == burst
+    answers = fake_slack.calls_to("chat.postMessage") if kind == "app_mention" else None
+    answered = len(answers) if answers is not None else len(fake_slack.responses) - 1
+    assert answered == burst
