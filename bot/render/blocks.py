@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -337,6 +338,22 @@ def feedback_blocks(feedback: FeedbackButtons) -> list[Block]:
 _ANSWER_BODIES = _AnswerBodies()
 
 
+@lru_cache(maxsize=1)
+def _fresh_feedback_template() -> dict[str, Any]:
+    return feedback_blocks(FeedbackButtons("value"))[0].to_dict()
+
+
+def fresh_feedback_json(value: str) -> dict[str, Any]:
+    """The JSON of the not-yet-voted feedback buttons valued `value`: the same as rendering
+    feedback_blocks(FeedbackButtons(value)), from a template validated once (every answer
+    carries these buttons; only their value changes)."""
+    if len(value) > MAX_BUTTON_VALUE:
+        raise ValueError(f"button value of {len(value)} characters is over {MAX_BUTTON_VALUE}")
+    template = _fresh_feedback_template()
+    buttons = [{**button, "value": value} for button in template["elements"]]
+    return {**template, "elements": buttons}
+
+
 def answer_message(
     kb: KnowledgeBase,
     entry: Entry,
@@ -354,7 +371,10 @@ def answer_message(
         rendered = ()
     blocks.extend(body)
     if feedback is not None:
-        blocks.extend(feedback_blocks(feedback))
+        buttons = feedback_blocks(feedback)
+        blocks.extend(buttons)
+        if rendered and feedback.helpful is None:
+            rendered = (*rendered, fresh_feedback_json(feedback.value))
     text = _notification(f"{entry.title}: {entry.answer}")
     return Message(text, tuple(blocks), rendered)
 

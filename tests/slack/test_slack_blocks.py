@@ -133,9 +133,25 @@ def test_an_answer_body_is_rendered_once_and_sent_the_same_every_time(kb: Knowle
 
     fresh = [block.to_dict() for block in again.blocks]
     assert again.blocks_json() == fresh
-    assert len(again.rendered) == len(again.blocks) - 1  # all but the feedback buttons
-    assert [id(part) for part in again.rendered] == [id(part) for part in first.rendered]
+    assert len(again.rendered) == len(again.blocks)
+    body = len(again.blocks) - 1  # all but the feedback buttons are the very same dicts
+    assert [id(part) for part in again.rendered[:body]] == [
+        id(part) for part in first.rendered[:body]
+    ]
     assert again.blocks_json()[-1]["elements"][0]["value"] == "again"
+
+
+@pytest.mark.parametrize(
+    "value", ["v", '{"e":"admin","q":"is <django> & \\"flask\\" ok?"}', "é" * 2000]
+)
+def test_fresh_feedback_buttons_render_as_slack_sdk_would(value: str) -> None:
+    rendered = blocks.feedback_blocks(blocks.FeedbackButtons(value))[0].to_dict()
+    assert blocks.fresh_feedback_json(value) == rendered
+
+
+def test_fresh_feedback_buttons_refuse_a_value_over_the_limit() -> None:
+    with pytest.raises(ValueError, match="over 2000"):
+        blocks.fresh_feedback_json("x" * 2001)
 
 
 def test_a_reloaded_knowledge_base_renders_its_own_answer_bodies(kb: KnowledgeBase) -> None:
