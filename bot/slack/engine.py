@@ -27,10 +27,11 @@ MAX_QUESTION_CHARS = 1000
 paste must not tie up a worker."""
 
 ANSWER_SLOTS = 2
-"""Questions typed at the bot (mentions, DMs) answered at once per process. Answering is CPU
-work (matching, Block Kit) and then one Slack call; on a 2-core worker more of it at once only
-contends for the GIL with the threads acknowledging requests (a burst of questions slowed
-every ack), and it held Bolt's listener threads, from which slash commands must ack."""
+"""Questions typed at the bot (mentions, DMs, `/framework ask`) answered at once per process.
+Answering is CPU work (matching, Block Kit) and then one Slack call; on a 2-core worker more of
+it at once only contends for the GIL with the threads acknowledging requests (a burst of
+questions slowed every ack), and it held Bolt's listener threads, from which slash commands
+must ack."""
 
 UNKNOWN_TEAM = "unknown"
 """The workspace of a request that names none (never the case for real Slack requests)."""
