@@ -62,9 +62,11 @@ DEFAULT_EVENT_TTL = timedelta(days=1)
 """Slack redelivers an event for about five minutes; a day of claims is ample."""
 DEFAULT_MAINTENANCE_INTERVAL = 60 * 60.0
 WRITE_BATCH = 200
-WRITE_LINGER_SECONDS = 0.02
+WRITE_LINGER_SECONDS = 0.1
 """How long the writer lets records gather before writing them in one transaction: under load
-one transaction carries many records instead of each taking the database's write lock."""
+one transaction carries many records instead of each taking the database's write lock. A
+transaction costs the writer about 2 ms of CPU however few records it carries; records are
+read by curators, and event claims by retries 3 seconds later, so 0.1 s later is as good."""
 
 _T = TypeVar("_T")
 
