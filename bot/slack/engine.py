@@ -105,7 +105,7 @@ class Engine:
 
         self.answers.submit(run)
 
-    def claim_event(self, body: dict[str, Any], context: BoltContext | None = None) -> bool:
+    def claim_event(self, body: dict[str, Any], context: BoltContext) -> bool:
         """True when this event is this instance's to answer: the first claim of its event_id
         on the shared database (False for a retry another instance, or this one before a
         restart, already answered). Called after the ack, so no ack waits for the database;
@@ -118,7 +118,7 @@ class Engine:
             return True
         team = body.get("team_id")
         team_id = team if isinstance(team, str) else None
-        delivery = context.get(DELIVERY_KEY) if context is not None else None
+        delivery = context.get(DELIVERY_KEY)
         if isinstance(delivery, Delivery) and not delivery.needs_checked_claim():
             self.store.note_event(event_id, team_id)
             return True

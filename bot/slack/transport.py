@@ -5,9 +5,9 @@ session) for every call and close it after the answer. Each listener thread here
 connection per host open instead and reuses it for the next call. Only the transport changes:
 slack_sdk still builds the request, and its retry handlers still see the same answers and
 errors (an HTTP error status is raised as urllib's HTTPError, as urlopen would). A
-connection the server has closed while idle is noticed before it is used; a failed connect
-raises URLError, and one that breaks during a call raises what urllib would
-(ConnectionResetError, RemoteDisconnected): the connection-error retry handler retries both.
+connection the server has closed while idle is noticed before it is used; a failed connect or
+send raises URLError and an answer cut off raises what urllib would (ConnectionResetError,
+RemoteDisconnected): the connection-error retry handler retries all of them.
 
 A proxy (the client's own, or one from the environment) leaves the call to slack_sdk's
 urllib path, which knows how to speak through it.
@@ -102,12 +102,19 @@ def _exchange(
     if parts.query:
         path = f"{path}?{parts.query}"
     try:
-        connection.request(req.get_method(), path, body=req.data, headers=dict(req.header_items()))
+        try:
+            connection.request(
+                req.get_method(), path, body=req.data, headers=dict(req.header_items())
+            )
+        except OSError as error:
+            # As urllib does: a request that could not be sent (a kept connection the server
+            # closed just now: a broken pipe) is a URLError, which the retry handler retries.
+            raise URLError(error) from error
         response = connection.getresponse()
         body = response.read()
     except BaseException:
-        # As urllib raises them: ConnectionResetError or RemoteDisconnected (a connection
-        # that broke under the call) for the connection-error retry handler.
+        # Raised as urllib raises them (ConnectionResetError or RemoteDisconnected when the
+        # answer is cut off); the connection is not reused.
         connection.close()
         raise
     if response.will_close:

@@ -4,6 +4,7 @@ exactly as they would through urllib."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from fake_slack import FakeSlack
 from slack_fixtures import BOT_TOKEN
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import RateLimitErrorRetryHandler
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.slack import transport
@@ -125,6 +126,34 @@ def test_each_thread_keeps_its_own_connection() -> None:
             thread.join()
     assert server.connections == 3
     assert len(server.paths) == 6
+
+
+def test_a_request_that_cannot_be_sent_is_retried_on_a_new_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A kept connection the server closes just as it is reused breaks on send (a broken
+    pipe): that must reach the connection-error retry handler as urllib's URLError."""
+    real_request = http.client.HTTPConnection.request
+    broken = []
+
+    def break_once(self: http.client.HTTPConnection, *args: Any, **kwargs: Any) -> None:
+        if not broken:
+            broken.append(True)
+            raise BrokenPipeError(32, "Broken pipe")
+        real_request(self, *args, **kwargs)
+
+    with CountingServer() as server:
+        client = KeepAliveWebClient(
+            token=BOT_TOKEN,
+            base_url=server.url,
+            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+        )
+        client.chat_postMessage(channel="C1", text="first")
+        monkeypatch.setattr(http.client.HTTPConnection, "request", break_once)
+        assert client.chat_postMessage(channel="C1", text="second")["ok"] is True
+    assert broken == [True]
+    assert server.paths == ["/api/chat.postMessage"] * 2
+    assert server.connections == 2
 
 
 def test_a_rate_limit_is_retried_after_retry_after_on_the_kept_connection(
