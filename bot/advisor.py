@@ -331,3 +331,53 @@ def advise(kb: KnowledgeBase, answers: Answers) -> Recommendation:
         companies=_pick_companies(kb, winner, traits),
         answers=normalised,
     )
+
+
+@dataclass(frozen=True)
+class Lean:
+    """Where some answers point before the questionnaire is finished (answers read from a
+    project description): never a verdict, since the missing answers could outweigh them."""
+
+    leader: Framework | None
+    """None when the answers given weigh the same for every framework."""
+    scores: tuple[FrameworkScore, ...]
+    reasons: tuple[Contribution, ...]
+    """Answers that favoured the leader, strongest first."""
+    against: tuple[Contribution, ...]
+    unanswered: tuple[Question, ...]
+    """What the answers do not say, in questionnaire order."""
+    companies: tuple[Company, ...]
+    answers: dict[str, tuple[str, ...]]
+    """The answers the lean stands on: question id -> option ids, in questionnaire order."""
+
+
+def lean(kb: KnowledgeBase, answers: Mapping[str, Sequence[str]]) -> Lean:
+    """The lean of partial answers. Answers to unknown questions or options are ignored (they
+    come from reading text, not from a person choosing), as are conflicting multiple choices."""
+    questionnaire = kb.questionnaire
+    known: dict[str, tuple[str, ...]] = {}
+    for question in questionnaire.questions:
+        given = answers.get(question.id)
+        if not given:
+            continue
+        option_ids, problems = _check_answer(question, list(given))
+        if option_ids and not problems:
+            known[question.id] = option_ids
+    complete = {q.id: known.get(q.id, ()) for q in questionnaire.questions}
+    chosen = _chosen(questionnaire, complete)
+    scores = _rank(kb.frameworks, chosen)
+    tied = scores[0].score == scores[1].score
+    leader, runner_up = scores[0].framework, scores[1].framework
+    contributions = _contributions(questionnaire, complete, leader, runner_up)
+    reasons = sorted((c for c in contributions if c.points > 0), key=lambda c: -c.points)
+    against = sorted((c for c in contributions if c.points < 0), key=lambda c: c.points)
+    traits = {trait for option in chosen for trait in option.traits}
+    return Lean(
+        leader=None if tied else leader,
+        scores=scores,
+        reasons=tuple(reasons),
+        against=tuple(against),
+        unanswered=tuple(q for q in questionnaire.questions if q.id not in known),
+        companies=() if tied else _pick_companies(kb, leader, traits),
+        answers=known,
+    )

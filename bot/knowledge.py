@@ -10,7 +10,7 @@ its file, line and field, so one `kb check` run shows everything there is to fix
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -95,6 +95,10 @@ class Option(_Model):
         default=False,
         description="In a multiple-choice question, an option that stands alone ('None of these').",
     )
+    signals: tuple[Text, ...] = Field(
+        default=(),
+        description="Phrases that, in a message describing a project, indicate this answer.",
+    )
 
 
 class Question(_Model):
@@ -110,6 +114,11 @@ class Questionnaire(_Model):
         gt=0,
         description="Score difference below which the verdict is a close call, not a clear choice.",
     )
+    choice_cues: tuple[Text, ...] = Field(
+        default=(),
+        description="Phrases that ask which framework to pick ('which one', 'should we use'): "
+        "with option signals, they mark a message as a project description.",
+    )
     questions: tuple[Question, ...] = Field(min_length=1)
 
     def question(self, question_id: str) -> Question:
@@ -117,6 +126,27 @@ class Questionnaire(_Model):
             if question.id == question_id:
                 return question
         raise KeyError(question_id)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+REPLY_PLACEHOLDERS = frozenset({"recommend", "ask", "companies", "help"})
+"""Commands an intent's reply may name as `{recommend}`: each surface fills in its own spelling
+(`/framework recommend` in Slack, `recommend` in the terminal)."""
+
+
+def fill_commands(text: str, commands: Mapping[str, str]) -> str:
+    """`text` with each `{recommend}`-style placeholder replaced by that surface's spelling of
+    the command; anything else in braces is left as written."""
+    return _PLACEHOLDER.sub(lambda found: commands.get(found.group(1), found.group(0)), text)
+
+
+class Intent(_Model):
+    """Small talk or a question about the bot itself, answered with a fixed reply."""
+
+    id: Identifier
+    examples: tuple[Text, ...] = Field(min_length=3)
+    reply: Text
+    action: Literal["reply", "start-questionnaire"] = "reply"
 
 
 class KnowledgeFile(_Model):
@@ -127,6 +157,17 @@ class KnowledgeFile(_Model):
     traits: tuple[Trait, ...] = ()
     entries: tuple[Entry, ...] = ()
     companies: tuple[Company, ...] = ()
+    intents: tuple[Intent, ...] = ()
+    aliases: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")], Text] = Field(
+        default_factory=dict,
+        description="Abbreviations people type, spelled out before matching: drf -> django "
+        "rest framework.",
+    )
+    anchors: tuple[Text, ...] = Field(
+        default=(),
+        description="Words that place a message in this knowledge's world (besides the "
+        "frameworks' names).",
+    )
     questionnaire: Questionnaire | None = None
 
 
@@ -139,6 +180,12 @@ class KnowledgeBase(_Model):
     entries: tuple[Entry, ...]
     companies: tuple[Company, ...]
     questionnaire: Questionnaire
+    intents: tuple[Intent, ...] = ()
+    aliases: dict[str, str] = Field(default_factory=dict)
+    anchors: tuple[str, ...] = ()
+
+    def intent(self, intent_id: str) -> Intent:
+        return _by_id(self.intents, intent_id)
 
     def entry(self, entry_id: str) -> Entry:
         return _by_id(self.entries, entry_id)
@@ -365,12 +412,17 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
     traits = _placed(files, "traits")
     entries = _placed(files, "entries")
     companies = _placed(files, "companies")
+    intents = _placed(files, "intents")
 
     source_ids = _unique(sources, "source", problems)
     framework_ids = _unique(frameworks, "framework", problems)
     trait_ids = _unique(traits, "trait", problems)
     entry_ids = _unique(entries, "entry", problems)
     _unique(companies, "company", problems)
+    _unique(intents, "intent", problems)
+    for intent in intents:
+        _check_placeholders(intent, problems)
+    aliases = _merge_aliases(files, problems)
 
     for framework in frameworks:
         _check_refs(framework, "sources", source_ids, "source", problems)
@@ -406,7 +458,33 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         entries=tuple(p.item for p in entries),
         companies=tuple(p.item for p in companies),
         questionnaire=questionnaires[0].item,
+        intents=tuple(p.item for p in intents),
+        aliases=aliases,
+        anchors=tuple(dict.fromkeys(a for parsed in files for a in parsed.content.anchors)),
     )
+
+
+def _merge_aliases(files: list[_ParsedFile], problems: list[Problem]) -> dict[str, str]:
+    merged: dict[str, tuple[str, _ParsedFile]] = {}
+    for parsed in files:
+        for short, long in parsed.content.aliases.items():
+            if short in merged and merged[short][0] != long:
+                first = merged[short][1].path
+                loc = ("aliases", short)
+                message = f"is spelled out differently in {first} ({merged[short][0]!r})"
+                problems.append(
+                    Problem(parsed.path, parsed.line_of(loc), _field_name(loc), message)
+                )
+            merged.setdefault(short, (long, parsed))
+    return {short: long for short, (long, _) in merged.items()}
+
+
+def _check_placeholders(intent: _Placed[Intent], problems: list[Problem]) -> None:
+    for name in _PLACEHOLDER.findall(intent.item.reply):
+        if name not in REPLY_PLACEHOLDERS:
+            known = ", ".join(f"{{{known}}}" for known in sorted(REPLY_PLACEHOLDERS))
+            message = f"unknown placeholder {{{name}}}; a reply may name {known}"
+            problems.append(intent.problem("reply", message=message))
 
 
 def _check_empty_phrasings(entry: _Placed[Entry], problems: list[Problem]) -> None:

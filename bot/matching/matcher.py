@@ -1,0 +1,259 @@
+"""A Slack message -> what it is: a question with its answer, small talk, a project description,
+or an honest "not sure" with the closest topics.
+
+Scoring a question against the knowledge fuses two signals (see README, "How matching works"):
+
+- lexical (lexical.py): the share of an entry's rare words the message holds, with typo
+  correction;
+- semantic (semantic.py): the cosine between the message's sentence vector and the entry's
+  phrasings', so paraphrases that share no rare word still meet.
+
+A real message is several sentences of context around one question, so both signals score the
+whole message and each sentence, and an entry keeps its best. The fused score is
+`LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * 100 * cosine`; the best entry is the answer when
+it reaches the threshold and leads the runner-up by `MIN_MARGIN`. Every weight and threshold
+here was tuned on the tuning half of tests/data/slack_messages.yaml only (tests/evaluation.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.knowledge import Entry, Intent, KnowledgeBase
+from bot.matching.intents import IntentMatch, IntentMatcher
+from bot.matching.lexical import LexicalScorer
+from bot.matching.reading import ProjectReader, ProjectReading, contains
+from bot.matching.semantic import SentenceEncoder, Vectors, cosine, shared_encoder
+from bot.matching.text import clean_lines, clean_text, content_words, sentences, stem, words
+
+DEFAULT_THRESHOLD = 54.0
+"""Lowest fused score (0..100) that is answered."""
+
+MIN_MARGIN = 2.0
+"""How far the best entry must lead the runner-up to be answered: two entries tied on the same
+words are a question to ask back, not to guess."""
+
+LEXICAL_SHARE = 0.5
+"""Share of the fused score from the lexical signal (the rest is semantic)."""
+
+ALTERNATIVE_FLOOR = 35.0
+"""Entries scoring below this are not offered as alternatives or closest topics."""
+
+UNANCHORED_EXTRA = 10.0
+"""How much higher a question must score when it names no anchor (no framework, no word of
+the knowledge's `anchors`): such a message may share only everyday words with an entry
+("reset my password for jira" and Authentication)."""
+
+INTENT_THRESHOLD = 80.0
+"""Lowest intent score that is taken as small talk."""
+
+PROJECT_MIN_SIGNALS = 2
+"""Answers a message must indicate to be read as a project description when it also asks
+which framework to pick. With one, it is a description only if no topic answers it."""
+
+MAX_PARTS = 8
+"""Sentences scored one by one (beyond these, only the whole message counts)."""
+
+Kind = Literal["answer", "not-sure", "intent", "project"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    question: str
+    best: Candidate | None
+    alternatives: tuple[Candidate, ...]
+
+    @property
+    def confident(self) -> bool:
+        return self.best is not None
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a message is, and everything needed to reply to it."""
+
+    kind: Kind
+    match: MatchResult
+    intent: Intent | None = None
+    reading: ProjectReading | None = None
+
+    @property
+    def question(self) -> str:
+        return self.match.question
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """Two phrasings of different entries that read as the same question to the matcher."""
+
+    first: Entry
+    first_phrasing: str
+    second: Entry
+    second_phrasing: str
+    score: float
+
+
+class Matcher:
+    """Reads messages against one knowledge base; build once, then call `understand` (or
+    `match`, for the question part alone) per message."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        threshold: float = DEFAULT_THRESHOLD,
+        encoder: SentenceEncoder | Literal["shared"] | None = "shared",
+    ) -> None:
+        self.kb = kb
+        self.threshold = threshold
+        self.encoder = shared_encoder() if encoder == "shared" else encoder
+        self._aliases: Mapping[str, str] = kb.aliases
+        is_word = self.encoder.is_word if self.encoder is not None else (lambda word: False)
+        self.lexical = LexicalScorer(kb, is_real_word=is_word)
+        self.intents = IntentMatcher(kb.intents, self.encoder)
+        self.reader = ProjectReader(kb.questionnaire, self._aliases)
+        names = [text for f in kb.frameworks for text in (f.id, f.name)]
+        self._anchors = [_stem_phrase(text) for text in (*names, *kb.anchors)]
+        owners: list[int] = []
+        texts: list[str] = []
+        for index, entry in enumerate(kb.entries):
+            for text in (entry.title, *entry.phrasings):
+                owners.append(index)
+                texts.append(text)
+        self._owners = np.asarray(owners, dtype=np.int64)
+        self._vectors: Vectors | None = (
+            self.encoder.encode(texts) if self.encoder is not None and texts else None
+        )
+
+    def expand(self, text: str) -> str:
+        """`text` as words, with the knowledge's abbreviations spelled out ("drf", "sqla")."""
+        return " ".join(self._aliases.get(word, word) for word in words(text))
+
+    def anchored(self, text: str) -> bool:
+        """Whether `text` names a framework or one of the knowledge's anchor words."""
+        stems = _stem_phrase(self.expand(text))
+        return any(contains(stems, anchor) for anchor in self._anchors)
+
+    def understand(self, text: str, limit: int = 3) -> Understanding:
+        """What `text` is: an intent, a project description, an answerable question, or not
+        sure (with up to `limit` closest topics)."""
+        result = self.match(text, limit)
+        whole = result.question
+        intent = self.intents.match(whole)
+        if _is_intent(intent, result):
+            assert intent is not None
+            return Understanding("intent", result, intent=intent.intent)
+        reading = self.reader.read(whole)
+        if reading.asks_choice and (
+            len(reading.signals) >= PROJECT_MIN_SIGNALS
+            or (len(reading.signals) == 1 and not result.confident)
+        ):
+            return Understanding("project", result, reading=reading)
+        return Understanding("answer" if result.confident else "not-sure", result)
+
+    def match(self, text: str, limit: int = 3) -> MatchResult:
+        """The best entry for `text` when confident, else the closest topics (<= limit)."""
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        cleaned = clean_lines(text)
+        question = clean_text(cleaned)
+        ranked = self.rank(cleaned, count=max(limit + 1, 2))
+        top = ranked[0] if ranked else None
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        threshold = self.threshold if self.anchored(question) else self.threshold + UNANCHORED_EXTRA
+        if top and top.score >= threshold and top.score - runner_up >= MIN_MARGIN:
+            return MatchResult(question, top, tuple(ranked[1 : 1 + limit]))
+        return MatchResult(question, None, tuple(ranked[:limit]))
+
+    def rank(self, cleaned: str, count: int) -> list[Candidate]:
+        """The `count` best entries scoring at least ALTERNATIVE_FLOOR, best first."""
+        parts = [self.expand(part) for part in _parts(cleaned)]
+        parts = [part for part in parts if content_words(part)]
+        if not parts:
+            return []
+        lexical: dict[int, float] = {}
+        for part in parts:
+            for index, score in self.lexical.scores(part).items():
+                if score > lexical.get(index, 0.0):
+                    lexical[index] = score
+        semantic = self._semantic(parts)
+        fused: list[tuple[float, int]] = []
+        for index in range(len(self.kb.entries)):
+            score = LEXICAL_SHARE * lexical.get(index, 0.0) + (1 - LEXICAL_SHARE) * 100 * float(
+                semantic[index]
+            )
+            if score >= ALTERNATIVE_FLOOR:
+                fused.append((score, -index))
+        return [
+            Candidate(self.kb.entries[-negative], round(score, 1))
+            for score, negative in heapq.nlargest(count, fused)
+        ]
+
+    def _semantic(self, parts: list[str]) -> np.ndarray:
+        """Per entry, the best cosine (floored at 0) between any part and any of its texts."""
+        entries = len(self.kb.entries)
+        if self._vectors is None or self.encoder is None:
+            return np.zeros(entries, dtype=np.float32)
+        similarity = cosine(self.encoder.encode(parts), self._vectors).max(axis=0)
+        best = np.zeros(entries, dtype=np.float32)
+        np.maximum.at(best, self._owners, similarity)
+        return np.clip(best, 0.0, 1.0)
+
+
+def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
+    if intent is None or intent.score < INTENT_THRESHOLD:
+        return False
+    return result.best is None or intent.score >= result.best.score
+
+
+def _stem_phrase(text: str) -> tuple[str, ...]:
+    return tuple(stem(word) for word in words(text))
+
+
+def _parts(cleaned: str) -> list[str]:
+    """The whole message, then its sentences when there are several."""
+    whole = clean_text(cleaned)
+    found = sentences(cleaned)
+    if len(found) <= 1:
+        return [whole]
+    return [whole, *found[:MAX_PARTS]]
+
+
+def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[Ambiguity]:
+    """Phrasings that, asked as they are written, would not get their own entry's answer:
+    another entry scores at or above the threshold and within the margin of it (or above it),
+    so a user asking that way would see "not sure" or the wrong answer. Highest score first;
+    each pair of phrasings once."""
+    matcher = matcher or Matcher(kb)
+    lexical = matcher.lexical
+    terms = {
+        entry.id: [(p, lexical.question_terms(p)) for p in entry.phrasings] for entry in kb.entries
+    }
+    found: dict[frozenset[str], Ambiguity] = {}
+    for entry in kb.entries:
+        for phrasing, own_terms in terms[entry.id]:
+            result = matcher.match(phrasing)
+            if result.best is not None and result.best.entry.id == entry.id:
+                continue
+            candidates = ((result.best,) if result.best else ()) + result.alternatives
+            for rival in candidates:
+                if rival.entry.id == entry.id or rival.score < matcher.threshold:
+                    continue
+                similar, score = max(
+                    ((p, lexical.similarity(own_terms, t)) for p, t in terms[rival.entry.id]),
+                    key=lambda pair: pair[1],
+                )
+                key = frozenset((phrasing, similar))
+                if key not in found:
+                    found[key] = Ambiguity(entry, phrasing, rival.entry, similar, round(score, 1))
+    return sorted(found.values(), key=lambda a: -a.score)

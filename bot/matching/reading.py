@@ -1,0 +1,105 @@
+"""Reading a project description: which questionnaire answers a message's words indicate.
+
+Each option in knowledge/questionnaire.yaml lists `signals`, phrases that indicate it ("sign-in",
+"back office", "by friday"). A signal is found when its words, stemmed, occur one after another
+in the message, so "signing in" finds "sign-in" and "back-office" finds "back office". For a
+single-choice question the option with the longest signal found wins ("no admin" over
+"admin"); two options tied on it leave the question unanswered rather than guess. The
+questionnaire's `choice_cues` ("which one", "should we use") say that the message asks which
+framework to pick.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.knowledge import Option, Question, Questionnaire
+from bot.matching.text import stem, words
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A phrase found in the message, and the answer it indicates."""
+
+    question: Question
+    option: Option
+    phrase: str
+
+
+@dataclass(frozen=True)
+class ProjectReading:
+    """What a message says about a project, as questionnaire answers."""
+
+    signals: tuple[Signal, ...]
+    """One per answer read, in questionnaire order (the longest phrase found for it)."""
+    asks_choice: bool
+    """Whether the message asks which framework to use."""
+
+    @property
+    def answers(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = defaultdict(list)
+        for signal in self.signals:
+            found[signal.question.id].append(signal.option.id)
+        return {question: tuple(options) for question, options in found.items()}
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(stem(word) for word in words(text))
+
+
+def contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    size = len(needle)
+    if not size or size > len(haystack):
+        return False
+    first = needle[0]
+    return any(
+        haystack[start : start + size] == needle
+        for start in range(len(haystack) - size + 1)
+        if haystack[start] == first
+    )
+
+
+class ProjectReader:
+    """Finds option signals and choice cues in messages; build once per knowledge base."""
+
+    def __init__(self, questionnaire: Questionnaire, aliases: Mapping[str, str]) -> None:
+        self._aliases = aliases
+        self._questions = questionnaire.questions
+        self._signals = [
+            [
+                (option, signal, _stems(signal))
+                for option in question.options
+                for signal in option.signals
+            ]
+            for question in questionnaire.questions
+        ]
+        self._cues = [_stems(cue) for cue in questionnaire.choice_cues]
+
+    def _message_stems(self, text: str) -> tuple[str, ...]:
+        expanded = " ".join(self._aliases.get(word, word) for word in words(text))
+        return _stems(expanded)
+
+    def read(self, text: str) -> ProjectReading:
+        stems = self._message_stems(text)
+        found: list[Signal] = []
+        for question, candidates in zip(self._questions, self._signals, strict=True):
+            longest: dict[str, tuple[int, str]] = {}
+            for option, phrase, phrase_stems in candidates:
+                if contains(stems, phrase_stems):
+                    size = len(phrase_stems)
+                    if size > longest.get(option.id, (0, ""))[0]:
+                        longest[option.id] = (size, phrase)
+            if not longest:
+                continue
+            by_option = {option.id: option for option in question.options}
+            if question.kind == "multiple":
+                picked = [o for o in question.options if o.id in longest and not o.exclusive]
+            else:
+                top = max(size for size, _ in longest.values())
+                leaders = [option_id for option_id, (size, _) in longest.items() if size == top]
+                picked = [by_option[leaders[0]]] if len(leaders) == 1 else []
+            found.extend(Signal(question, option, longest[option.id][1]) for option in picked)
+        asks = any(contains(stems, cue) for cue in self._cues)
+        return ProjectReading(tuple(found), asks)

@@ -1,0 +1,72 @@
+"""Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only.
+
+    .venv/bin/python scripts/tune_matcher.py [--show-misses]
+
+Prints, for each combination tried, the tuning half's two figures, and the best combination
+(the highest lower figure of the two, then the higher sum). The test half is never read here:
+tests/test_message_evaluation.py reports it with whatever constants are in bot/matching/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+
+from bot import evaluation
+from bot.knowledge import load_knowledge
+from bot.matching import lexical, matcher
+
+SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "slack_messages.yaml"
+
+GRID = {
+    "UNKNOWN_WORD_SHARE": [0.3, 0.5, 0.7],
+    "LEXICAL_SHARE": [0.3, 0.4, 0.5, 0.6],
+    "DEFAULT_THRESHOLD": [44.0, 47.0, 50.0, 53.0, 56.0, 59.0],
+    "MIN_MARGIN": [0.0, 1.0, 2.0],
+    "INTENT_THRESHOLD": [70.0, 80.0, 90.0],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show-misses", action="store_true", help="list the best run's misses")
+    args = parser.parse_args()
+    kb = load_knowledge()
+    cases = evaluation.split(evaluation.load_cases(SET), "tuning")
+    results = []
+    for unknown in GRID["UNKNOWN_WORD_SHARE"]:
+        lexical.UNKNOWN_WORD_SHARE = unknown
+        base = matcher.Matcher(kb)
+        for share, threshold, margin, intent in itertools.product(
+            GRID["LEXICAL_SHARE"],
+            GRID["DEFAULT_THRESHOLD"],
+            GRID["MIN_MARGIN"],
+            GRID["INTENT_THRESHOLD"],
+        ):
+            matcher.LEXICAL_SHARE = share
+            matcher.MIN_MARGIN = margin
+            matcher.INTENT_THRESHOLD = intent
+            base.threshold = threshold
+            report = evaluation.evaluate(base, cases, "tuning")
+            key = (
+                min(report.on_topic_share, report.declined_share),
+                report.on_topic_share + report.declined_share,
+            )
+            results.append((key, (unknown, share, threshold, margin, intent), report))
+    results.sort(key=lambda item: item[0], reverse=True)
+    print("unknown lexical threshold margin intent | on-topic declined")
+    for _, params, report in results[:15]:
+        print(
+            " ".join(f"{value:>7}" for value in params),
+            f"| {report.on_topic_share:.1%} {report.declined_share:.1%}",
+        )
+    best = results[0]
+    print("best:", dict(zip(GRID, best[1], strict=True)), best[2].summary())
+    if args.show_misses:
+        print("\n".join(best[2].misses))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
