@@ -40,18 +40,21 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.advisor import Contribution, Recommendation
+from bot.advisor import Contribution, Lean, Recommendation
 from bot.knowledge import (
+    REPLY_PLACEHOLDERS,
     Company,
     Entry,
     Framework,
+    Intent,
     KnowledgeBase,
     Question,
     Questionnaire,
     Source,
+    fill_commands,
 )
 from bot.knowledge import Option as KnowledgeOption
-from bot.matching import MatchResult
+from bot.matching import MatchResult, ProjectReading, Signal
 
 # Slack's limits (SLACK.md). slack_sdk checks most of them at to_dict(); the builders stay under
 # all of them so that nothing a person triggers can make Slack refuse a message.
@@ -73,6 +76,7 @@ MAX_QUESTION_ECHO = 300
 """How much of a person's question is quoted back in a "not sure" reply."""
 
 MAX_SUGGESTIONS = 3
+MAX_LEAN_REASONS = 3
 ANSWER_BODIES_KEPT = 2048
 """Rendered answer bodies kept (a few KB each): every entry of a large knowledge base."""
 HOME_EXAMPLES = 5
@@ -648,6 +652,92 @@ def start_questionnaire_message(kb: KnowledgeBase, value: str) -> Message:
         ),
     )
     return Message(_notification(text), blocks)
+
+
+def slack_commands(command: str) -> dict[str, str]:
+    """How Slack spells the commands an intent's reply may name."""
+    return {name: f"`{command} {name}`" for name in REPLY_PLACEHOLDERS}
+
+
+def intent_message(intent: Intent, command: str, start_value: str | None = None) -> Message:
+    """The reply to small talk or a question about the bot; for the questionnaire intent, with
+    the button that opens it (`start_value` is the button's value)."""
+    text = fill_commands(intent.reply, slack_commands(command))
+    blocks: list[Block] = [section(text)]
+    if intent.action == "start-questionnaire" and start_value is not None:
+        blocks.append(
+            ActionsBlock(
+                block_id="start",
+                elements=[
+                    _button(
+                        ActionId.START_QUESTIONNAIRE, "Start questionnaire", start_value, "primary"
+                    )
+                ],
+            )
+        )
+    return Message(_notification(text), tuple(blocks))
+
+
+def _read_line(signal: Signal) -> str:
+    return f"{escape(signal.option.label)} (you said “{escape(signal.phrase)}”)"
+
+
+def project_message(
+    kb: KnowledgeBase, reading: ProjectReading, leaning: Lean, finish_value: str
+) -> Message:
+    """The reply to a project description: what was read from it, which way it leans and why,
+    what it could not tell, and "Finish the questionnaire" with those answers chosen. A lean is
+    never presented as a verdict: the questionnaire has questions the message did not answer."""
+    read = len(leaning.answers)
+    total = len(kb.questionnaire.questions)
+    if leaning.leader is None:
+        headline = (
+            f"From what you describe, {framework_names(kb)} fit equally well so far "
+            f"({read} of {total} questions answered)."
+        )
+        title = "No lean yet"
+    else:
+        name = escape(leaning.leader.name)
+        headline = (
+            f"From what you describe, this *leans {name}*. It's a lean from {read} of "
+            f"{total} questions, not a verdict: the rest could change it."
+        )
+        title = f"Leaning {leaning.leader.name}"
+    blocks: list[Block] = [header(title), section(headline)]
+    blocks.append(section("*You mentioned:*\n" + bullets(_read_line(s) for s in reading.signals)))
+    if leaning.reasons:
+        why = bullets(escape(c.option.reason) for c in leaning.reasons[:MAX_LEAN_REASONS])
+        blocks.append(section(f"*Why:*\n{why}"))
+    if leaning.against:
+        other = bullets(escape(c.option.reason) for c in leaning.against[:MAX_LEAN_REASONS])
+        blocks.append(section(f"*On the other side:*\n{other}"))
+    if leaning.unanswered:
+        unknown = bullets(escape(q.prompt) for q in leaning.unanswered)
+        blocks.append(section(f"*What I couldn't tell:*\n{unknown}"))
+    if leaning.companies and leaning.leader is not None:
+        names = ", ".join(company_link(kb, company) for company in leaning.companies)
+        blocks.append(context(f"Teams that chose {escape(leaning.leader.name)}: {names}"))
+    blocks.append(
+        ActionsBlock(
+            block_id="start",
+            elements=[
+                _button(
+                    ActionId.START_QUESTIONNAIRE,
+                    "Finish the questionnaire",
+                    finish_value,
+                    "primary",
+                )
+            ],
+        )
+    )
+    text = f"{title}: {', '.join(s.option.label for s in reading.signals)}"
+    return Message(_notification(text), _fit(blocks, MAX_MESSAGE_BLOCKS))
+
+
+def company_link(kb: KnowledgeBase, company: Company) -> str:
+    """The company's name linked to its first source."""
+    source = kb.source(company.sources[0])
+    return link(source.url, company.name)
 
 
 # --- the questionnaire modal ----------------------------------------------------------------------

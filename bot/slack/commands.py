@@ -30,7 +30,7 @@ from bot.slack.errors import report_unhandled
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import SlashCommand, ValidationError, problems
 from bot.slack.questionnaire import open_questionnaire
-from bot.slack.state import Destination
+from bot.slack.state import Destination, Place
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def reply_to(turn: Turn, command: SlashCommand) -> Message | None:
         if not rest:
             example = kb.entries[0].phrasings[0] if kb.entries else "…"
             return notice_message(f"Ask me something, for example `{COMMAND} ask {example}`.")
-        return turn.answer(rest)
+        dm = command.channel_id.startswith("D")
+        return turn.reply(rest, Place(dm=dm, channel=None if dm else command.channel_id))
     if subcommand == "companies":
         if not rest:
             return companies_message(kb, kb.frameworks)

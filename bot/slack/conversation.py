@@ -1,5 +1,6 @@
-"""Replies to free text typed at the bot (mentions and DMs): an answer, help, or, for
-"recommend", a button that opens the questionnaire (events carry no trigger_id to open it)."""
+"""Replies to free text typed at the bot (mentions and DMs): help, or what the matcher reads the
+message as (an answer, small talk, a project description; "recommend" gets a button that opens
+the questionnaire, since events carry no trigger_id to open it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.matching import clean_text
-from bot.render.blocks import Message, help_message, start_questionnaire_message
+from bot.render.blocks import Message, help_message
 from bot.slack.engine import Engine, Turn
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import MessageEvent, ValidationError, problems
@@ -21,18 +22,14 @@ log = logging.getLogger(__name__)
 LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>[\s,:]*)+")
 """`<@U0BOT> what is django` -> `what is django`: the mention that addressed the bot is not part
 of the question (and is not stored with it)."""
-RECOMMEND_WORDS = frozenset({"recommend", "recommendation", "questionnaire"})
-HELP_WORDS = frozenset({"help", "?"})
 
 
 def reply_for(turn: Turn, text: str, place: Place) -> Message:
     text = LEADING_MENTIONS.sub("", text)
     words = clean_text(text).lower().split()
-    if not words or words[0] in HELP_WORDS:
+    if not words or words in (["help"], ["?"]):
         return help_message(turn.kb, COMMAND)
-    if words[0] in RECOMMEND_WORDS:
-        return start_questionnaire_message(turn.kb, place.encode_value())
-    return turn.answer(text)
+    return turn.reply(text, place)
 
 
 def message_to_answer(

@@ -12,13 +12,21 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk.http_retry import RetryHandler
 
-from bot.advisor import Recommendation, advise
+from bot.advisor import Recommendation, advise, lean
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
-from bot.render.blocks import FeedbackButtons, Message, match_message
+from bot.matching import MatchResult
+from bot.render.blocks import (
+    FeedbackButtons,
+    Message,
+    intent_message,
+    match_message,
+    project_message,
+)
 from bot.slack.dedupe import DELIVERY_KEY, Delivery, EventDeduplicator
 from bot.slack.delivery import Slack
-from bot.slack.state import FeedbackValue
+from bot.slack.ids import COMMAND
+from bot.slack.state import FeedbackValue, Place
 from bot.slack.transport import KeepAliveWebClient
 from bot.store import Store
 
@@ -157,11 +165,26 @@ class Turn:
     def store(self) -> Store:
         return self.engine.store
 
+    def reply(self, text: str, place: Place, channel_id: str | None = None) -> Message:
+        """The reply to a message typed at the bot: a friendly word for small talk, a lean with
+        a pre-filled questionnaire for a project description, else `answer`. `place` is where
+        a questionnaire started from the reply delivers its result."""
+        understanding = self.snapshot.matcher.understand(text[:MAX_QUESTION_CHARS])
+        if understanding.kind == "intent" and understanding.intent is not None:
+            return intent_message(understanding.intent, COMMAND, place.encode_value())
+        if understanding.kind == "project" and understanding.reading is not None:
+            leaning = lean(self.kb, understanding.reading.answers)
+            finish = place.with_answers(leaning.answers).encode_value()
+            return project_message(self.kb, understanding.reading, leaning, finish)
+        return self._answer(understanding.match, channel_id)
+
     def answer(self, text: str, channel_id: str | None = None) -> Message:
         """The answer to a free-text question, or an honest "not sure" with closest topics;
         the question and what it got are stored for the curators."""
-        question = text[:MAX_QUESTION_CHARS]
-        result = self.snapshot.matcher.match(question)
+        return self._answer(self.snapshot.matcher.match(text[:MAX_QUESTION_CHARS]), channel_id)
+
+    def _answer(self, result: MatchResult, channel_id: str | None) -> Message:
+        question = result.question
         best = result.best
         asker = self.asker
         self.store.record_question(

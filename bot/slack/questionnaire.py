@@ -62,9 +62,17 @@ def step_view(turn: Turn, state: QuestionnaireState) -> View:
     )
 
 
-def open_questionnaire(turn: Turn, trigger_id: str, to: Destination) -> bool:
-    """Open step 1 for `to.user`; if Slack refuses, tell them why by another route."""
-    view = step_view(turn, QuestionnaireState(to=to))
+def open_questionnaire(
+    turn: Turn,
+    trigger_id: str,
+    to: Destination,
+    answers: Mapping[str, tuple[str, ...]] | None = None,
+) -> bool:
+    """Open step 1 for `to.user` (with `answers` already chosen, as read from a project
+    description); if Slack refuses, tell them why by another route."""
+    known = {question.id for question in turn.kb.questionnaire.questions}
+    chosen = {q: options for q, options in (answers or {}).items() if q in known}
+    view = step_view(turn, QuestionnaireState(to=to, answers=chosen))
     outcome = turn.slack.open_view(trigger_id, view, f"questionnaire for user={to.user}")
     if not outcome.ok:
         turn.slack.tell(
@@ -210,4 +218,4 @@ def register(app: App, engine: Engine) -> None:
             )
             return
         to = place.destination(click.user.id, click.response_url)
-        open_questionnaire(turn, click.trigger_id, to)
+        open_questionnaire(turn, click.trigger_id, to, place.answers)

@@ -15,7 +15,7 @@ from bot.slack.engine import Engine
 from bot.slack.ids import CallbackId
 from bot.slack.payloads import GlobalShortcut, MessageShortcut, ValidationError, problems
 from bot.slack.questionnaire import open_questionnaire
-from bot.slack.state import Destination
+from bot.slack.state import Destination, Place
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ def register(app: App, engine: Engine) -> None:
         if not clean_text(shortcut.message.text):
             turn.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
             return
-        answer = turn.answer(shortcut.message.text)
         thread_ts = shortcut.message.thread_ts or shortcut.message.ts
+        answer = turn.reply(shortcut.message.text, Place(channel=channel, thread_ts=thread_ts))
         outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
         if outcome.ok:
             return

@@ -50,6 +50,12 @@ class Destination(_State):
     dm: bool = False
     channel: str | None = None
     thread_ts: str | None = None
+    answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Answers read from a project description, chosen in advance when the questionnaire opens."""
+
+    def with_answers(self, answers: Mapping[str, Sequence[str]]) -> Place:
+        return self.model_copy(update={"answers": {q: tuple(o) for q, o in answers.items()}})
+
     response_url: str | None = None
 
     @classmethod
@@ -67,6 +73,11 @@ class Place(_State):
     dm: bool = False
     channel: str | None = None
     thread_ts: str | None = None
+    answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Answers read from a project description, chosen in advance when the questionnaire opens."""
+
+    def with_answers(self, answers: Mapping[str, Sequence[str]]) -> Place:
+        return self.model_copy(update={"answers": {q: tuple(o) for q, o in answers.items()}})
 
     def destination(self, user: str, response_url: str | None) -> Destination:
         if self.dm or not self.channel:

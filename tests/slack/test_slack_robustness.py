@@ -331,7 +331,7 @@ def test_an_exception_in_a_listener_is_logged_and_the_person_is_told(
     build: Callable[[FakeSlack], dict[str, Any]],
     where: str,
 ) -> None:
-    monkeypatch.setattr(Turn, "answer", _explode)
+    monkeypatch.setattr(Turn, "reply", _explode)
 
     response = send(kind, build(fake_slack))
 
@@ -393,7 +393,7 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
     """At most ANSWER_SLOTS questions are answered at once: however many wait (here, on a
     slow answer), Bolt's listener threads stay free for a slash command, which acks from one."""
     release = threading.Event()
-    real_answer = Turn.answer
+    real_answer = Turn.reply
 
     def slow_answer(self: Turn, *args: Any, **kwargs: Any) -> Any:
         release.wait(10)
@@ -405,7 +405,7 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
         url = fake_slack.response_url(f"ask-{number}")
         return "slash_command", slash_command("ask what is django", response_url=url)
 
-    monkeypatch.setattr(Turn, "answer", slow_answer)
+    monkeypatch.setattr(Turn, "reply", slow_answer)
     burst = LISTENER_THREADS + ANSWER_SLOTS + 2
     try:
         for number in range(burst):
