@@ -1,6 +1,8 @@
 """Matcher benchmark: questions per second and latency on synthetic knowledge bases of 100,
-1,000 and 10,000 entries (4 phrasings each), against a difflib baseline on the same choices,
-plus the time to load the shipped knowledge and the process's peak memory.
+1,000 and 10,000 entries (4 phrasings each), against a difflib baseline on the same choices;
+then what the semantic signal costs, beside the lexical-only matcher in the same run (latency on
+the shipped knowledge with real messages and at 1,000 entries), and what a process costs: the
+installed venv, a `framework-bot ask` process (peak RSS, wall time), a web worker's start-up.
 
     python benchmarks/matcher.py            # full run
     python benchmarks/matcher.py --quick    # fewer questions, for a smoke test
@@ -10,19 +12,24 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.util
 import os
 import random
 import resource
 import statistics
 import string
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from rapidfuzz import utils
 
+from bot.evaluation import load_cases
 from bot.knowledge import (
     Entry,
     Framework,
@@ -373,9 +380,128 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{verdict(load_ok)}"
     )
     print(f"peak memory (ru_maxrss): {peak_mb:.0f} MB")
+    failures += semantic_cost(queries)
+    failures += process_cost()
     cpus, load = os.cpu_count(), os.getloadavg()[0]
     print(f"machine: {cpus} CPUs, 1-minute load average {load:.1f} at the end of the run")
     return 1 if failures else 0
+
+
+MESSAGES = Path(__file__).resolve().parent.parent / "tests" / "data" / "slack_messages.yaml"
+TARGET_P99_MS = {"shipped": 20.0, "1,000 entries": 50.0}
+TARGET_VENV_MB = 300.0
+TARGET_ASK_MB = 250.0
+TARGET_ASK_SECONDS = 2.5
+TARGET_READY_SECONDS = 3.0
+
+
+def semantic_cost(queries: int) -> int:
+    """Per-message latency of `understand`, lexical only vs lexical + semantic, same inputs."""
+    shipped = load_knowledge()
+    messages = [case.text for case in load_cases(MESSAGES)]
+    rng = random.Random(SEED)
+    synthetic = synthetic_knowledge(1_000, rng)
+    synthetic_questions = [q for q, _ in questions_for(synthetic, queries, rng)]
+    print()
+    header = (
+        f"{'knowledge':>14} {'messages':>8} | {'lexical p50':>11} {'p99 ms':>6} | "
+        f"{'fused p50':>9} {'p99 ms':>6} {'build s':>7} | target"
+    )
+    print(header)
+    print("-" * len(header))
+    failures = 0
+    for name, kb, workload in (
+        ("shipped", shipped, messages),
+        ("1,000 entries", synthetic, synthetic_questions),
+    ):
+        lexical_only, _ = timed(Matcher(kb, encoder=None).understand, workload)
+        started = time.perf_counter()
+        fused_matcher = Matcher(kb)
+        build = time.perf_counter() - started
+        fused, _ = timed(fused_matcher.understand, workload)
+        ok = fused.p99_ms <= TARGET_P99_MS[name]
+        failures += not ok
+        print(
+            f"{name:>14} {len(workload):>8} | {lexical_only.p50_ms:>11.2f} "
+            f"{lexical_only.p99_ms:>6.2f} | {fused.p50_ms:>9.2f} {fused.p99_ms:>6.2f} "
+            f"{build:>7.2f} | p99 <= {TARGET_P99_MS[name]:.0f} ms: {verdict(ok)}"
+        )
+    return failures
+
+
+def _folder_mb(folder: Path) -> float:
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return total / 1_000_000
+
+
+def _child_run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit status of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, status
+
+
+def process_cost() -> int:
+    """The venv's size, an `ask` process and a web worker's start-up, against their budgets."""
+    venv = Path(sys.prefix)
+    venv_mb = _folder_mb(venv)
+    torch_installed = importlib.util.find_spec("torch") is not None
+    cli = str(venv / "bin" / "framework-bot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    ask_wall, ask_mb, ask_status = _child_run([cli, "ask", "is flask good for a small api?"], env)
+    with tempfile.TemporaryDirectory() as data_dir:
+        worker_env = {
+            **env,
+            "SLACK_BOT_TOKEN": "xoxb-benchmark",
+            "SLACK_SIGNING_SECRET": "benchmark-secret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DATA_DIR": data_dir,
+        }
+        ready_code = (
+            "import time; started = time.perf_counter(); "
+            "from bot.slack.wsgi import create_wsgi_app; create_wsgi_app(); "
+            "print(time.perf_counter() - started)"
+        )
+        started = time.perf_counter()
+        ready = subprocess.run(
+            [sys.executable, "-c", ready_code], env=worker_env, capture_output=True, text=True
+        )
+        ready_wall = time.perf_counter() - started
+    checks = [
+        (
+            "installed venv",
+            f"{venv_mb:,.0f} MB",
+            venv_mb <= TARGET_VENV_MB,
+            f"<= {TARGET_VENV_MB:.0f} MB",
+        ),
+        ("torch installed", str(torch_installed), not torch_installed, "no"),
+        (
+            "ask: peak RSS",
+            f"{ask_mb:,.0f} MB",
+            ask_mb <= TARGET_ASK_MB and ask_status == 0,
+            f"<= {TARGET_ASK_MB:.0f} MB",
+        ),
+        (
+            "ask: wall",
+            f"{ask_wall:.2f} s",
+            ask_wall <= TARGET_ASK_SECONDS,
+            f"<= {TARGET_ASK_SECONDS} s",
+        ),
+        (
+            "web worker ready",
+            f"{ready_wall:.2f} s" if ready.returncode == 0 else f"failed: {ready.stderr[-200:]}",
+            ready.returncode == 0 and ready_wall <= TARGET_READY_SECONDS,
+            f"<= {TARGET_READY_SECONDS} s",
+        ),
+    ]
+    print()
+    print(f"{'process cost':>18} | {'measured':>10} | target")
+    failures = 0
+    for name, measured, ok, target in checks:
+        failures += not ok
+        print(f"{name:>18} | {measured:>10} | {target}: {verdict(ok)}")
+    return failures
 
 
 if __name__ == "__main__":

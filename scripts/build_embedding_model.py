@@ -8,7 +8,7 @@ What it does to the upstream model, as its licence (Apache-2.0) asks us to state
 the vocabulary is passed through the transformer on its own, the token vectors are reduced with
 PCA to PCA_DIMS dimensions, weighted by token frequency (SIF) and stored as float16. The result
 is a lookup table: a sentence's vector is the mean of its tokens' vectors, so no transformer runs
-at answer time. See bot/matching/model/README.md for the figures that chose this.
+at answer time. The README ("How matching works") gives the figures that chose this.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from model2vec.distill import distill
 PCA_DIMS = 256
 OUTPUT = Path(__file__).resolve().parent.parent / "bot" / "matching" / "model"
 UPSTREAM = "sentence-transformers/all-MiniLM-L6-v2"
-KEPT = {"README.md", "LICENSE"}
+KEPT = {"NOTICE.md", "LICENSE"}
 """Written by hand, not by the build: what the model is and the upstream licence text."""
 
 
@@ -48,11 +48,10 @@ def main() -> int:
     for old in output.iterdir():
         if old.name not in KEPT:
             old.unlink() if old.is_file() else shutil.rmtree(old)
-    readme = output / "README.md"
-    kept_readme = readme.read_text() if readme.exists() else None
     model.save_pretrained(output)
-    if kept_readme is not None:
-        readme.write_text(kept_readme)  # save_pretrained writes a model card of its own
+    # save_pretrained writes a model card; NOTICE.md (kept) says what the model is instead, and
+    # a README.md would be parsed as a card at every load.
+    (output / "README.md").unlink(missing_ok=True)
     config_path = output / "config.json"
     config = json.loads(config_path.read_text())
     config["tokenizer_name"] = UPSTREAM  # not the build venv's path

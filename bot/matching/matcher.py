@@ -41,6 +41,10 @@ words are a question to ask back, not to guess."""
 LEXICAL_SHARE = 0.5
 """Share of the fused score from the lexical signal (the rest is semantic)."""
 
+LEXICAL_ONLY_THRESHOLD = 54.0
+"""The threshold when the embedding model could not be loaded and the score is lexical alone
+(the lexical matcher's own, tuned before the semantic signal existed)."""
+
 ALTERNATIVE_FLOOR = 35.0
 """Entries scoring below this are not offered as alternatives or closest topics."""
 
@@ -111,12 +115,14 @@ class Matcher:
     def __init__(
         self,
         kb: KnowledgeBase,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         encoder: SentenceEncoder | Literal["shared"] | None = "shared",
     ) -> None:
         self.kb = kb
-        self.threshold = threshold
         self.encoder = shared_encoder() if encoder == "shared" else encoder
+        if threshold is None:
+            threshold = DEFAULT_THRESHOLD if self.encoder is not None else LEXICAL_ONLY_THRESHOLD
+        self.threshold = threshold
         self._aliases: Mapping[str, str] = kb.aliases
         is_word = self.encoder.is_word if self.encoder is not None else (lambda word: False)
         self.lexical = LexicalScorer(kb, is_real_word=is_word)
@@ -187,11 +193,10 @@ class Matcher:
                 if score > lexical.get(index, 0.0):
                     lexical[index] = score
         semantic = self._semantic(parts)
+        share = LEXICAL_SHARE if self.encoder is not None else 1.0
         fused: list[tuple[float, int]] = []
         for index in range(len(self.kb.entries)):
-            score = LEXICAL_SHARE * lexical.get(index, 0.0) + (1 - LEXICAL_SHARE) * 100 * float(
-                semantic[index]
-            )
+            score = share * lexical.get(index, 0.0) + (1 - share) * 100 * float(semantic[index])
             if score >= ALTERNATIVE_FLOOR:
                 fused.append((score, -index))
         return [

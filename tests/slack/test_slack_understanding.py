@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from fake_slack import FakeSlack
 from slack_fixtures import Send
-from slack_requests import ALICE_DM, GENERAL, app_mention, block_actions, direct_message, slash_command
+from slack_requests import (
+    ALICE_DM,
+    GENERAL,
+    app_mention,
+    block_actions,
+    direct_message,
+    slash_command,
+)
 from slack_test_helpers import assert_valid_block_kit
 
 from bot.render.blocks import ActionId

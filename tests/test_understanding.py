@@ -1,0 +1,206 @@
+"""Unit tests for what the matcher makes of a whole message (bot/matching/: text clean-up,
+intents, project descriptions, the semantic signal) and the advisor's lean from partial answers,
+on the shipped knowledge unless they say otherwise."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.advisor import lean
+from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_knowledge
+from bot.matching import Matcher
+from bot.matching.semantic import StaticEncoder
+from bot.matching.text import clean_lines, clean_text, sentences, stem
+
+HOSTILE_MESSAGES = {
+    "emoji runs": ":a:" * 14_000,
+    "open links": "<x|" * 14_000,
+    "nested brackets": "<" * 20_000 + ">" * 20_000,
+    "5,000 words": "djangoflask adminpanel " * 2_500,
+    "mentions": "<@U123|" * 6_000,
+}
+
+
+@pytest.fixture(scope="module")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+@pytest.mark.parametrize("shape", HOSTILE_MESSAGES)
+def test_hostile_text_is_cleaned_and_matched_in_linear_time(matcher: Matcher, shape: str) -> None:
+    text = HOSTILE_MESSAGES[shape]
+    assert len(text) >= 40_000
+    matcher.understand(text)  # warm caches
+    started = time.perf_counter()
+    matcher.understand(text)
+    assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("<@U0BOT> what is <https://djangoproject.com|Django>?", "what is Django ?"),
+        ("hi :wave::skin-tone-2: there", "hi there"),
+        ("<!subteam^S1|@devs> <!here> flask &amp; django", "flask & django"),
+        ("at 10:30:00 we deploy", "at 10:30:00 we deploy"),
+        ("see <https://example.org>", "see"),
+    ],
+)
+def test_slack_markup_is_removed(text: str, cleaned: str) -> None:
+    assert clean_text(text) == cleaned
+
+
+def test_sentences_split_at_stops_and_line_breaks() -> None:
+    text = clean_lines("we're on flask 2.3. sessions drop after deploys!\nis that flask? thanks")
+    assert sentences(text) == [
+        "we're on flask 2.3.",
+        "sessions drop after deploys!",
+        "is that flask?",
+        "thanks",
+    ]
+
+
+def test_snowball_stems_word_forms_together() -> None:
+    assert stem("migrations") == stem("migrate") == stem("migrating")
+    assert stem("companies") == stem("company")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hi!", "greeting"),
+        ("good morning :sunny:", "greeting"),
+        ("thanks, that helped", "thanks"),
+        ("ty", "thanks"),
+        ("what can you do?", "about"),
+        ("how does /framework recommend work?", "about"),
+        ("recommend", "questionnaire"),
+        ("recommendation please", "questionnaire"),
+        ("start the questionnaire", "questionnaire"),
+    ],
+)
+def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:
+    understanding = matcher.understand(text)
+    assert understanding.kind == "intent", understanding
+    assert understanding.intent is not None and understanding.intent.id == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "recommend me a good gaming laptop",
+        "can you recommend a podcast about startups",
+        "hi, does flask have an admin like django?",
+    ],
+)
+def test_a_message_that_says_more_than_small_talk_is_not_an_intent(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.understand(text).kind != "intent"
+
+
+def test_a_project_description_is_read_as_questionnaire_answers(matcher: Matcher) -> None:
+    understanding = matcher.understand(
+        "two of us are building a staff portal with sign-in, data entry screens and a few "
+        "reports, which one?"
+    )
+    assert understanding.kind == "project"
+    assert understanding.reading is not None
+    answers = understanding.reading.answers
+    assert answers["building"] == ("full-web-app",)
+    assert answers["admin"] == ("needed",)
+    assert set(answers["features"]) == {"accounts-permissions", "forms"}
+    assert "asks" and understanding.reading.asks_choice
+
+
+def test_the_longest_signal_decides_a_single_choice_question(matcher: Matcher) -> None:
+    reading = matcher.reader.read("an internal tool with no admin, which framework?")
+    assert reading.answers.get("admin") == ("not-needed",)
+
+
+def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:
+    understanding = matcher.understand("how do I add sign-in to my flask app")
+    assert understanding.kind != "project"
+
+
+def test_a_lean_from_a_few_answers_is_a_lean_with_what_it_could_not_tell(
+    kb: KnowledgeBase,
+) -> None:
+    leaning = lean(kb, {"building": ["full-web-app"], "admin": ["needed"], "nope": ["x"]})
+    assert leaning.leader is not None and leaning.leader.id == "django"
+    assert [c.option.id for c in leaning.reasons] == ["full-web-app", "needed"]
+    assert [q.id for q in leaning.unanswered] == [
+        q.id for q in kb.questionnaire.questions if q.id not in {"building", "admin"}
+    ]
+    assert leaning.companies
+
+
+def test_answers_that_weigh_the_same_give_no_leader(kb: KnowledgeBase) -> None:
+    leaning = lean(kb, {"building": ["json-api"]})
+    assert leaning.leader is None
+    assert leaning.companies == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("who runs django in production", "companies-using-django"),
+        ("famous sites running django?", "companies-using-django"),
+        ("does django force a folder layout on me?", "project-structure"),
+    ],
+)
+def test_paraphrases_that_share_no_rare_word_are_answered(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    result = matcher.match(text)
+    assert result.best is not None and result.best.entry.id == expected, result
+
+
+def test_real_words_are_not_corrected_into_knowledge_words(matcher: Matcher) -> None:
+    assert matcher.lexical.correct("slack") == "slack"
+    assert matcher.lexical.correct("flash") == "flash"
+    assert matcher.lexical.correct("djnago") == "django"
+
+
+def test_abbreviations_are_spelled_out_from_the_knowledge(
+    matcher: Matcher, kb: KnowledgeBase
+) -> None:
+    assert kb.aliases["drf"] == "django rest framework"
+    assert matcher.expand("drf or sqla?") == "django rest framework or sqlalchemy"
+
+
+def test_the_embedding_model_loads_offline_from_the_package() -> None:
+    encoder = StaticEncoder()
+    vectors = encoder.encode(["who uses django", "companies that use django", "lunch plans"])
+    assert vectors.shape[0] == 3
+    close, far = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
+    assert close > far + 0.2
+
+
+def test_without_the_model_matching_is_lexical_only(kb: KnowledgeBase) -> None:
+    result = Matcher(kb, encoder=None).match("how do django migrations compare to alembic")
+    assert result.best is not None and result.best.entry.id == "migrations"
+
+
+def test_an_intent_reply_names_each_surfaces_commands(kb: KnowledgeBase) -> None:
+    reply = kb.intent("greeting").reply
+    assert "{recommend}" in reply
+    assert "`recommend`" in fill_commands(reply, {"recommend": "`recommend`"})
+    assert "{unknown}" in fill_commands("{unknown}", {"recommend": "x"})
+
+
+def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
+    knowledge_dir: Callable[..., Path],
+) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "knowledge"
+    files = {path.stem: path.read_text() for path in shipped.glob("*.yaml")}
+    files["intents"] = files["intents"].replace("or run {recommend}", "or run {recomend}")
+    folder = knowledge_dir(**files)
+    with pytest.raises(KnowledgeError) as raised:
+        load_knowledge(folder)
+    assert "unknown placeholder {recomend}" in str(raised.value)
+    assert "intents.yaml:" in str(raised.value)
