@@ -5,10 +5,12 @@ printed, as a third report, by tests/test_message_evaluation.py."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bot.evaluation import INTENT_PREFIX, OFF_TOPIC, load_cases
 from bot.knowledge import KnowledgeBase
-from test_message_evaluation import SHORT_QUESTIONS
+
+SHORT_QUESTIONS = Path(__file__).parent / "data" / "evaluation.yaml"
 
 
 def normalise(text: str) -> str:
