@@ -20,11 +20,11 @@ from bot.matching import lexical, matcher
 SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "slack_messages.yaml"
 
 GRID = {
-    "UNKNOWN_WORD_SHARE": [0.3, 0.5, 0.7],
-    "LEXICAL_SHARE": [0.3, 0.4, 0.5, 0.6],
-    "DEFAULT_THRESHOLD": [44.0, 47.0, 50.0, 53.0, 56.0, 59.0],
-    "MIN_MARGIN": [0.0, 1.0, 2.0],
-    "INTENT_THRESHOLD": [70.0, 80.0, 90.0],
+    "UNKNOWN_WORD_SHARE": [0.2, 0.5, 0.7],
+    "LEXICAL_SHARE": [0.4, 0.5, 0.6],
+    "DEFAULT_THRESHOLD": [54.0, 58.0, 62.0],
+    "MIN_MARGIN": [0.0, 0.5, 2.0],
+    "INTENT_THRESHOLD": [65.0, 72.0, 80.0],
 }
 
 

@@ -156,7 +156,7 @@ def test_match_returns_cleaned_question(matcher: Matcher) -> None:
         ("schema database migrate", "schema-changes"),
         ("<@U0BOT> does alpha have an orm?", "database-layer"),
         ("user authentication in beta!", "user-login"),
-        ("autentication", "user-login"),
+        ("autentication in beta", "user-login"),
     ],
 )
 def test_match_is_robust_to_case_typos_order_and_punctuation(
@@ -210,13 +210,23 @@ def test_a_word_most_entries_share_answers_only_with_an_entry_about_it(
     assert (best.entry.id if best else None) == expected
 
 
-def test_a_near_tie_is_not_sure_even_above_the_threshold(matcher: Matcher) -> None:
-    result = matcher.match("database for alpha and beta")
+def test_a_near_tie_is_not_sure_even_above_the_threshold(
+    knowledge_dir: Callable[..., Path],
+) -> None:
+    twins = "\n".join(
+        [
+            "entries:",
+            entry("first-twin", "Beta caching", *(f"how does beta cache {w}" for w in "abcd")),
+            entry("second-twin", "Beta caching", *(f"how does beta cache {w}" for w in "abcd")),
+        ]
+    )
+    matcher = Matcher(load_knowledge(knowledge_dir(base=BASE, entries=twins)))
+    result = matcher.match("how does beta cache pages")
     assert not result.confident
     first, second = result.alternatives[:2]
     assert first.score >= DEFAULT_THRESHOLD
     assert first.score - second.score < MIN_MARGIN
-    assert {first.entry.id, second.entry.id} == {"database-layer", "schema-changes"}
+    assert {first.entry.id, second.entry.id} == {"first-twin", "second-twin"}
 
 
 def test_each_unknown_word_lowers_the_score(small_kb: KnowledgeBase) -> None:
@@ -232,7 +242,9 @@ def test_each_unknown_word_lowers_the_score(small_kb: KnowledgeBase) -> None:
     scores = [best.score for best in results if best is not None]
     assert scores == sorted(scores, reverse=True)
     assert len(set(scores)) == len(scores)
-    assert scores[-1] < DEFAULT_THRESHOLD < scores[0]
+    default = Matcher(small_kb)
+    assert default.match(questions[0]).confident
+    assert not default.match(questions[-1]).confident
 
 
 def test_confident_alternatives_are_distinct_and_exclude_the_best(matcher: Matcher) -> None:
@@ -250,7 +262,7 @@ def test_confident_alternatives_are_distinct_and_exclude_the_best(matcher: Match
 @pytest.mark.parametrize("limit", [0, 1, 2, 3])
 def test_limit_caps_alternatives(matcher: Matcher, limit: int) -> None:
     confident = matcher.match("alpha database login admin", limit=limit)
-    unsure = matcher.match("alpha beta", limit=limit)
+    unsure = matcher.match("a question about alpha and beta", limit=limit)
     assert confident.confident
     assert not unsure.confident
     assert len(confident.alternatives) == limit
@@ -258,7 +270,7 @@ def test_limit_caps_alternatives(matcher: Matcher, limit: int) -> None:
 
 
 def test_default_limit_is_three(matcher: Matcher) -> None:
-    assert len(matcher.match("alpha beta").alternatives) == 3
+    assert len(matcher.match("a question about alpha and beta").alternatives) == 3
 
 
 def test_negative_limit_is_rejected(matcher: Matcher) -> None:
@@ -267,7 +279,7 @@ def test_negative_limit_is_rejected(matcher: Matcher) -> None:
 
 
 def test_threshold_decides_between_answer_and_not_sure(small_kb: KnowledgeBase) -> None:
-    question = "managing records in the admin dashboard"
+    question = "managing records in the beta admin dashboard"
     score = Matcher(small_kb).match(question).best
     assert score is not None
     assert score.score < 100

@@ -31,10 +31,10 @@ from bot.matching.reading import ProjectReader, ProjectReading, contains
 from bot.matching.semantic import SentenceEncoder, Vectors, cosine, shared_encoder
 from bot.matching.text import clean_lines, clean_text, content_words, sentences, stem, words
 
-DEFAULT_THRESHOLD = 54.0
+DEFAULT_THRESHOLD = 58.0
 """Lowest fused score (0..100) that is answered."""
 
-MIN_MARGIN = 2.0
+MIN_MARGIN = 0.5
 """How far the best entry must lead the runner-up to be answered: two entries tied on the same
 words are a question to ask back, not to guess."""
 
@@ -48,20 +48,44 @@ LEXICAL_ONLY_THRESHOLD = 54.0
 ALTERNATIVE_FLOOR = 35.0
 """Entries scoring below this are not offered as alternatives or closest topics."""
 
-UNANCHORED_EXTRA = 10.0
+UNANCHORED_EXTRA = 15.0
 """How much higher a question must score when it names no anchor (no framework, no word of
 the knowledge's `anchors`): such a message may share only everyday words with an entry
 ("reset my password for jira" and Authentication)."""
 
-INTENT_THRESHOLD = 80.0
+FOREIGN_NAME_EXTRA = 15.0
+"""And higher still when it names something the knowledge does not know and that is no English
+word either (a product: "jira", "okta"): it is most likely about that."""
+
+INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
 
 PROJECT_MIN_SIGNALS = 2
 """Answers a message must indicate to be read as a project description when it also asks
 which framework to pick. With one, it is a description only if no topic answers it."""
 
+DESCRIPTION_MIN_WORDS = 10
+"""Content words from which a message that asks which framework to pick, and names one answer,
+reads as a description of a project rather than a question about a topic."""
+
+MIN_CONTENT_WORDS = 2
+"""A message of one content word ("test", "celery?") is never answered outright: it gets the
+closest topics to pick from, since one word does not say what is asked about it. A framework's
+name or an anchor word alone ("django?", "celery?") is the exception."""
+
+SENTENCE_MIN_WORDS = 3
+"""A sentence counts on its own only with this many content words: "flask or django?" at the
+end of a project description is the description's question, not a topic of its own."""
+
 MAX_PARTS = 8
 """Sentences scored one by one (beyond these, only the whole message counts)."""
+
+AMBIGUITY_MARGIN = 10.0
+"""`kb check` warns about a phrasing another entry scores within this much of its own..."""
+
+AMBIGUITY_LIKENESS = 70.0
+"""...when the two entries' closest phrasings are also this alike word for word (0..100), so
+related topics that merely share a sentence's subject are not flagged."""
 
 Kind = Literal["answer", "not-sure", "intent", "project"]
 
@@ -145,6 +169,22 @@ class Matcher:
         """`text` as words, with the knowledge's abbreviations spelled out ("drf", "sqla")."""
         return " ".join(self._aliases.get(word, word) for word in words(text))
 
+    def corrected(self, text: str) -> str:
+        """`text` as words with typos corrected, so the semantic signal reads "autentication"
+        as the lexical one does."""
+        return " ".join(self.lexical.correct(word) for word in words(text))
+
+    def _names_something_else(self, text: str) -> bool:
+        if self.encoder is None:
+            return False
+        return any(
+            not self.lexical.knows(word)
+            and not self.encoder.is_word(word)
+            and self.lexical.correct(word) == word
+            for word in content_words(text)
+            if word.isalpha()
+        )
+
     def anchored(self, text: str) -> bool:
         """Whether `text` names a framework or one of the knowledge's anchor words."""
         stems = _stem_phrase(self.expand(text))
@@ -160,9 +200,10 @@ class Matcher:
             assert intent is not None
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(whole)
+        described = len(content_words(whole)) >= DESCRIPTION_MIN_WORDS
         if reading.asks_choice and (
             len(reading.signals) >= PROJECT_MIN_SIGNALS
-            or (len(reading.signals) == 1 and not result.confident)
+            or (len(reading.signals) == 1 and (described or not result.confident))
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
@@ -176,14 +217,22 @@ class Matcher:
         ranked = self.rank(cleaned, count=max(limit + 1, 2))
         top = ranked[0] if ranked else None
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        threshold = self.threshold if self.anchored(question) else self.threshold + UNANCHORED_EXTRA
-        if top and top.score >= threshold and top.score - runner_up >= MIN_MARGIN:
+        threshold = self.threshold
+        if not self.anchored(question):
+            threshold += UNANCHORED_EXTRA
+            if self._names_something_else(question):
+                threshold += FOREIGN_NAME_EXTRA
+        found = content_words(question)
+        enough_words = len(found) >= MIN_CONTENT_WORDS or (
+            len(found) == 1 and self.anchored(found[0])
+        )
+        if top and enough_words and top.score >= threshold and top.score - runner_up >= MIN_MARGIN:
             return MatchResult(question, top, tuple(ranked[1 : 1 + limit]))
         return MatchResult(question, None, tuple(ranked[:limit]))
 
     def rank(self, cleaned: str, count: int) -> list[Candidate]:
         """The `count` best entries scoring at least ALTERNATIVE_FLOOR, best first."""
-        parts = [self.expand(part) for part in _parts(cleaned)]
+        parts = [self.corrected(self.expand(part)) for part in _parts(cleaned)]
         parts = [part for part in parts if content_words(part)]
         if not parts:
             return []
@@ -228,17 +277,17 @@ def _stem_phrase(text: str) -> tuple[str, ...]:
 def _parts(cleaned: str) -> list[str]:
     """The whole message, then its sentences when there are several."""
     whole = clean_text(cleaned)
-    found = sentences(cleaned)
+    found = [part for part in sentences(cleaned) if len(content_words(part)) >= SENTENCE_MIN_WORDS]
     if len(found) <= 1:
-        return [whole]
+        return [whole, *found]
     return [whole, *found[:MAX_PARTS]]
 
 
 def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[Ambiguity]:
-    """Phrasings that, asked as they are written, would not get their own entry's answer:
-    another entry scores at or above the threshold and within the margin of it (or above it),
-    so a user asking that way would see "not sure" or the wrong answer. Highest score first;
-    each pair of phrasings once."""
+    """Phrasings that another entry reads almost as well as their own: asked as written, the
+    rival scores at or above the threshold and within `AMBIGUITY_MARGIN` of the phrasing's own
+    entry (or above it), so a user asking a little differently would see the other answer or
+    "not sure". Highest score first; each pair of phrasings once."""
     matcher = matcher or Matcher(kb)
     lexical = matcher.lexical
     terms = {
@@ -247,18 +296,18 @@ def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[
     found: dict[frozenset[str], Ambiguity] = {}
     for entry in kb.entries:
         for phrasing, own_terms in terms[entry.id]:
-            result = matcher.match(phrasing)
-            if result.best is not None and result.best.entry.id == entry.id:
-                continue
-            candidates = ((result.best,) if result.best else ()) + result.alternatives
-            for rival in candidates:
+            ranked = matcher.rank(clean_lines(phrasing), count=4)
+            own = next((c.score for c in ranked if c.entry.id == entry.id), 0.0)
+            for rival in ranked:
                 if rival.entry.id == entry.id or rival.score < matcher.threshold:
+                    continue
+                if own - rival.score >= AMBIGUITY_MARGIN:
                     continue
                 similar, score = max(
                     ((p, lexical.similarity(own_terms, t)) for p, t in terms[rival.entry.id]),
                     key=lambda pair: pair[1],
                 )
                 key = frozenset((phrasing, similar))
-                if key not in found:
+                if score >= AMBIGUITY_LIKENESS and key not in found:
                     found[key] = Ambiguity(entry, phrasing, rival.entry, similar, round(score, 1))
     return sorted(found.values(), key=lambda a: -a.score)
