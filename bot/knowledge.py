@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -28,7 +28,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 
 
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
 _T = TypeVar("_T")
+_Identified = TypeVar("_Identified", bound=_HasId)
 
 
 class _Model(BaseModel):
@@ -206,7 +212,7 @@ class KnowledgeBase(_Model):
         return tuple(c for c in self.companies if c.framework == framework_id)
 
 
-def _by_id(items: tuple[_T, ...], item_id: str) -> _T:
+def _by_id(items: tuple[_Identified, ...], item_id: str) -> _Identified:
     for item in items:
         if item.id == item_id:
             return item

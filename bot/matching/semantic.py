@@ -64,7 +64,8 @@ class StaticEncoder:
 def _unit_rows(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return vectors / norms
+    unit: Vectors = vectors / norms
+    return unit
 
 
 _shared: StaticEncoder | None = None
