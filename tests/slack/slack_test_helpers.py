@@ -232,8 +232,8 @@ def vague_question(kb: KnowledgeBase) -> str:
     """A question the matcher is not sure about but has close topics for (found, not assumed)."""
     matcher = Matcher(kb)
     for question in VAGUE_QUESTIONS:
-        result = matcher.match(question)
-        if not result.confident and result.alternatives:
+        understood = matcher.understand(question)
+        if understood.kind == "not-sure" and understood.match.alternatives:
             return question
     pytest.fail(f"none of {VAGUE_QUESTIONS} is a 'not sure' with close topics any more")
 
