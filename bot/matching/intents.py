@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Intent
-from bot.matching.semantic import SentenceEncoder, cosine
+from bot.matching.semantic import SentenceEncoder, columns, cosine
 from bot.matching.text import STOPWORDS, stem, words
 
 MAX_OTHER_WORDS = 1
@@ -50,7 +50,7 @@ class IntentMatcher:
             for intent in intents
         }
         texts = [text for _, text in self._examples]
-        self._vectors = encoder.encode(texts) if encoder is not None and texts else None
+        self._vectors = columns(encoder.encode(texts)) if encoder is not None and texts else None
 
     def match(self, text: str) -> IntentMatch | None:
         """The closest intent whose vocabulary covers the message, or None."""

