@@ -283,7 +283,7 @@ def _parts(cleaned: str) -> list[str]:
     whole = clean_text(cleaned)
     found = [part for part in sentences(cleaned) if len(content_words(part)) >= SENTENCE_MIN_WORDS]
     if len(found) <= 1:
-        return [whole, *found]
+        return [whole]
     return [whole, *found[:MAX_PARTS]]
 
 
