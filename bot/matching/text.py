@@ -28,7 +28,8 @@ MIN_WORD_LENGTH = 2
 # among them: they carry the intent of "when to choose ..." and "who uses ...". Why not a
 # packaged list: the `stop-words` package's English list (1,333 words) also drops "auth",
 # "test", "small", "large", "web", "page", "site", "index" and "dj", which are exactly the
-# words that tell this knowledge's topics apart.
+# words that tell this knowledge's topics apart. Measured on the evaluation's tuning half, that
+# list (less "when" and "who") answers 83.2% of on-topic messages right; this one 91.3%.
 _FUNCTION_WORDS = """
     a about actually after all also am an and any anybody anyone are as at be been being both
     but by can could did do does doing done each else even ever exactly for from get gets got
