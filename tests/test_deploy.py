@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def slug(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = tmp_path_factory.mktemp("slug")
     for name in ("bot", "knowledge"):
         shutil.copytree(ROOT / name, app / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Procfile", "requirements.txt", ".python-version"):
+    for name in ("Procfile", "gunicorn.conf.py", "requirements.txt", ".python-version"):
         shutil.copy(ROOT / name, app / name)
     subprocess.run([sys.executable, "-m", "venv", str(app / ".heroku")], check=True)
     install = subprocess.run(
@@ -144,3 +145,29 @@ def test_the_worker_line_runs_from_the_fresh_venv(slug: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "serve" in result.stdout
+
+
+def test_set_up_from_a_fresh_clone_is_quiet(tmp_path: Path) -> None:
+    """scripts/setup prints nothing when all goes well (setuptools' editable-install warning
+    box included). Lines this machine's own pip configuration adds (an index folder that does
+    not exist here) are not the project's and are left out."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("bot", "knowledge", "scripts"):
+        shutil.copytree(ROOT / name, clone / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "requirements.txt", "README.md", ".python-version"):
+        shutil.copy(ROOT / name, clone / name)
+
+    result = subprocess.run(
+        ["scripts/setup"], cwd=clone, env={**_host_env(clone), "PYTHON": sys.executable},
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    noise = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip() and not re.match(r"WARNING: Location '.*' is ignored", line)
+    ]
+    assert noise == []
+    assert (clone / ".venv/bin/framework-bot").exists()
