@@ -151,3 +151,13 @@ def test_a_workspace_without_questions_in_the_period_reads_cleanly(capsys) -> No
     out = capsys.readouterr().out
     assert "Questions: none in this period" in out
     assert "- answered" not in out
+
+
+@pytest.mark.usefixtures("one_recommendation")
+def test_export_with_nothing_to_export_prints_the_header_and_says_why(capsys) -> None:
+    assert main(["export", "--what", "feedback"]) == 0
+
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 1  # the CSV header, for a pipe
+    assert "No feedback records stored." in captured.err
+    assert "not recorded" in captured.err

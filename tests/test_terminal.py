@@ -246,11 +246,16 @@ def test_ctrl_c_in_the_questionnaire_returns_to_the_prompt(start) -> None:
     assert "Traceback" not in term.output
 
 
-def test_quit_and_cancel_leave_the_questionnaire_and_the_session_goes_on(start) -> None:
+def test_cancel_and_ctrl_d_leave_the_questionnaire_and_the_session_goes_on(start) -> None:
     term = open_session(start)
     term.line("recommend")
     term.expect(r"Your answer .*: $")
     term.line("cancel")
+    term.expect(r"Questionnaire stopped; your answers so far were dropped")
+    term.expect(r"> $")
+    term.line("recommend")
+    term.expect(r"Your answer .*: $")
+    term.send("\x04")  # Ctrl-D leaves the questionnaire, not the session
     term.expect(r"Questionnaire stopped; your answers so far were dropped")
     term.expect(r"> $")
     leave(term)
