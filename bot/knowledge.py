@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -216,7 +216,7 @@ class _ParsedFile:
     path: str
     root: yaml.Node | None
     content: KnowledgeFile
-    declared: dict[str, set[str]] = field(default_factory=dict)
+    declared: dict[str, set[str]] | None = None
     """Section -> the ids a file that failed validation declares: its items still exist for
     references from other files, so one typo is reported once, not once per reference."""
 
@@ -285,6 +285,10 @@ def _declared_ids(data: dict[Any, Any]) -> dict[str, set[str]]:
         }
         for section, items in data.items()
     }
+
+
+def _declared(files: list[_ParsedFile], section: str) -> set[str]:
+    return {item_id for parsed in files for item_id in (parsed.declared or {}).get(section, ())}
 
 
 def _message(detail: Any) -> str:
@@ -462,14 +466,18 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
     entries = _placed(files, "entries")
     companies = _placed(files, "companies")
 
-    # Items of files that failed validation count as known, so their problems are not
-    # repeated as "unknown ..." wherever other files refer to them.
-    source_ids = _unique(sources, "source", problems) | _declared(files, "sources")
-    framework_ids = _unique(frameworks, "framework", problems) | _declared(files, "frameworks")
-    trait_ids = _unique(traits, "trait", problems) | _declared(files, "traits")
-    entry_ids = _unique(entries, "entry", problems) | _declared(files, "entries")
+    source_ids = _unique(sources, "source", problems)
+    framework_ids = _unique(frameworks, "framework", problems)
+    trait_ids = _unique(traits, "trait", problems)
+    entry_ids = _unique(entries, "entry", problems)
     _unique(companies, "company", problems)
 
+    # Items of files that failed validation count as known, so their problems are not
+    # repeated as "unknown ..." wherever other files refer to them.
+    source_ids |= _declared(files, "sources")
+    framework_ids |= _declared(files, "frameworks")
+    trait_ids |= _declared(files, "traits")
+    entry_ids |= _declared(files, "entries")
     for framework in frameworks:
         _check_refs(framework, "sources", source_ids, "source", problems)
     for entry in entries:
@@ -490,7 +498,7 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         problems.append(extra.problem(message="is defined in more than one file"))
     if questionnaires:
         _check_questionnaire(questionnaires[0], framework_ids, trait_ids, problems)
-    elif files and not any("questionnaire" in parsed.declared for parsed in files):
+    elif files and not any("questionnaire" in (parsed.declared or {}) for parsed in files):
         problems.append(Problem(folder, None, "questionnaire", "is required in one file"))
     if files and len(framework_ids) < 2:
         problems.append(Problem(folder, None, "frameworks", "at least two frameworks are needed"))
@@ -505,10 +513,6 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         companies=tuple(p.item for p in companies),
         questionnaire=questionnaires[0].item,
     )
-
-
-def _declared(files: list[_ParsedFile], section: str) -> set[str]:
-    return {item_id for parsed in files for item_id in parsed.declared.get(section, ())}
 
 
 def _check_empty_phrasings(entry: _Placed[Entry], problems: list[Problem]) -> None:
