@@ -2,62 +2,62 @@
 
 With no Slack credentials, the bare command starts an interactive terminal session, so anyone
 can try the bot at once; with credentials it serves Slack.
+
+Only the standard library is imported at the top: the engine (pydantic, rapidfuzz, SQLAlchemy)
+is imported inside `main`, so Ctrl-C while it loads ends the command like Ctrl-C anywhere
+else, with exit status 130 and no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.advisor import AnswerError, advise, missing_questions, validate_answers
-from bot.knowledge import (
-    DEFAULT_KNOWLEDGE_DIR,
-    KnowledgeBase,
-    KnowledgeError,
-    Question,
-    load_knowledge,
+if TYPE_CHECKING:
+    from bot.knowledge import KnowledgeBase
+    from bot.settings import Settings
+    from bot.store import Store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+NOT_RECORDED = (
+    "The store records what happens in Slack (questions, votes, recommendations); the terminal "
+    "session and one-shot commands such as `ask` and `recommend` are not recorded."
 )
-from bot.matching import Matcher, find_ambiguities
-from bot.render.text import render_companies, render_match, render_recommendation, render_stats
-from bot.settings import Settings
-from bot.store import EXPORT_FORMATS, EXPORT_KINDS, Store, StoreUnavailable, create_store
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-SESSION_HELP = """\
-Ask me anything about choosing a Python web framework, in your own words, for example
-{examples}.
-Commands:
-  recommend   answer a few questions and get a recommendation
-  companies   list companies that use each framework, with sources
-  help        show this help
-  quit        leave (Ctrl-D works too)"""
 
 
-def session_help(kb: KnowledgeBase) -> str:
-    """The session's help, with example questions taken from the knowledge."""
-    examples = " or ".join(f'"{entry.phrasings[0]}"' for entry in kb.entries[:2])
-    return SESSION_HELP.format(examples=examples)
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that knows its subcommands' parsers, so that every usage error is
+    reported with the usage of the subcommand it concerns."""
+
+    subcommands: dict[str, argparse.ArgumentParser]
 
 
-class _Quit(Exception):
-    """The person ended the session (quit, Ctrl-D or Ctrl-C) in the middle of a prompt."""
+def build_parser(kb: KnowledgeBase | None = None) -> _Parser:
+    """The command line; with `kb`, `recommend --help` lists every question and option id."""
+    from bot.store import EXPORT_FORMATS, EXPORT_KINDS
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="framework-bot",
         description="Framework Advisor: helps a team choose a Python web framework. With no "
         "command it serves Slack when Slack credentials are set, and otherwise starts a "
         "terminal session.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        help="what to do (default: the terminal session; `serve` when Slack credentials are set)",
+    )
+    subs: dict[str, argparse.ArgumentParser] = {}
 
-    commands.add_parser(
+    subs["serve"] = commands.add_parser(
         "serve",
         help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
         description="Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on "
@@ -65,22 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
         "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (any workspace that installs the app at "
         "/slack/install). State goes to DATABASE_URL, or an SQLite file in DATA_DIR.",
     )
-    commands.add_parser(
+    subs["chat"] = commands.add_parser(
         "chat",
         help="the interactive terminal session",
-        description="Ask questions and run the questionnaire in the terminal.",
+        description="Ask questions and run the questionnaire in the terminal. Nothing you type "
+        "is recorded in the store.",
     )
 
-    ask = commands.add_parser(
+    ask = subs["ask"] = commands.add_parser(
         "ask", help="answer one question", description="Print the answer to one question."
     )
     ask.add_argument("question", nargs="+", help="the question, in your own words")
 
-    recommend = commands.add_parser(
+    recommend = subs["recommend"] = commands.add_parser(
         "recommend",
         help="run the questionnaire",
         description="Run the questionnaire and print a recommendation. Answers not given with "
         "--answer are asked for on a terminal; without a terminal they are an error.",
+        epilog=questions_epilog(kb),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     recommend.add_argument(
         "--answer",
@@ -91,77 +94,154 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer a question (repeat it; for several options use a,b or repeat the question)",
     )
 
-    companies = commands.add_parser(
+    companies = subs["companies"] = commands.add_parser(
         "companies",
         help="companies that use each framework",
         description="List the companies in the knowledge, with their sources.",
     )
     companies.add_argument("framework", nargs="?", help="only this framework's companies")
 
-    stats = commands.add_parser(
+    stats = subs["stats"] = commands.add_parser(
         "stats",
         help="usage figures from the store",
         description="Questions asked, answered vs not sure, top entries, helpful rates, the "
-        "most frequent unanswered questions and recommendation outcomes, per workspace.",
+        "most frequent unanswered questions and recommendation outcomes, per workspace. "
+        + NOT_RECORDED,
     )
     stats.add_argument("--days", type=int, default=30, help="the period, in days (default 30)")
-    stats.add_argument("--team", help="only this workspace (Slack team id)")
+    stats.add_argument("--team", help="only this workspace (Slack team id, T…)")
 
-    export = commands.add_parser(
+    export = subs["export"] = commands.add_parser(
         "export",
         help="export stored feedback or unanswered questions",
-        description="Print every stored vote or every not-sure question as CSV.",
+        description="Print every stored vote or every not-sure question as CSV. " + NOT_RECORDED,
     )
-    export.add_argument("--what", choices=EXPORT_KINDS, required=True)
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", dest="fmt")
-    export.add_argument("--team", help="only this workspace (Slack team id)")
+    export.add_argument(
+        "--what",
+        choices=EXPORT_KINDS,
+        required=True,
+        help="feedback: every Helpful / Not helpful vote; unanswered: every question the bot "
+        "was not sure about, with the closest topics",
+    )
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="csv", dest="fmt", help="(default csv)"
+    )
+    export.add_argument("--team", help="only this workspace (Slack team id, T…)")
 
-    kb = commands.add_parser("kb", help="knowledge base tools", description="Knowledge base tools.")
-    kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
-    check = kb_commands.add_parser(
+    kb_parser = subs["kb"] = commands.add_parser(
+        "kb", help="knowledge base tools", description="Knowledge base tools."
+    )
+    kb_commands = kb_parser.add_subparsers(
+        dest="kb_command", metavar="KB_COMMAND", required=True, help="the tool to run"
+    )
+    check = subs["kb check"] = kb_commands.add_parser(
         "check",
         help="validate a knowledge folder",
-        description="Validate a knowledge folder: errors name file, line and field (exit 1); "
-        "a clean folder prints a summary and warns about entries whose phrasings collide.",
+        description="Validate a knowledge folder: errors name file, line, field and the entry's "
+        "id (exit 1); a clean folder prints a summary and warns about entries whose phrasings "
+        "collide.",
     )
-    check.add_argument("directory", nargs="?", type=Path, help="default: KNOWLEDGE_DIR or shipped")
+    check.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        help="the folder to check (default: KNOWLEDGE_DIR, or the shipped knowledge/)",
+    )
+    parser.subcommands = subs
     return parser
+
+
+def questions_epilog(kb: KnowledgeBase | None) -> str:
+    """`recommend --help`'s list of every question id with its option ids."""
+    if kb is None:
+        return "The questions could not be read: run `framework-bot kb check` for details."
+    lines = ["questions and their options (QUESTION=OPTION):"]
+    for question in kb.questionnaire.questions:
+        several = " (one or more, comma-separated)" if question.kind == "multiple" else ""
+        lines.append(f"  {question.id}: {question.prompt}{several}")
+        for option in question.options:
+            lines += textwrap.wrap(
+                f"{option.id} - {option.label}",
+                78,
+                initial_indent="      ",
+                subsequent_indent="        ",
+                break_on_hyphens=False,
+            )
+    first = kb.questionnaire.questions[0]
+    lines += ["", f"example: framework-bot recommend -a {first.id}={first.options[0].id}"]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _run(build_parser().parse_args(argv))
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C anywhere (loading, matching, a prompt outside the session): stop quietly.
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`framework-bot companies | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
+    kb = _knowledge_for_help(settings)
+    parser = build_parser(kb)
+    args, extra = parser.parse_known_args(argv)
+    usage = parser.subcommands.get(
+        f"kb {args.kb_command}" if args.command == "kb" else str(args.command), parser
+    )
+    if extra:
+        usage.error(f"unrecognized arguments: {' '.join(extra)}")
+    return _run(args, settings, usage, kb)
+
+
+def _knowledge_for_help(settings: Settings) -> KnowledgeBase | None:
+    from bot.knowledge import KnowledgeError, load_knowledge
+
+    try:
+        return load_knowledge(settings.knowledge_dir)
+    except KnowledgeError:
+        return None
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    usage: argparse.ArgumentParser,
+    kb: KnowledgeBase | None = None,
+) -> int:
+    from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
+
     if args.command == "kb":
         return check_knowledge(args.directory or settings.knowledge_dir or DEFAULT_KNOWLEDGE_DIR)
     if args.command == "serve" or (args.command is None and has_slack_credentials(settings)):
         from bot.slack.server import serve
 
         return serve(settings)
-
+    if args.command == "stats" and args.days < 1:
+        usage.error("--days must be 1 or more")
+    if args.command == "ask" and not " ".join(args.question).strip():
+        usage.error("the question is empty; ask it in your own words")
     if args.command == "export":
         return export_records(settings, args.what, args.fmt, args.team)
-    kb = _load(settings.knowledge_dir)
+    kb = kb if kb is not None else _load(settings.knowledge_dir)
     if kb is None:
         return EXIT_ERROR
     if args.command == "stats":
         return show_stats(kb, settings, args.days, args.team)
     if args.command == "ask":
-        print(render_match(kb, Matcher(kb).match(" ".join(args.question))))
-        return EXIT_OK
+        return ask(kb, " ".join(args.question))
     if args.command == "recommend":
-        return recommend(kb, args.answer, interactive=sys.stdin.isatty())
+        return recommend(kb, args.answer, interactive=sys.stdin.isatty(), usage=usage)
     if args.command == "companies":
-        return list_companies(kb, args.framework)
+        return list_companies(kb, args.framework, usage)
+    from bot.terminal import session
+
     return session(kb)
 
 
@@ -179,6 +259,8 @@ def has_slack_credentials(settings: Settings) -> bool:
 
 
 def _settings() -> Settings | None:
+    from bot.settings import Settings
+
     try:
         return Settings()
     except ValueError as error:
@@ -187,6 +269,8 @@ def _settings() -> Settings | None:
 
 
 def _load(directory: Path | None) -> KnowledgeBase | None:
+    from bot.knowledge import KnowledgeError, load_knowledge
+
     try:
         return load_knowledge(directory)
     except KnowledgeError as error:
@@ -194,8 +278,20 @@ def _load(directory: Path | None) -> KnowledgeBase | None:
         return None
 
 
+def ask(kb: KnowledgeBase, question: str) -> int:
+    from bot.matching import Matcher
+    from bot.render.text import render_match
+    from bot.terminal import Console
+
+    Console().show(render_match(kb, Matcher(kb).match(question)))
+    return EXIT_OK
+
+
 def check_knowledge(directory: Path) -> int:
     """`kb check`: every problem with file, line and field; or a summary and collision warnings."""
+    from bot.knowledge import KnowledgeError, load_knowledge
+    from bot.matching import find_ambiguities
+
     try:
         kb = load_knowledge(directory)
     except KnowledgeError as error:
@@ -221,22 +317,53 @@ def check_knowledge(directory: Path) -> int:
     return EXIT_OK
 
 
-def _open_store(settings: Settings) -> Store:
-    url = settings.database_url.get_secret_value() if settings.database_url else None
+def _database_url(settings: Settings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+def _open_store(settings: Settings) -> Store | None:
+    """The store, or None when it is the default SQLite file and there is none yet: reading
+    must not create a database only to find it empty."""
+    from bot.store import create_store
+    from bot.store.engine import SQLITE_FILE_NAME
+
+    url = _database_url(settings)
+    if not url and not (settings.data_dir / SQLITE_FILE_NAME).exists():
+        return None
     return create_store(url, settings.data_dir, retention_days=None)
 
 
+def _where(settings: Settings) -> str:
+    from bot.store.engine import SQLITE_FILE_NAME
+
+    if _database_url(settings):
+        return "the database at DATABASE_URL"
+    return f"{settings.data_dir / SQLITE_FILE_NAME}"
+
+
+def _nothing_stored(settings: Settings, stream=None) -> None:  # type: ignore[no-untyped-def]
+    print(f"Nothing is stored yet in {_where(settings)}.\n{NOT_RECORDED}", file=stream)
+
+
 def show_stats(kb: KnowledgeBase, settings: Settings, days: int, team: str | None) -> int:
-    if days < 1:
-        print("framework-bot stats: --days must be 1 or more", file=sys.stderr)
-        return EXIT_USAGE
+    from bot.render.text import render_stats
+    from bot.store import StoreUnavailable
+
     store = _open_store(settings)
+    if store is None:
+        _nothing_stored(settings)
+        return EXIT_OK
     try:
         since = datetime.now(UTC) - timedelta(days=days)
-        teams = [team] if team else store.team_ids()
-        if not teams:
-            print(f"No questions, votes or recommendations stored yet (last {days} days).")
-        for team_id in teams:
+        known = store.team_ids()
+        if not known:
+            _nothing_stored(settings)
+        elif team is not None and team not in known:
+            print(
+                f"Nothing is stored for workspace {team}. Workspaces with stored activity: "
+                f"{', '.join(known)}."
+            )
+        for team_id in [team] if team and team in known else known:
             print(render_stats(kb, store.stats(team_id, since)))
     except StoreUnavailable as error:
         print(f"framework-bot stats: the database is unavailable: {error}", file=sys.stderr)
@@ -247,9 +374,20 @@ def show_stats(kb: KnowledgeBase, settings: Settings, days: int, team: str | Non
 
 
 def export_records(settings: Settings, what: str, fmt: str, team: str | None) -> int:
+    """The CSV on standard output; when there is nothing to export, a note on standard error
+    saying why (the CSV itself stays clean for a pipe)."""
+    from bot.store import StoreUnavailable
+
     store = _open_store(settings)
+    if store is None:
+        _nothing_stored(settings, sys.stderr)
+        return EXIT_OK
     try:
-        sys.stdout.write(store.export(what, team, fmt))  # type: ignore[arg-type]
+        text = store.export(what, team, fmt)  # type: ignore[arg-type]
+        sys.stdout.write(text)
+        if len(text.strip().splitlines()) <= 1:
+            scope = f" for workspace {team}" if team else ""
+            print(f"No {what} records stored{scope}. {NOT_RECORDED}", file=sys.stderr)
     except StoreUnavailable as error:
         print(f"framework-bot export: the database is unavailable: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -271,91 +409,96 @@ def parse_answer_args(values: Sequence[str]) -> dict[str, list[str]]:
     return answers
 
 
-def recommend(kb: KnowledgeBase, answer_args: Sequence[str], *, interactive: bool) -> int:
-    try:
-        answers = parse_answer_args(answer_args)
-    except ValueError as error:
-        print(f"framework-bot recommend: {error}", file=sys.stderr)
-        return EXIT_USAGE
+def unknown_ids(kb: KnowledgeBase, answers: Mapping[str, Sequence[str]]) -> list[str]:
+    """A sentence for every unknown question or option id, suggesting the closest known one."""
     questionnaire = kb.questionnaire
+    question_ids = [q.id for q in questionnaire.questions]
+    problems = []
+    for question_id, option_ids in answers.items():
+        if question_id not in question_ids:
+            problems.append(
+                f"{question_id!r} is not a question{_did_you_mean(question_id, question_ids)}; "
+                f"the questions are {', '.join(question_ids)}"
+            )
+            continue
+        question = questionnaire.question(question_id)
+        known = [option.id for option in question.options]
+        for option_id in option_ids:
+            if option_id not in known:
+                problems.append(
+                    f"{question_id}={option_id}: {option_id!r} is not one of its options"
+                    f"{_did_you_mean(option_id, known)}; the options are {', '.join(known)}"
+                )
+    return problems
+
+
+def _did_you_mean(given: str, known: Sequence[str]) -> str:
+    closest = difflib.get_close_matches(given, known, n=1, cutoff=0.6)
+    return f" (did you mean {closest[0]!r}?)" if closest else ""
+
+
+def recommend(
+    kb: KnowledgeBase,
+    answer_args: Sequence[str],
+    *,
+    interactive: bool,
+    usage: argparse.ArgumentParser | None = None,
+    answers: Mapping[str, Sequence[str]] | None = None,
+) -> int:
+    """`recommend`: answers from `--answer` (and `answers`, pre-filled by the caller), the
+    missing ones asked for on a terminal."""
+    from bot.advisor import AnswerError, advise, validate_answers
+    from bot.render.text import render_recommendation
+    from bot.terminal import Cancelled, Console, Questionnaire
+
+    def fail(message: str) -> int:
+        if usage is not None:
+            usage.print_usage(sys.stderr)
+        print(f"framework-bot recommend: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    try:
+        given = {k: list(v) for k, v in (answers or {}).items()}
+        for question_id, ids in parse_answer_args(answer_args).items():
+            given.setdefault(question_id, []).extend(ids)
+    except ValueError as error:
+        return fail(str(error))
+    problems = unknown_ids(kb, given)
+    if problems:
+        return fail("\n  ".join(["the answers name unknown ids:", *problems]))
+    try:
+        validate_answers(kb.questionnaire, given)
+    except AnswerError as error:
+        wrong = [p for p in error.problems if p.question is None or p.question.id in given]
+        if wrong or not interactive:
+            return fail(str(AnswerError(wrong or error.problems)))
+    console = Console()
     if interactive:
         try:
-            for question in missing_questions(questionnaire, answers):
-                answers[question.id] = ask_question(question, input_line=_read_line)
-        except _Quit:
-            return EXIT_USAGE
-    try:
-        validate_answers(questionnaire, answers)
-    except AnswerError as error:
-        print(f"framework-bot recommend: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(render_recommendation(kb, advise(kb, answers)))
+            given = Questionnaire(kb, console).run(given)
+        except Cancelled as stop:
+            print("Questionnaire stopped; no recommendation.", file=sys.stderr)
+            return EXIT_INTERRUPTED if stop.interrupted else EXIT_ERROR
+        console.show()
+    console.show(render_recommendation(kb, advise(kb, given)))
     return EXIT_OK
 
 
-def list_companies(kb: KnowledgeBase, framework: str | None) -> int:
+def list_companies(
+    kb: KnowledgeBase, framework: str | None, usage: argparse.ArgumentParser | None = None
+) -> int:
+    from bot.render.text import render_companies
+    from bot.terminal import Console
+
     known = [f.id for f in kb.frameworks]
     if framework is not None and framework.lower() not in known:
+        if usage is not None:
+            usage.print_usage(sys.stderr)
         print(
-            f"Unknown framework {framework!r}; choose one of: {', '.join(known)}", file=sys.stderr
+            f"Unknown framework {framework!r}{_did_you_mean(framework.lower(), known)}; choose "
+            f"one of: {', '.join(known)}",
+            file=sys.stderr,
         )
         return EXIT_USAGE
-    print(render_companies(kb, [framework.lower()] if framework else known))
+    Console().show(render_companies(kb, [framework.lower()] if framework else known))
     return EXIT_OK
-
-
-def _read_line(prompt: str) -> str:
-    try:
-        return input(prompt)
-    except (EOFError, KeyboardInterrupt):
-        print()
-        raise _Quit from None
-
-
-def ask_question(question: Question, *, input_line: Callable[[str], str]) -> list[str]:
-    """Prompt until the person picks valid option numbers; returns the option ids."""
-    multiple = question.kind == "multiple"
-    print(f"\n{question.prompt}")
-    if question.help:
-        print(f"  {question.help}")
-    for number, option in enumerate(question.options, start=1):
-        print(f"  {number}. {option.label}")
-    hint = "numbers separated by commas" if multiple else "a number"
-    while True:
-        reply = input_line(f"Your answer ({hint}): ").replace(" ", "")
-        picks = [part for part in reply.split(",") if part]
-        valid = all(p.isdigit() and 1 <= int(p) <= len(question.options) for p in picks)
-        if picks and valid and (multiple or len(picks) == 1):
-            return list(dict.fromkeys(question.options[int(p) - 1].id for p in picks))
-        print(f"Please type {hint} from 1 to {len(question.options)}.")
-
-
-def session(kb: KnowledgeBase) -> int:
-    """The interactive terminal session: questions, `recommend`, `companies`, `help`, `quit`."""
-    matcher = Matcher(kb)
-    print("Framework Advisor, in the terminal. Type a question, or `help`.")
-    while True:
-        try:
-            line = _read_line("> ").strip()
-        except _Quit:
-            return EXIT_OK
-        command = line.lower().strip("!?. ")
-        if not command:
-            continue
-        if command in {"quit", "exit", "bye"}:
-            return EXIT_OK
-        if command in {"help", "?"}:
-            print(session_help(kb))
-        elif command == "recommend":
-            try:
-                answers = {
-                    q.id: ask_question(q, input_line=_read_line) for q in kb.questionnaire.questions
-                }
-            except _Quit:
-                return EXIT_OK
-            print("\n" + render_recommendation(kb, advise(kb, answers)))
-        elif command == "companies":
-            print(render_companies(kb, [f.id for f in kb.frameworks]))
-        else:
-            print(render_match(kb, matcher.match(line)))
-        print()

@@ -9,6 +9,7 @@ its file, line and field, so one `kb check` run shows everything there is to fix
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -227,10 +228,14 @@ class Problem:
     line: int | None
     field: str
     message: str
+    within: str | None = None
+    """The ids of the items the field belongs to ("entry 'what-is-flask'"), for a reader who
+    knows entries by id rather than by their index in the file."""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}"
+        within = f" (in {self.within})" if self.within else ""
+        return f"{where}: {self.field}: {self.message}{within}"
 
 
 class KnowledgeError(Exception):
@@ -264,6 +269,9 @@ class _ParsedFile:
     path: str
     root: yaml.Node | None
     content: KnowledgeFile
+    declared: dict[str, set[str]] | None = None
+    """Section -> the ids a file that failed validation declares: its items still exist for
+    references from other files, so one typo is reported once, not once per reference."""
 
     def line_of(self, loc: tuple[str | int, ...]) -> int | None:
         return _line_of(self.root, loc)
@@ -294,20 +302,106 @@ def _parse_file(path: Path, problems: list[Problem]) -> _ParsedFile | None:
     try:
         content = KnowledgeFile.model_validate(data)
     except ValidationError as error:
-        for detail in error.errors():
+        details = error.errors()
+        # A misspelt required field is one mistake: "is not a known field (did you mean
+        # 'sources'?)" says it, and "sources is required but missing" would only repeat it.
+        respelt = {
+            (*detail["loc"][:-1], suggestion)
+            for detail in details
+            if detail["type"] == "extra_forbidden"
+            for suggestion in _suggested_fields(tuple(detail["loc"]))
+        }
+        for detail in details:
             loc = tuple(detail["loc"])
-            problems.append(Problem(name, _line_of(root, loc), _field_name(loc), _message(detail)))
-        return None
+            if detail["type"] == "missing" and loc in respelt:
+                continue
+            problems.append(
+                Problem(
+                    name,
+                    _line_of(root, loc),
+                    _field_name(loc),
+                    _message(detail),
+                    _within(root, loc),
+                )
+            )
+        return _ParsedFile(name, root, KnowledgeFile(), _declared_ids(data))
     return _ParsedFile(name, root, content)
+
+
+def _declared_ids(data: dict[Any, Any]) -> dict[str, set[str]]:
+    """Every section of a file's raw data, with the ids of its items, valid or not."""
+    return {
+        str(section): {
+            item["id"]
+            for item in (items if isinstance(items, list) else ())
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        }
+        for section, items in data.items()
+    }
+
+
+def _declared(files: list[_ParsedFile], section: str) -> set[str]:
+    return {item_id for parsed in files for item_id in (parsed.declared or {}).get(section, ())}
 
 
 def _message(detail: Any) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
+        closest = _suggested_fields(tuple(detail["loc"]))
+        if closest:
+            return f"is not a known field (did you mean {closest[0]!r}?)"
         return "is not a known field (check its spelling)"
     if kind == "missing":
         return "is required but missing"
     return str(detail["msg"]).replace("Value error, ", "")
+
+
+def _suggested_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The known field closest in spelling to the unknown one at `loc`, if any is close."""
+    return difflib.get_close_matches(str(loc[-1]), _known_fields(loc[:-1]), n=1)
+
+
+def _known_fields(loc: tuple[str | int, ...]) -> list[str]:
+    """The field names allowed at `loc` in a knowledge file, for spelling suggestions."""
+    model: Any = KnowledgeFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        model = info.annotation
+        while getattr(model, "__args__", None) and not hasattr(model, "model_fields"):
+            model = next((a for a in model.__args__ if hasattr(a, "model_fields")), None)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _within(root: yaml.Node | None, loc: Iterable[str | int]) -> str | None:
+    """ "entry 'what-is-flask'" (or "question 'size', option 'large'") for the items along
+    `loc` that have an id in the YAML, None when there are none."""
+    names: list[str] = []
+    node, key = root, ""
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+            key = str(part)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+            if isinstance(child, yaml.MappingNode):
+                item_id = next((v.value for k, v in child.value if k.value == "id"), None)
+                if isinstance(item_id, str):
+                    names.append(f"{_singular(key)} {item_id!r}")
+        if child is None:
+            break
+        node = child
+    return ", ".join(names) or None
+
+
+def _singular(section: str) -> str:
+    if section.endswith("ies"):
+        return section[:-3] + "y"
+    return section[:-1] if section.endswith("s") else section
 
 
 def _field_name(loc: Iterable[str | int]) -> str:
@@ -371,7 +465,13 @@ class _Placed(Generic[_T]):
 
     def problem(self, *field: str | int, message: str) -> Problem:
         loc = (*self.loc, *field)
-        return Problem(self.file.path, self.file.line_of(loc), _field_name(loc), message)
+        return Problem(
+            self.file.path,
+            self.file.line_of(loc),
+            _field_name(loc),
+            message,
+            _within(self.file.root, loc),
+        )
 
 
 def _placed(files: list[_ParsedFile], section: str) -> list[_Placed[Any]]:
@@ -430,6 +530,12 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         _check_placeholders(intent, problems)
     aliases = _merge_aliases(files, problems)
 
+    # Items of files that failed validation count as known, so their problems are not
+    # repeated as "unknown ..." wherever other files refer to them.
+    source_ids |= _declared(files, "sources")
+    framework_ids |= _declared(files, "frameworks")
+    trait_ids |= _declared(files, "traits")
+    entry_ids |= _declared(files, "entries")
     for framework in frameworks:
         _check_refs(framework, "sources", source_ids, "source", problems)
     for entry in entries:
@@ -450,7 +556,7 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         problems.append(extra.problem(message="is defined in more than one file"))
     if questionnaires:
         _check_questionnaire(questionnaires[0], framework_ids, trait_ids, problems)
-    elif files:
+    elif files and not any("questionnaire" in (parsed.declared or {}) for parsed in files):
         problems.append(Problem(folder, None, "questionnaire", "is required in one file"))
     if files and len(framework_ids) < 2:
         problems.append(Problem(folder, None, "frameworks", "at least two frameworks are needed"))

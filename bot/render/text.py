@@ -1,69 +1,142 @@
 """Plain-text rendering for the terminal: the same answers and recommendations as in Slack,
-with Slack's mrkdwn turned into readable text (links as `text (url)`, no `*bold*` markers)."""
+with Slack's mrkdwn turned into readable text (links as `text (url)`, no `*bold*` markers).
+
+The renderers return logical lines, not wrapped ones: a list item or a paragraph is one line,
+and `wrap_text` (or the terminal, bot/terminal.py) lays it out for the width it has. Slack's
+`/framework recommend` becomes the terminal's own command (`recommend` in the session,
+`framework-bot recommend` on the command line), named by `commands`.
+"""
 
 from __future__ import annotations
 
 import html
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.advisor import Recommendation
-from bot.knowledge import Company, KnowledgeBase, Source
+from bot.knowledge import Company, Entry, KnowledgeBase, Source
 from bot.matching import MatchResult
 from bot.store import Stats
 
-WIDTH = 88
+WIDTH = 80
+"""The width of text that does not go to a terminal (`framework-bot ask … | cat`)."""
+
+SESSION_COMMANDS = ""
+"""Command prefix inside the terminal session: `recommend`."""
+CLI_COMMANDS = "framework-bot "
+"""Command prefix on the command line: `framework-bot recommend`."""
 
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
 _EMPHASIS = re.compile(r"(?<![\w*_~])([*_~])(?=\S)(.+?)(?<=\S)\1(?![\w*_~])")
+_SLACK_COMMAND = re.compile(r"/framework\s+([a-z]+)")
+_LIST_ITEM = re.compile(r"^(\s*)((?:[-+*]|\d+\.)\s+)?")
 
 
-def mrkdwn_to_text(text: str) -> str:
-    """Slack mrkdwn -> plain text: `<url|label>` becomes `label (url)`, emphasis markers go."""
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+def mrkdwn_to_text(text: str, listed: Collection[str] = (), commands: str | None = None) -> str:
+    """Slack mrkdwn -> plain text: `<url|label>` becomes `label (url)`, or only `label` when the
+    url is in `listed` (shown under Sources anyway); emphasis markers go. With `commands`, Slack's
+    `/framework recommend` becomes `{commands}recommend`."""
+
+    def link(match: re.Match[str]) -> str:
+        url, label = match.group(1), match.group(2)
+        return label if _same_url(url, listed) else f"{label} ({url})"
+
+    text = _LINK.sub(link, text)
     text = _BARE_LINK.sub(lambda m: m.group(1), text)
     text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    if commands is not None:
+        text = _SLACK_COMMAND.sub(lambda m: f"{commands}{m.group(1)}", text)
     return html.unescape(text)
 
 
-def _wrap(text: str, indent: str = "") -> str:
-    paragraphs = mrkdwn_to_text(text).strip().split("\n")
-    return "\n".join(
-        textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent) if p else ""
-        for p in paragraphs
-    )
+def _same_url(url: str, listed: Collection[str]) -> bool:
+    return url.rstrip("/") in {known.rstrip("/") for known in listed}
 
 
-def _source_lines(sources: Iterable[Source]) -> list[str]:
-    return [f"  - {source.title} ({source.url})" for source in sources]
-
-
-def render_match(kb: KnowledgeBase, result: MatchResult) -> str:
-    """An answer with its sources, or a plain 'not sure' with the closest topics."""
-    if result.best is None:
-        lines = ["I'm not sure I have a good answer to that."]
-        if result.alternatives:
-            lines.append("The closest topics I know about:")
-            lines += [f"  - {c.entry.title}" for c in result.alternatives]
-            lines.append("Ask about one of them, or rephrase your question.")
-        return "\n".join(lines)
-    entry = result.best.entry
-    lines = [entry.title, "", _wrap(entry.answer)]
-    if entry.caveat:
-        lines += ["", _wrap(f"Note: {entry.caveat}")]
-    lines += ["", "Sources:", *_source_lines(kb.sources_for(entry.sources))]
-    if result.alternatives:
-        lines += ["", "Related: " + "; ".join(c.entry.title for c in result.alternatives)]
+def wrap_text(text: str, width: int = WIDTH) -> str:
+    """Lay out logical lines at `width` without splitting words or URLs: a list item's
+    continuation lines hang under its text."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        indent, hanging = hanging_indent(line)
+        lines += textwrap.wrap(
+            line[len(indent) :],
+            width,
+            initial_indent=indent,
+            subsequent_indent=hanging,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
     return "\n".join(lines)
 
 
+def hanging_indent(line: str) -> tuple[str, str]:
+    """The line's leading spaces, and the indent its continuation lines take."""
+    match = _LIST_ITEM.match(line)
+    assert match is not None  # the pattern matches every string
+    return match.group(1), " " * len(match.group(0))
+
+
+def _source_lines(sources: Iterable[Source], indent: str = "  ") -> list[str]:
+    return [f"{indent}- {source.title} ({source.url})" for source in sources]
+
+
+def render_entry(
+    kb: KnowledgeBase,
+    entry: Entry,
+    related: Sequence[Entry] = (),
+    *,
+    numbered: bool = False,
+    commands: str = CLI_COMMANDS,
+) -> str:
+    """One answer: title, text, caveat, sources, and related topics (numbered to pick one)."""
+    sources = kb.sources_for(entry.sources)
+    listed = [source.url for source in sources]
+    lines = [entry.title, "", mrkdwn_to_text(entry.answer, listed, commands).strip()]
+    if entry.caveat:
+        lines += ["", "Note: " + mrkdwn_to_text(entry.caveat, listed, commands).strip()]
+    lines += ["", "Sources:", *_source_lines(sources)]
+    if related:
+        lines += ["", "Related:", *_topic_lines(related, numbered)]
+        if numbered:
+            lines.append("Type a number to read one of them.")
+    return "\n".join(lines)
+
+
+def _topic_lines(entries: Sequence[Entry], numbered: bool) -> list[str]:
+    if numbered:
+        return [f"  {number}. {entry.title}" for number, entry in enumerate(entries, start=1)]
+    return [f"  - {entry.title}" for entry in entries]
+
+
+def render_match(
+    kb: KnowledgeBase, result: MatchResult, *, numbered: bool = False, commands: str = CLI_COMMANDS
+) -> str:
+    """An answer with its sources, or a plain 'not sure' with the closest topics (numbered,
+    in the session, so that one can be picked by its number)."""
+    topics = [candidate.entry for candidate in result.alternatives]
+    if result.best is None:
+        lines = ["I'm not sure I have a good answer to that."]
+        if topics:
+            lines += ["The closest topics I know about:", *_topic_lines(topics, numbered)]
+            lines.append(
+                "Type a number to read one, or rephrase your question."
+                if numbered
+                else "Ask about one of them, or rephrase your question."
+            )
+        return "\n".join(lines)
+    return render_entry(kb, result.best.entry, topics, numbered=numbered, commands=commands)
+
+
 def render_company(kb: KnowledgeBase, company: Company) -> str:
-    lines = [f"  - {company.name}: {mrkdwn_to_text(company.use)}"]
+    sources = kb.sources_for(company.sources)
+    listed = [source.url for source in sources]
+    lines = [f"  - {company.name}: {mrkdwn_to_text(company.use, listed)}"]
     if company.note:
-        lines.append(_wrap(f"Note: {company.note}", "      "))
-    lines += [f"    {line.strip()}" for line in _source_lines(kb.sources_for(company.sources))]
+        lines.append(f"    Note: {mrkdwn_to_text(company.note, listed)}")
+    lines += _source_lines(sources, "    ")
     return "\n".join(lines)
 
 
@@ -94,11 +167,8 @@ def render_recommendation(kb: KnowledgeBase, rec: Recommendation) -> str:
         now = ", ".join(o.label for o in rec.flip.current)
         then = ", ".join(o.label for o in rec.flip.alternative)
         lines.append(
-            _wrap(
-                f"If you answered “{then}” instead of “{now}” to “{question.prompt}”, "
-                f"the recommendation would be {rec.flip.new_winner.name}.",
-                "  ",
-            )
+            f"  If you answered “{then}” instead of “{now}” to “{question.prompt}”, "
+            f"the recommendation would be {rec.flip.new_winner.name}."
         )
     if rec.companies:
         lines += ["", f"Teams that chose {rec.winner.name}:"]
@@ -119,12 +189,15 @@ def render_companies(kb: KnowledgeBase, framework_ids: Iterable[str]) -> str:
 def render_stats(kb: KnowledgeBase, stats: Stats) -> str:
     """One workspace's usage over a period, for curators."""
     period = f"{stats.since:%Y-%m-%d} to {stats.until:%Y-%m-%d}"
-    share = f"{stats.answered / stats.questions:.0%}" if stats.questions else "-"
-    lines = [
-        f"Workspace {stats.team_id}, {period}",
-        f"  Questions: {stats.questions} ({stats.answered} answered, {stats.not_sure} not sure;"
-        f" {share} answered)",
-    ]
+    lines = [f"Workspace {stats.team_id}, {period}"]
+    if stats.questions:
+        share = f"{stats.answered / stats.questions:.0%}"
+        lines.append(
+            f"  Questions: {stats.questions} ({stats.answered} answered, {stats.not_sure} not "
+            f"sure; {share} answered)"
+        )
+    else:
+        lines.append("  Questions: none in this period")
     titles = {entry.id: entry.title for entry in kb.entries}
     if stats.top_entries:
         lines.append("  Top entries:")
@@ -148,5 +221,7 @@ def render_stats(kb: KnowledgeBase, stats: Stats) -> str:
     lines.append(
         f"  Recommendations: {stats.recommendation_count}"
         + (f" ({by_framework}; {by_verdict})" if stats.recommendation_count else "")
+        if stats.recommendation_count
+        else "  Recommendations: none in this period"
     )
     return "\n".join(lines)

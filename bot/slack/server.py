@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
+from bot.slack.token_check import startup_check, startup_line
 from bot.slack.wsgi import create_wsgi_app
 from bot.store.engine import DatabaseUrlError, database_url_for
 
@@ -49,6 +50,9 @@ def serve(settings: Settings) -> int:
 def serve_socket_mode(settings: Settings) -> int:
     """Connect to Slack over a WebSocket (no public URL needed) and serve until interrupted."""
     app = create_app(settings)
+    check = startup_check(settings, "Socket Mode")
+    if check.rejected:
+        return _fail(startup_line("Socket Mode", check), EXIT_USAGE)
     handler = SocketModeHandler(app, settings.secret("app_token"))
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
@@ -115,6 +119,9 @@ def serve_http(settings: Settings) -> int:
     # What would stop every worker from booting is reported here, once, before forking.
     load_knowledge(settings.knowledge_dir)
     database_url_for(_database_url(settings), settings.data_dir)
+    check = startup_check(settings, "HTTP mode")  # the workers inherit it for /healthz
+    if check.rejected:
+        return _fail(startup_line("HTTP mode", check), EXIT_USAGE)
     try:
         _Gunicorn(partial(create_wsgi_app, settings), gunicorn_options(settings)).run()
     except SystemExit as stop:

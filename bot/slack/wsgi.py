@@ -29,6 +29,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app, open_store
+from bot.slack.token_check import TokenCheck, TokenStatus
 from bot.store import Health, Store
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ _REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",
+    503: "Service Unavailable",
 }
 INSTALL_FAILED_PAGE = (
     b"The app could not be installed this time. Please try again in a moment from the page "
@@ -64,10 +66,15 @@ class SlackWsgiApp:
     """Bolt's WSGI adapter behind a callable that turns every failure into a deliberate answer."""
 
     def __init__(
-        self, app: App, signing_secret: str, health: Callable[[], Health] | None = None
+        self,
+        app: App,
+        signing_secret: str,
+        health: Callable[[], Health] | None = None,
+        token: Callable[[], TokenCheck] | None = None,
     ) -> None:
         self.app = app
         self._health = health
+        self._token = token
         self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self._secret = signing_secret.encode("utf-8")
         flow = app.oauth_flow
@@ -88,7 +95,7 @@ class SlackWsgiApp:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
-            return 200, [("content-type", "application/json")], self._health_report()
+            return self._health_report()
         if path in self.oauth_paths:
             return self._oauth_page(environ, method)
         if path != EVENTS_PATH:
@@ -144,16 +151,24 @@ class SlackWsgiApp:
         body = b"".join(self.handler(buffered, capture))
         return answer.get("status", 500), list(answer.get("headers", [])), body
 
-    def _health_report(self) -> bytes:
-        """Always 200 (the bot answers questions without its database), with the store's state
-        for whoever looks: whether the database is reachable, and records waiting or lost."""
+    def _health_report(self) -> tuple[int, Headers, bytes]:
+        """200 (the bot answers questions without its database), with the store's state for
+        whoever looks: whether the database is reachable, and records waiting or lost; and
+        whether Slack accepted the bot token. A token Slack rejected means nothing can be
+        answered: 503, status "error"."""
         report: dict[str, Any] = {"status": "ok"}
+        status = 200
+        if self._token is not None:
+            check = self._token()
+            report["slack_token"] = check.describe()
+            if check.rejected:
+                report["status"], status = "error", 503
         if self._health is not None:
             health = self._health()
             report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
             report["records_waiting"] = health.pending
             report["records_lost"] = health.dropped
-        return json.dumps(report).encode()
+        return status, [("content-type", "application/json")], json.dumps(report).encode()
 
     def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
         """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here)."""
@@ -213,4 +228,10 @@ def create_wsgi_app(
         store = open_store(settings)
         atexit.register(store.close)
     app = create_app(settings, store=store)
-    return SlackWsgiApp(app, settings.secret("signing_secret") or "", health=store.health)
+    token = TokenStatus(None if settings.oauth else app.client)
+    return SlackWsgiApp(
+        app,
+        settings.secret("signing_secret") or "",
+        health=store.health,
+        token=lambda: token.current,
+    )

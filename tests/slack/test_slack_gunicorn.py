@@ -50,7 +50,7 @@ def test_the_procfile_runs_gunicorn_on_port_and_socket_mode_as_a_worker() -> Non
     assert web.startswith("gunicorn ")
     assert "--bind :$PORT" in web
     assert "'bot.slack.wsgi:create_wsgi_app()'" in web
-    assert procfile_command("worker") == "framework-bot serve"
+    assert procfile_command("worker") == "python -m bot serve"
 
 
 def test_the_health_check_answers_over_http(server: GunicornServer) -> None:
