@@ -93,6 +93,12 @@ def build_parser(kb: KnowledgeBase | None = None) -> _Parser:
         metavar="QUESTION=OPTION",
         help="answer a question (repeat it; for several options use a,b or repeat the question)",
     )
+    recommend.add_argument(
+        "--from-text",
+        metavar="DESCRIPTION",
+        help="describe your project in your own words; the answers it names are chosen for "
+        "you (--answer overrides them) and only the rest are asked",
+    )
 
     companies = subs["companies"] = commands.add_parser(
         "companies",
@@ -237,7 +243,14 @@ def _run(
     if args.command == "ask":
         return ask(kb, " ".join(args.question))
     if args.command == "recommend":
-        return recommend(kb, args.answer, interactive=sys.stdin.isatty(), usage=usage)
+        read = read_description(kb, args.from_text) if args.from_text is not None else None
+        if read is not None and not read:
+            print(
+                "framework-bot recommend: nothing in that description names an answer; "
+                "the questionnaire asks every question.",
+                file=sys.stderr,
+            )
+        return recommend(kb, args.answer, interactive=sys.stdin.isatty(), usage=usage, answers=read)
     if args.command == "companies":
         return list_companies(kb, args.framework, usage)
     from bot.terminal import session
@@ -279,12 +292,38 @@ def _load(directory: Path | None) -> KnowledgeBase | None:
 
 
 def ask(kb: KnowledgeBase, question: str) -> int:
+    """`ask`: the reply to one message: an answer, small talk's reply, or a project's lean."""
+    import shlex
+
     from bot.matching import Matcher
-    from bot.render.text import render_match
+    from bot.render.text_replies import render_understanding
     from bot.terminal import Console
 
-    Console().show(render_match(kb, Matcher(kb).match(question)))
+    hint = (
+        "To finish the questionnaire with these answers chosen:\n"
+        f"  framework-bot recommend --from-text {shlex.quote(question)}"
+    )
+    understanding = Matcher(kb).understand(question)
+    Console().show(render_understanding(kb, understanding, finish_hint=hint))
     return EXIT_OK
+
+
+def read_description(kb: KnowledgeBase, text: str) -> dict[str, list[str]]:
+    """The questionnaire answers a project description names, said on stderr as they are read,
+    so the person sees why those questions are not asked."""
+    from bot.advisor import lean
+    from bot.matching import Matcher
+
+    reading = Matcher(kb).reader.read(text)
+    answers = lean(kb, reading.answers).answers
+    for signal in reading.signals:
+        if signal.option.id in answers.get(signal.question.id, ()):
+            print(
+                f"From your description: {signal.question.prompt} {signal.option.label} "
+                f"(you said “{signal.phrase}”)",
+                file=sys.stderr,
+            )
+    return {question: list(options) for question, options in answers.items()}
 
 
 def check_knowledge(directory: Path) -> int:

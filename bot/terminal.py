@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bot.advisor import AnswerError, advise, validate_answers
+from bot.advisor import AnswerError, advise, lean, validate_answers
 from bot.knowledge import Entry, KnowledgeBase, Question
 from bot.matching import Matcher
 from bot.render.text import (
@@ -31,10 +31,10 @@ from bot.render.text import (
     hanging_indent,
     render_companies,
     render_entry,
-    render_match,
     render_recommendation,
     wrap_text,
 )
+from bot.render.text_replies import render_understanding
 
 URL = re.compile(r"https?://[^\s()<>]*[^\s()<>.,;:!?'\"]")
 _ELLIPSIS = "…"
@@ -49,8 +49,10 @@ HELP_WORDS = frozenset({"help", "?", "h"})
 SESSION_HELP = """\
 Ask me anything about choosing a Python web framework, in your own words, for example
 {examples}.
-Commands:
+Describe your project ("three of us are building a staff portal with sign-in, which one?")
+and I'll say which way it leans. Commands:
   recommend   answer a few questions and get a recommendation
+  finish      finish the questionnaire from the answers read from your description
   companies   list companies that use each framework, with sources
   help        show this help
   quit        leave (Ctrl-D works too)
@@ -338,14 +340,27 @@ def session_help(kb: KnowledgeBase) -> str:
     return SESSION_HELP.format(examples=examples)
 
 
+@dataclass
+class _SessionState:
+    """What one line of the session leaves for the next: topics offered by number, and the
+    answers read from the last project description (for `finish`)."""
+
+    offered: list[Entry]
+    read_answers: dict[str, tuple[str, ...]]
+    leaving: bool = False
+
+
+FINISH_HINT = "Type `finish` to answer the rest of the questionnaire with these answers chosen."
+
+
 def session(kb: KnowledgeBase, console: Console | None = None) -> int:
-    """The interactive terminal session: questions, `recommend`, `companies`, `help`, `quit`,
-    and a number to read one of the topics just offered."""
+    """The interactive terminal session: questions, project descriptions, `recommend`,
+    `finish`, `companies`, `help`, `quit`, and a number to read one of the topics offered."""
     console = console if console is not None else Console()
     matcher = Matcher(kb)
     console.load_history()
     console.show("Framework Advisor, in the terminal. Type a question, or `help`.")
-    offered: list[Entry] = []
+    state = _SessionState(offered=[], read_answers={})
     try:
         while True:
             try:
@@ -356,45 +371,69 @@ def session(kb: KnowledgeBase, console: Console | None = None) -> int:
             except KeyboardInterrupt:
                 console.show("\n(Type quit or press Ctrl-D to leave.)")
                 continue
-            offered = _session_command(kb, console, matcher, line, offered)
-            if offered is None:
+            _session_command(kb, console, matcher, line, state)
+            if state.leaving:
                 return 0
     finally:
         console.save_history()
 
 
 def _session_command(
-    kb: KnowledgeBase, console: Console, matcher: Matcher, line: str, offered: list[Entry]
-) -> list[Entry] | None:
-    """Run one line of the session; the topics now on offer, or None to leave."""
+    kb: KnowledgeBase, console: Console, matcher: Matcher, line: str, state: _SessionState
+) -> None:
+    """Run one line of the session, updating `state`."""
     command = line.lower().strip("!?. ")
     if not command:
-        return offered
+        return
     if command in {"quit", "exit", "bye"}:
-        return None
+        state.leaving = True
+        return
     if command in {"help", "?"} or line.strip() == "?":
         console.show(session_help(kb) + "\n")
-        return offered
+        return
     if command == "recommend":
         recommend_in_session(kb, console)
-        return []
+        state.offered = []
+        return
+    if command == "finish":
+        if not state.read_answers:
+            console.show("Describe your project first, or type `recommend`.\n")
+            return
+        recommend_in_session(kb, console, state.read_answers)
+        state.offered, state.read_answers = [], {}
+        return
     if command == "companies":
         console.show(render_companies(kb, [f.id for f in kb.frameworks]) + "\n")
-        return offered
-    if command.isdigit() and offered:
+        return
+    if command.isdigit() and state.offered:
         number = int(command)
-        if not 1 <= number <= len(offered):
-            console.show(f"Type a number from 1 to {len(offered)}, or a question.\n")
-            return offered
-        entry = offered[number - 1]
+        if not 1 <= number <= len(state.offered):
+            console.show(f"Type a number from 1 to {len(state.offered)}, or a question.\n")
+            return
+        entry = state.offered[number - 1]
         related = [kb.entry(entry_id) for entry_id in entry.related]
         console.show(
             render_entry(kb, entry, related, numbered=True, commands=SESSION_COMMANDS) + "\n"
         )
-        return related
-    result = matcher.match(line)
-    console.show(render_match(kb, result, numbered=True, commands=SESSION_COMMANDS) + "\n")
-    return [candidate.entry for candidate in result.alternatives]
+        state.offered = related
+        return
+    understanding = matcher.understand(line)
+    intent = understanding.intent
+    if understanding.kind == "intent" and intent and intent.action == "start-questionnaire":
+        recommend_in_session(kb, console)
+        state.offered = []
+        return
+    if understanding.kind == "project" and understanding.reading is not None:
+        state.read_answers = lean(kb, understanding.reading.answers).answers
+    reply = render_understanding(
+        kb, understanding, numbered=True, commands=SESSION_COMMANDS, finish_hint=FINISH_HINT
+    )
+    console.show(reply + "\n")
+    state.offered = (
+        [candidate.entry for candidate in understanding.match.alternatives]
+        if understanding.kind in {"answer", "not-sure"}
+        else []
+    )
 
 
 def recommend_in_session(

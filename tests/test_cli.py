@@ -422,3 +422,46 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
 
     assert main(["companies"]) == 1
+
+
+def test_ask_reads_a_project_description_and_says_how_to_finish() -> None:
+    result = run_cli(
+        "ask", "we are building a staff portal with sign-in and data entry screens, which one?"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Leaning Django" in result.stdout
+    assert "What I couldn't tell:" in result.stdout
+    assert "framework-bot recommend --from-text" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [("hi", "I help teams choose"), ("what can you do?", "describe your project")],
+)
+def test_ask_answers_small_talk_with_cli_commands(message: str, reply: str) -> None:
+    result = run_cli("ask", message)
+    assert reply in result.stdout
+    assert "framework-bot recommend" in result.stdout
+    assert "/framework" not in result.stdout
+
+
+def test_recommend_from_text_chooses_the_answers_it_reads(kb: KnowledgeBase) -> None:
+    read = {"building", "admin", "features"}
+    others = [q for q in kb.questionnaire.questions if q.id not in read]
+    given = [arg for q in others for arg in ("-a", f"{q.id}={q.options[0].id}")]
+    result = run_cli(
+        "recommend",
+        "--from-text",
+        "a staff portal with sign-in and data entry screens",
+        *given,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "From your description: What are you building?" in result.stderr
+    assert "Recommendation" in result.stdout or "Django" in result.stdout
+
+
+def test_recommend_from_text_without_answers_names_what_is_missing(kb: KnowledgeBase) -> None:
+    result = run_cli("recommend", "--from-text", "a staff portal with sign-in")
+    assert result.returncode == 2
+    assert "From your description" in result.stderr
+    assert "'building'" not in result.stderr.split("From your description")[-1].split("\n", 1)[1]

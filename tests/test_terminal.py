@@ -336,3 +336,39 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(start) -> None:
 
     assert term.wait() == 130
     assert "Traceback" not in term.output
+
+
+PORTAL = (
+    "two of us are building a staff portal with sign-in, data entry screens and a few "
+    "reports, which one?"
+)
+
+
+def test_a_project_description_leans_and_finish_asks_only_the_rest(
+    start, kb: KnowledgeBase
+) -> None:
+    questions = kb.questionnaire.questions
+    term = open_session(start)
+    term.line(PORTAL)
+    seen = term.expect(r"Type `finish` to answer the rest[\s\S]*?> $")
+    assert "Leaning Django" in seen and "You mentioned:" in seen
+    reply = seen[seen.index("Leaning Django") :]  # the typed line is the terminal's to wrap
+    assert_fits_and_links_are_whole(reply, kb)
+    term.line("finish")
+    # "What are you building?" was read from the description: the first question asked is 2.
+    term.expect(rf"Question 2 of {len(questions)}: ")
+    for _ in range(len(questions)):
+        found = term.expect(r"(Your answer .*: $)|(Recommendation: .*\n(.*\n)*?> $)")
+        if "Recommendation" in found:
+            break
+        term.line("1")
+    assert "Traceback" not in term.output
+    leave(term)
+
+
+def test_small_talk_gets_a_reply_naming_terminal_commands(start) -> None:
+    term = open_session(start)
+    term.line("thanks, that helped")
+    seen = term.expect(r"Glad it helped![\s\S]*?> $")
+    assert "`recommend`" in seen and "/framework" not in seen
+    leave(term)
