@@ -1,10 +1,10 @@
 """Block Kit for every message, modal and Home tab the Slack app sends.
 
 Everything is built with slack_sdk.models classes, so `to_dict()` validates the structure, and
-every text is cut to Slack's limits here (SLACK.md), never by the listeners. Text typed by a
-user is escaped before it is shown, so it cannot ping (`<!channel>`) or inject links. Knowledge
-fields that are mrkdwn by design (answers, reasons, company uses) are passed through; names,
-titles, labels and prompts are plain text and are escaped.
+every text is cut to Slack's limits here (Block Kit reference), never by the listeners. Text
+typed by a user is escaped before it is shown, so it cannot ping (`<!channel>`) or inject
+links. Knowledge fields that are mrkdwn by design (answers, reasons, company uses) are passed
+through; names, titles, labels and prompts are plain text and are escaped.
 
 This module knows nothing about Slack requests: state that must travel with a button or a modal
 (`value`, `private_metadata`) arrives as an opaque string from the caller.
@@ -53,8 +53,9 @@ from bot.knowledge import (
 from bot.knowledge import Option as KnowledgeOption
 from bot.matching import MatchResult
 
-# Slack's limits (SLACK.md). slack_sdk checks most of them at to_dict(); the builders stay under
-# all of them so that nothing a person triggers can make Slack refuse a message.
+# Slack's limits (https://api.slack.com/reference/block-kit). slack_sdk checks most of them at
+# to_dict(); the builders stay under all of them so that nothing a person triggers can make
+# Slack refuse a message.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
@@ -570,7 +571,7 @@ def recommendation_message(
     buttons: ResultButtons | None = None,
     feedback: FeedbackButtons | None = None,
 ) -> Message:
-    """The recommendation as DESIGN.md lays it out: a header naming the framework, clear choice
+    """The recommendation as a person should read it: a header naming the framework, clear choice
     or close call, the reasons with their weight, what you give up, what would change it, and
     companies that made the same choice, linked to their sources; then the result `buttons`
     and the `feedback` buttons, when given."""

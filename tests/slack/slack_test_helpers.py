@@ -1,10 +1,10 @@
 """Helpers for the Slack app's tests (tests/slack/test_slack_*.py).
 
 - `assert_valid_block_kit(fake)`: every Block Kit payload the app sent in a test parses with
-  slack_sdk.models, passes its validation (to_dict()), and stays within the limits in
-  shared/SLACK.md, including those slack_sdk does not check (50 blocks a message, 10 radio
-  buttons, ...). It walks every call the fake recorded (messages, ephemeral messages, updates,
-  views, response-URL posts); the test modules call it after each test.
+  slack_sdk.models, passes its validation (to_dict()), and stays within the limits of
+  Slack's Block Kit reference, including those slack_sdk does not check (50 blocks a message,
+  10 radio buttons, ...). It walks every call the fake recorded (messages, ephemeral messages,
+  updates, views, response-URL posts); the test modules call it after each test.
 - `best_answers(kb, framework_id)`: questionnaire answers chosen from the knowledge that lead to
   that framework, so tests need not hard-code option ids.
 - `answerable(kb, index)`: an entry and one of its phrasings that the matcher answers with that
@@ -48,7 +48,7 @@ MAX_PRIVATE_METADATA = 3000
 MAX_VIEW_TITLE = 24
 MAX_ID = 255
 
-# Limits from shared/SLACK.md (and Slack's Block Kit reference for radio buttons and checkboxes).
+# Limits from Slack's Block Kit reference (https://api.slack.com/reference/block-kit).
 TEXT_LIMITS = {
     "section": 3000,
     "header": 150,
@@ -85,7 +85,7 @@ def _text(node: dict[str, Any], key: str = "text") -> str:
 
 
 def limit_problems(blocks: list[dict[str, Any]]) -> list[str]:
-    """Every SLACK.md limit that `blocks` (JSON) break, as readable problems."""
+    """Every Block Kit limit that `blocks` (JSON) break, as readable problems."""
     problems: list[str] = []
     for node in _nodes(blocks):
         kind = node.get("type")
