@@ -6,7 +6,7 @@ import atexit
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.listener_matcher import ListenerMatcher
@@ -219,7 +219,7 @@ def call_matchers_with_body(app: App) -> None:
     changes."""
     for listener in getattr(app, "_listeners", ()):
         listener.matchers = [
-            BodyListenerMatcher(matcher.func)
+            BodyListenerMatcher(cast(Callable[[dict[str, Any]], bool], matcher.func))
             if type(matcher) is BuiltinListenerMatcher and matcher.arg_names == ["body"]
             else matcher
             for matcher in listener.matchers

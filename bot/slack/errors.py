@@ -22,7 +22,7 @@ SORRY = "Sorry, something went wrong on my side. I've logged it; please try agai
 def describe(body: dict[str, Any]) -> str:
     """A short, secret-free description of a request for the log."""
     kind = body.get("type") or ("command " + str(body.get("command")) if "command" in body else "?")
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = _event_of(body)
     parts = [str(kind)]
     for name, value in (
         ("event", event.get("type")),
@@ -35,14 +35,20 @@ def describe(body: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _event_of(body: dict[str, Any]) -> dict[str, Any]:
+    event = body.get("event")
+    return event if isinstance(event, dict) else {}
+
+
 def requester(body: dict[str, Any]) -> str | None:
     user = body.get("user")
     if isinstance(user, dict):
-        return user.get("id")
-    if isinstance(body.get("user_id"), str):
-        return body["user_id"]
-    event = body.get("event")
-    return event.get("user") if isinstance(event, dict) else None
+        user_id = user.get("id")
+    elif isinstance(body.get("user_id"), str):
+        user_id = body["user_id"]
+    else:
+        user_id = _event_of(body).get("user")
+    return user_id if isinstance(user_id, str) else None
 
 
 def report_unhandled(
@@ -53,7 +59,7 @@ def report_unhandled(
     body = body if isinstance(body, dict) else {}
     log.error("Unhandled error for %s", describe(body), exc_info=error)
     user = requester(body)
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = _event_of(body)
     typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
     if user is not None and (not event or typed_by_person):
         try:

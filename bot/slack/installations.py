@@ -122,14 +122,16 @@ class RememberingInstallationStore(InstallationStore):
             except Exception as error:
                 if not is_connection_error(error):
                     raise
-                return self._from_memory(key, error)
+                remembered: _Found | None = self._from_memory(key, error)
+                return remembered
             with self._lock:
                 if found is None:
                     self._remembered.pop(key, None)
                 else:
                     self._remembered[key] = found
             return found
-        return self._from_memory(key, None)
+        remembered = self._from_memory(key, None)
+        return remembered
 
     def _from_memory(self, key: _Key, error: BaseException | None) -> Any:
         with self._lock:

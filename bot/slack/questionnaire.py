@@ -99,8 +99,9 @@ def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> R
     try:
         value = ResultValue(answers=dict(answers), to=to).encode_value()
     except StateError:
-        value = ResultValue(answers=dict(answers), to=to.model_copy(update={"response_url": None}))
-        value = value.encode_value()
+        # Too long with the response URL: the buttons then work without it.
+        without_url = to.model_copy(update={"response_url": None})
+        value = ResultValue(answers=dict(answers), to=without_url).encode_value()
     if to.dm or not to.channel:
         return ResultButtons(start_over=value)
     return ResultButtons(

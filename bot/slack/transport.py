@@ -177,7 +177,8 @@ class KeepAliveWebhookClient(WebhookClient):
     ) -> WebhookResponse:
         answer = _exchange(url, req, timeout=self.timeout, tls=self.ssl, proxy=self.proxy)
         if answer is None:
-            return super()._perform_http_request_internal(url, req)
+            fallback: WebhookResponse = super()._perform_http_request_internal(url, req)
+            return fallback
         charset = answer.headers.get_content_charset() or "utf-8"
         return WebhookResponse(
             url=url,
