@@ -97,6 +97,7 @@ def test_recommend_with_every_answer_given(kb: KnowledgeBase, framework_id: str,
     assert not RAW_MRKDWN.search(out), out
 
 
+@pytest.mark.slow
 def test_recommend_without_a_terminal_names_the_missing_answers(kb: KnowledgeBase) -> None:
     first, *rest = kb.questionnaire.questions
     given = f"{first.id}={first.options[0].id}"
@@ -139,6 +140,7 @@ def test_parse_answer_args_gathers_repeated_and_comma_separated_options() -> Non
     }
 
 
+@pytest.mark.slow
 def test_recommend_prompts_on_a_terminal(kb: KnowledgeBase) -> None:
     """Run on a real pseudo-terminal, answer every prompt (one wrong answer first)."""
     leader, follower = pty.openpty()
@@ -175,6 +177,7 @@ def test_recommend_prompts_on_a_terminal(kb: KnowledgeBase) -> None:
     assert "Recommendation: " in text
 
 
+@pytest.mark.slow
 def test_session_answers_questions_and_runs_the_questionnaire(kb: KnowledgeBase) -> None:
     picks = "\n".join("1" for _ in kb.questionnaire.questions)
     script = f"help\nwhat is flask exactly?\nrecommend\n{picks}\ncompanies\nquit\n"
@@ -190,6 +193,7 @@ def test_session_answers_questions_and_runs_the_questionnaire(kb: KnowledgeBase)
     assert all(company.name in out for company in kb.companies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["", "what is django\n"], ids=["empty", "no-quit"])
 def test_session_ends_cleanly_at_end_of_input(script: str) -> None:
     result = run_cli("chat", stdin=script)
@@ -198,6 +202,7 @@ def test_session_ends_cleanly_at_end_of_input(script: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_session_stops_cleanly_when_input_ends_mid_questionnaire() -> None:
     result = run_cli(stdin="recommend\n1\n")
 
@@ -229,6 +234,7 @@ def test_kb_check_on_the_shipped_knowledge(kb: KnowledgeBase, capsys) -> None:
     assert f"{len(kb.companies)} companies" in out
 
 
+@pytest.mark.slow
 def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -243,6 +249,7 @@ def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
     assert f"{folder / 'sources.yaml'}:2: sources[0].url: is required" in result.stderr
 
 
+@pytest.mark.slow
 def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parent.parent / "knowledge"
     folder = tmp_path / "knowledge"
@@ -291,6 +298,7 @@ def test_every_command_has_help(command: list[str], capsys) -> None:
     assert capsys.readouterr().out.startswith(f"usage: framework-bot {' '.join(command)}".strip())
 
 
+@pytest.mark.slow
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("framework-bot")
     result = subprocess.run(
@@ -391,6 +399,7 @@ def test_stats_on_an_empty_store(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "No questions, votes or recommendations stored yet" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_kb_check_is_clean_on_the_shipped_knowledge() -> None:
     result = run_cli("kb", "check")
 

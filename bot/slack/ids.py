@@ -1,6 +1,6 @@
 """Every name that wires Slack to a listener: the slash command, shortcut and view callback_ids,
 the subscribed events and the action_ids. manifest.yml must list exactly the manifest-facing
-ones (tests/slack/test_slack_manifest.py checks both ways)."""
+ones (tests/slack/test_manifest.py checks both ways)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The bot in Socket Mode end to end: the real app connects to the fake Slack's WebSocket
-endpoint (tests/slack/fake_socket_mode.py) with its app-level token, and envelopes delivered over
+endpoint (tests/support/fake_socket_mode.py) with its app-level token, and envelopes delivered over
 the socket are acknowledged and answered through the fake Web API and response URLs.
 
 Most tests run the app in this process (Bolt's SocketModeHandler, as `serve_socket_mode` builds
@@ -27,8 +27,18 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import pytest
-from fake_slack import FakeSlack
-from fake_socket_mode import (
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.render.blocks import ActionId, escape
+from bot.settings import Settings
+from bot.slack.app import create_app
+from bot.slack.ids import CallbackId
+from tests.support.fake_slack import FakeSlack
+from tests.support.fake_socket_mode import (
     Ack,
     CloseCode,
     FakeSocketMode,
@@ -39,9 +49,8 @@ from fake_socket_mode import (
     encode_frame,
     read_frame,
 )
-from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_fixtures import BOT_TOKEN
-from slack_requests import (
+from tests.support.slack_fixtures import BOT_TOKEN
+from tests.support.slack_requests import (
     ALICE_DM,
     GENERAL,
     app_home_opened,
@@ -55,17 +64,16 @@ from slack_requests import (
     view_submission,
     wire_format,
 )
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_test_helpers import answerable, assert_valid_block_kit, best_answer_steps, buttons
-from web_process import PROJECT_ROOT, procfile_command
+from tests.support.slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answer_steps,
+    buttons,
+)
+from tests.support.web_process import PROJECT_ROOT, procfile_command
 
-from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
-from bot.render.blocks import ActionId, escape
-from bot.settings import Settings
-from bot.slack.app import create_app
-from bot.slack.ids import CallbackId
+pytestmark = pytest.mark.slow  # subprocesses or servers of their own
+
 
 APP_TOKEN = "xapp-test-token"
 ENVELOPE_TYPES = {"command": "slash_commands", "interactive": "interactive", "event": "events_api"}

@@ -1,6 +1,6 @@
 """What the Slack tests share besides fixtures: the fake credentials, and the types of the
 `send`, `post` and `gunicorn_server` fixtures (tests/slack/conftest.py). Test modules import
-them from here: `conftest` is not a unique module name in this suite.
+them from here rather than from a conftest.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from fake_slack import FakeSlack
-from slack_requests import Response
-from web_process import WebProcess
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_requests import Response
+from tests.support.web_process import WebProcess
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"

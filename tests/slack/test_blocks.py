@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import pytest
-from slack_test_helpers import best_answers, limit_problems, message_problems, view_problems
 
 from bot.advisor import Flip, advise
 from bot.knowledge import (
@@ -26,6 +25,12 @@ from bot.knowledge import (
 from bot.matching import Candidate, MatchResult
 from bot.render import blocks
 from bot.render.blocks import ActionId, Message, ResultButtons
+from tests.support.slack_test_helpers import (
+    best_answers,
+    limit_problems,
+    message_problems,
+    view_problems,
+)
 
 PINGS = [
     "<!channel>",

@@ -9,9 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack, ResponsePost
-from slack_fixtures import Send
-from slack_requests import (
+
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.render.blocks import ActionId, question_block_id
+from bot.slack.ids import CallbackId
+from tests.support.fake_slack import FakeSlack, ResponsePost
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import (
     ALICE,
     ALICE_DM,
     BOB,
@@ -24,11 +28,12 @@ from slack_requests import (
     slash_command,
     view_submission,
 )
-from slack_test_helpers import assert_valid_block_kit, best_answer_steps, buttons, choice
-
-from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.render.blocks import ActionId, question_block_id
-from bot.slack.ids import CallbackId
+from tests.support.slack_test_helpers import (
+    assert_valid_block_kit,
+    best_answer_steps,
+    buttons,
+    choice,
+)
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
 

@@ -10,18 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
-from slack_requests import slash_command
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from web_process import WebProcess
 
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
 from bot.slack.server import serve
 from bot.slack.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.store import create_store
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
+from tests.support.slack_requests import slash_command
+from tests.support.web_process import WebProcess
 
 PROJECT = Path(__file__).resolve().parents[2]
 ENV_NAMES = (
@@ -243,6 +243,7 @@ def test_the_web_api_client_uses_slack_api_url_and_retries_429_5xx_and_connectio
     } <= kinds
 
 
+@pytest.mark.slow
 def test_socket_mode_connects_through_slack_api_url_with_the_app_token(
     fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -271,6 +272,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
@@ -299,6 +301,7 @@ def test_framework_bot_serve_with_bad_credentials_exits_2_naming_the_variable(
     assert "xoxp-wrong-kind" not in finished.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
@@ -316,6 +319,7 @@ def test_the_bare_command_serves_slack_when_only_oauth_credentials_are_set(
     assert variable in finished.stderr
 
 
+@pytest.mark.slow
 def test_the_procfile_worker_serves_http_when_no_app_token_is_set(
     fake_slack: FakeSlack, post: Post
 ) -> None:

@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_slack import FakeSlack
 from slack_bolt import App
-from slack_fixtures import Send
-from slack_requests import (
+
+from bot.knowledge import KnowledgeBase
+from bot.slack import ids
+from bot.slack.wsgi import SlackWsgiApp
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import (
     app_home_opened,
     app_mention,
     app_uninstalled,
@@ -24,11 +28,7 @@ from slack_requests import (
     slash_command,
     tokens_revoked,
 )
-from slack_test_helpers import assert_valid_block_kit
-
-from bot.knowledge import KnowledgeBase
-from bot.slack import ids
-from bot.slack.wsgi import SlackWsgiApp
+from tests.support.slack_test_helpers import assert_valid_block_kit
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 PLACEHOLDER_URL = "https://YOUR-HOST.example.com/slack/events"

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import Send
-from slack_requests import ALICE, GENERAL, slash_command
-from slack_test_helpers import answerable, assert_valid_block_kit
 
 from bot.knowledge import KnowledgeBase
 from bot.render.blocks import escape
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import ALICE, GENERAL, slash_command
+from tests.support.slack_test_helpers import answerable, assert_valid_block_kit
 
 
 @pytest.fixture(autouse=True)

@@ -14,29 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fake_slack import Call, FakeSlack
-from slack_fixtures import Send
-from slack_requests import (
-    ALICE,
-    ALICE_DM,
-    BOB,
-    GENERAL,
-    TEAM_ID,
-    app_mention,
-    block_actions,
-    direct_message,
-    message_shortcut,
-    slash_command,
-)
-from slack_test_helpers import (
-    answerable,
-    assert_valid_block_kit,
-    best_answers,
-    click_topic,
-    recommend_by_command,
-    topic_buttons,
-    vague_question,
-)
 from sqlalchemy import select
 
 from bot.advisor import advise
@@ -48,6 +25,29 @@ from bot.slack.ids import CallbackId
 from bot.slack.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
 from bot.store import Store
 from bot.store.schema import questions
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import (
+    ALICE,
+    ALICE_DM,
+    BOB,
+    GENERAL,
+    TEAM_ID,
+    app_mention,
+    block_actions,
+    direct_message,
+    message_shortcut,
+    slash_command,
+)
+from tests.support.slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answers,
+    click_topic,
+    recommend_by_command,
+    topic_buttons,
+    vague_question,
+)
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
 VOTES = {True: ActionId.FEEDBACK_HELPFUL, False: ActionId.FEEDBACK_NOT_HELPFUL}
@@ -397,6 +397,7 @@ def test_a_vote_on_an_ephemeral_answer_replaces_it_through_the_response_url(
     assert vote["question"] == phrasing
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_failed_update_is_reported_to_the_voter_and_the_vote_still_counts(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:

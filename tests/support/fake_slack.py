@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from fake_socket_mode import FakeSocketMode
+from tests.support.fake_socket_mode import FakeSocketMode
 
 TEAM_ID = "T0TEST"
 TEAM_DOMAIN = "fake-workspace"

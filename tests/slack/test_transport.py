@@ -12,8 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import BOT_TOKEN
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -21,6 +19,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.slack import transport
 from bot.slack.transport import KeepAliveWebClient, KeepAliveWebhookClient
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import BOT_TOKEN
 
 
 class CountingServer(ThreadingHTTPServer):
@@ -128,6 +128,7 @@ def test_each_thread_keeps_its_own_connection() -> None:
     assert len(server.paths) == 6
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_request_that_cannot_be_sent_is_retried_on_a_new_connection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -170,6 +171,7 @@ def test_a_rate_limit_is_retried_after_retry_after_on_the_kept_connection(
     assert [call.ok for call in calls] == [False, True]
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_server_error_is_retried_then_reported_with_its_status(fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("chat.postMessage", status=503, times=3)
     client = KeepAliveWebClient(

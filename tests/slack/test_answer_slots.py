@@ -56,11 +56,17 @@ def test_many_threads_never_answer_more_than_the_slots_at_once_and_answer_everyt
 
 def test_a_thread_that_finds_no_free_slot_queues_and_returns_at_once() -> None:
     answer_slots = AnswerSlots(1)
+    holding = threading.Event()
     release = threading.Event()
     answered: list[str] = []
-    holder = threading.Thread(target=answer_slots.submit, args=(lambda: release.wait(5),))
+
+    def hold_the_slot() -> None:
+        holding.set()
+        release.wait(5)
+
+    holder = threading.Thread(target=answer_slots.submit, args=(hold_the_slot,))
     holder.start()
-    time.sleep(0.05)
+    assert holding.wait(5)
 
     started = time.monotonic()
     answer_slots.submit(lambda: answered.append("queued"))

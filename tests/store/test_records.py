@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from store_test_helpers import settled
 
 from bot.store import EntryCount, HelpfulRate, RecommendationOutcome, Store, create_store
 from bot.store.engine import SQLITE_FILE_NAME
+from tests.support.store_test_helpers import settled
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WEEK_AGO = NOW - timedelta(days=7)

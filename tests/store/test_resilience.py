@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.store import Store, StoreUnavailable, create_store, migrate
+from tests.support.waiting import eventually
 
 WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
 OUTAGE = "Database unavailable"
@@ -246,9 +246,7 @@ def test_records_from_an_outage_land_by_themselves_once_the_database_is_back(
     assert store.health().pending == 2
 
     flaky_postgres.restore()
-    deadline = time.monotonic() + 10
-    while store.health().pending and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: not store.health().pending, "the writer emptying", interval=0.05)
 
     assert landed(flaky_postgres.direct_url, tmp_path) == [
         "asked while down",

@@ -6,29 +6,12 @@ problems, and that reach a second app instance on the same store."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_slack import ADMIN_USER_ID, OWNER_USER_ID, FakeSlack
-from slack_fixtures import SIGNING_SECRET, Send
-from slack_requests import (
-    ALICE,
-    TEAM_ID,
-    app_mention,
-    call_wsgi,
-    prepare,
-    slash_command,
-)
-from slack_test_helpers import (
-    answerable,
-    assert_valid_block_kit,
-    best_answers,
-    recommend_by_command,
-)
 
 from bot.advisor import advise
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
@@ -36,6 +19,23 @@ from bot.render.blocks import escape
 from bot.settings import Settings
 from bot.slack.wsgi import create_wsgi_app
 from bot.store import Store, StoreUnavailable
+from tests.support.fake_slack import ADMIN_USER_ID, OWNER_USER_ID, FakeSlack
+from tests.support.slack_fixtures import SIGNING_SECRET, Send
+from tests.support.slack_requests import (
+    ALICE,
+    TEAM_ID,
+    app_mention,
+    call_wsgi,
+    prepare,
+    slash_command,
+)
+from tests.support.slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answers,
+    recommend_by_command,
+)
+from tests.support.waiting import eventually
 
 CURATOR = "U0CURATOR"
 OTHER_TEAM = "T0OTHER"
@@ -379,10 +379,11 @@ def test_a_reload_reaches_another_instance_on_the_same_store(
 
     run(send, fake_slack, "reload", user_id=CURATOR)
 
-    deadline = time.monotonic() + 10
-    while ask_title(send_to_second, fake_slack) != NEW_TITLE:
-        assert time.monotonic() < deadline, "the second instance never reloaded"
-        time.sleep(0.05)
+    eventually(
+        lambda: ask_title(send_to_second, fake_slack) == NEW_TITLE,
+        "the second instance reloading",
+        interval=0.05,
+    )
 
 
 def signed_sender(app: Any) -> Send:

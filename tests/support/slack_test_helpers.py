@@ -1,4 +1,4 @@
-"""Helpers for the Slack app's tests (tests/slack/test_slack_*.py).
+"""Helpers for the Slack app's tests (tests/slack/test_*.py).
 
 - `assert_valid_block_kit(fake)`: every Block Kit payload the app sent in a test parses with
   slack_sdk.models, passes its validation (to_dict()), and stays within the limits of
@@ -26,17 +26,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fake_slack import Call, FakeSlack, ResponsePost
-from slack_requests import block_actions, slash_command, state_value, view_submission
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.knowledge import Entry, KnowledgeBase, Option, Question
 from bot.matching import Matcher
 from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, question_block_id
+from tests.support.fake_slack import Call, FakeSlack, ResponsePost
+from tests.support.slack_requests import block_actions, slash_command, state_value, view_submission
 
 if TYPE_CHECKING:
-    from slack_fixtures import Send
+    from tests.support.slack_fixtures import Send
 
 MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})

@@ -9,9 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fake_slack import BOT_ID, FakeSlack
-from slack_fixtures import Send
-from slack_requests import (
+
+from bot.knowledge import KnowledgeBase
+from bot.render.blocks import ActionId, escape
+from bot.slack import dedupe
+from bot.slack.ids import CallbackId
+from bot.slack.state import FeedbackValue
+from bot.slack.wsgi import SlackWsgiApp
+from bot.store import Store
+from tests.support.fake_slack import BOT_ID, FakeSlack
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import (
     ALICE,
     ALICE_DM,
     BOB,
@@ -23,21 +31,13 @@ from slack_requests import (
     message_shortcut,
     unique_ts,
 )
-from slack_test_helpers import (
+from tests.support.slack_test_helpers import (
     answerable,
     assert_valid_block_kit,
     click_topic,
     topic_buttons,
     vague_question,
 )
-
-from bot.knowledge import KnowledgeBase
-from bot.render.blocks import ActionId, escape
-from bot.slack import dedupe
-from bot.slack.ids import CallbackId
-from bot.slack.state import FeedbackValue
-from bot.slack.wsgi import SlackWsgiApp
-from bot.store import Store
 
 OFF_TOPIC = "what should I cook for dinner tonight"
 

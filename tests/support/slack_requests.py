@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-PAYLOADS_DIR = Path(__file__).parent / "payloads"
+PAYLOADS_DIR = Path(__file__).resolve().parents[1] / "slack" / "payloads"
 EVENTS_PATH = "/slack/events"
 
 TEAM_ID = "T0TEST"

@@ -13,9 +13,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import SIGNING_SECRET, Send
-from slack_requests import (
+
+from bot.knowledge import KnowledgeBase
+from bot.slack.app import LISTENER_THREADS
+from bot.slack.engine import ANSWER_SLOTS, Turn
+from bot.slack.ids import CallbackId
+from bot.slack.wsgi import SlackWsgiApp
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import SIGNING_SECRET, Send
+from tests.support.slack_requests import (
     ALICE,
     ALICE_DM,
     GENERAL,
@@ -27,13 +33,7 @@ from slack_requests import (
     url_verification,
     view_submission,
 )
-from slack_test_helpers import assert_valid_block_kit
-
-from bot.knowledge import KnowledgeBase
-from bot.slack.app import LISTENER_THREADS
-from bot.slack.engine import ANSWER_SLOTS, Turn
-from bot.slack.ids import CallbackId
-from bot.slack.wsgi import SlackWsgiApp
+from tests.support.slack_test_helpers import assert_valid_block_kit
 
 
 @pytest.fixture(autouse=True)
@@ -240,6 +240,7 @@ def test_the_app_keeps_serving_after_every_kind_of_bad_request(
 # --- a misbehaving Slack --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_429_on_chat_post_message_is_retried_after_retry_after_and_the_answer_arrives(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
 ) -> None:
@@ -254,6 +255,7 @@ def test_a_429_on_chat_post_message_is_retried_after_retry_after_and_the_answer_
     assert second.params["blocks"] == first.params["blocks"]
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 @pytest.mark.parametrize("status", [500, 503])
 def test_a_server_error_from_slack_is_retried(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, status: int
@@ -266,6 +268,7 @@ def test_a_server_error_from_slack_is_retried(
     assert [call.status for call in calls] == [status, 200]
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_429_on_a_response_url_is_retried_too(send: Send, fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("response_url", status=429, retry_after=1)
 

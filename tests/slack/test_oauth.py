@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,10 +16,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import yaml
-from fake_slack import FakeSlack
-from postgres import FlakyPostgres, schema_url
-from slack_fixtures import SIGNING_SECRET, Post
-from slack_requests import (
+from sqlalchemy.exc import OperationalError
+
+from bot.settings import Settings
+from bot.slack.app import DEFAULT_BOT_SCOPES
+from bot.slack.wsgi import INSTALL_FAILED_PAGE, SlackWsgiApp, create_wsgi_app
+from bot.store import Store, create_store
+from tests.support.fake_slack import FakeSlack
+from tests.support.postgres import FlakyPostgres, schema_url
+from tests.support.slack_fixtures import SIGNING_SECRET, Post
+from tests.support.slack_requests import (
     Response,
     app_mention,
     app_uninstalled,
@@ -29,13 +34,8 @@ from slack_requests import (
     prepare,
     tokens_revoked,
 )
-from sqlalchemy.exc import OperationalError
-from web_process import WebProcess
-
-from bot.settings import Settings
-from bot.slack.app import DEFAULT_BOT_SCOPES
-from bot.slack.wsgi import INSTALL_FAILED_PAGE, SlackWsgiApp, create_wsgi_app
-from bot.store import Store, create_store
+from tests.support.waiting import eventually
+from tests.support.web_process import WebProcess
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "fake-client-secret"
@@ -145,15 +145,6 @@ def questions(store: Store, team_id: str) -> int:
     return store.stats(team_id, SINCE).questions
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Wait for something a listener does after Bolt's ack (listeners run on a thread pool)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s")
-        time.sleep(0.02)
-
-
 def finish_listeners(app: SlackWsgiApp) -> None:
     """Wait until every listener the app started has run (this test's app is its own)."""
     app.app.listener_runner.listener_executor.shutdown(wait=True)
@@ -248,7 +239,7 @@ def test_an_installed_workspace_is_answered_with_the_bot_token_of_its_installati
 
     [reply] = fake_slack.wait_for("chat.postMessage")
     assert reply.token == ONE_TOKEN
-    wait_until(lambda: questions(oauth_store, ONE) == 1, "recording the question")
+    eventually(lambda: questions(oauth_store, ONE) == 1, "recording the question")
 
 
 def test_a_workspace_that_never_installed_the_app_gets_no_answer_and_no_error(
@@ -278,8 +269,8 @@ def test_two_workspaces_are_each_answered_with_their_own_token_and_count_only_th
     fake_slack.wait_for("chat.postMessage", 3)
 
     assert answered_tokens(fake_slack) == [ONE_TOKEN, TWO_TOKEN, ONE_TOKEN]
-    wait_until(lambda: questions(oauth_store, ONE) == 2, "recording ONE's questions")
-    wait_until(lambda: questions(oauth_store, TWO) == 1, "recording TWO's question")
+    eventually(lambda: questions(oauth_store, ONE) == 2, "recording ONE's questions")
+    eventually(lambda: questions(oauth_store, TWO) == 1, "recording TWO's question")
 
 
 # -- leaving ----------------------------------------------------------------------------------
@@ -306,12 +297,12 @@ def test_leaving_deletes_that_workspaces_installation_and_questions_and_keeps_th
     mention(app, ONE)
     mention(app, TWO)
     fake_slack.wait_for("chat.postMessage", 2)
-    wait_until(lambda: questions(oauth_store, ONE) == 1, "recording ONE's question")
-    wait_until(lambda: questions(oauth_store, TWO) == 1, "recording TWO's question")
+    eventually(lambda: questions(oauth_store, ONE) == 1, "recording ONE's question")
+    eventually(lambda: questions(oauth_store, TWO) == 1, "recording TWO's question")
 
     assert send(app, LEAVING[event](ONE)).status == 200
 
-    wait_until(lambda: installed_bot_token(app, ONE) is None, "deleting ONE's installation")
+    eventually(lambda: installed_bot_token(app, ONE) is None, "deleting ONE's installation")
     assert questions(oauth_store, ONE) == 0
     assert installed_bot_token(app, TWO) == TWO_TOKEN
     assert questions(oauth_store, TWO) == 1
@@ -329,7 +320,7 @@ def test_revoking_only_user_tokens_keeps_the_installation(
     install(app, fake_slack, ONE, ONE_TOKEN)
     mention(app, ONE)
     fake_slack.wait_for("chat.postMessage")
-    wait_until(lambda: questions(oauth_store, ONE) == 1, "recording the question")
+    eventually(lambda: questions(oauth_store, ONE) == 1, "recording the question")
 
     assert send(app, tokens_revoked(ONE, bot_users=())).status == 200
 
@@ -491,6 +482,7 @@ def test_installed_workspaces_are_still_answered_while_the_database_is_down(
 # -- the Procfile's web process ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_web_process_installs_through_any_worker_and_answers_with_the_installed_token(
     fake_slack: FakeSlack, post: Post, tmp_path: Path
 ) -> None:

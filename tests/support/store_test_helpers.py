@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from bot.store import Health, Store
+from tests.support.waiting import eventually
 
 
 def settled(store: Store, timeout: float = 10.0) -> Health:
     """The store's health once its writer has nothing left to write (records are written in
     the background, never on the caller's thread)."""
-    deadline = time.monotonic() + timeout
-    while store.health().pending and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: not store.health().pending, "the writer emptying", timeout=timeout)
     return store.health()

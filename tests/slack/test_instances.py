@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
-from postgres import FlakyPostgres, schema_url
-from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
-from slack_requests import (
+
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
+from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId
+from bot.store import Store, create_store
+from tests.support.fake_slack import FakeSlack
+from tests.support.postgres import FlakyPostgres, schema_url
+from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
+from tests.support.slack_requests import (
     ALICE,
     TEAM_ID,
     Response,
@@ -27,12 +31,11 @@ from slack_requests import (
     http_request,
     slash_command,
 )
-from slack_test_helpers import MARKER_ANSWER, MARKER_QUESTION, add_marker_entry
-from web_process import WebProcess
+from tests.support.slack_test_helpers import MARKER_ANSWER, MARKER_QUESTION, add_marker_entry
+from tests.support.web_process import WebProcess
 
-from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
-from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId
-from bot.store import Store, create_store
+pytestmark = pytest.mark.slow  # subprocesses or servers of their own
+
 
 QUESTION = "does django have an admin panel"
 CURATOR = ALICE

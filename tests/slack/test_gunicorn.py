@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
-from slack_requests import (
+
+from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
+from bot.render.blocks import ActionId, question_block_id
+from bot.slack.ids import CallbackId
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
+from tests.support.slack_requests import (
     ALICE,
     ALICE_DM,
     GENERAL,
@@ -24,18 +28,16 @@ from slack_requests import (
     state_value,
     view_submission,
 )
-from slack_test_helpers import (
+from tests.support.slack_test_helpers import (
     MARKER_ANSWER,
     MARKER_QUESTION,
     add_marker_entry,
     assert_valid_block_kit,
     best_answers,
 )
-from web_process import WebProcess, procfile_command
+from tests.support.web_process import WebProcess, procfile_command
 
-from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
-from bot.render.blocks import ActionId, question_block_id
-from bot.slack.ids import CallbackId
+pytestmark = pytest.mark.slow  # subprocesses or servers of their own
 
 
 @pytest.fixture
