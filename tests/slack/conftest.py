@@ -84,7 +84,7 @@ def slack_app(slack_settings: Settings, slack_store: Store) -> App:
 @pytest.fixture
 def wsgi_app(slack_settings: Settings, slack_store: Store) -> WsgiApp:
     """The WSGI callable gunicorn serves, built from `slack_settings`, on `slack_store`."""
-    from bot.slack.wsgi import create_wsgi_app
+    from bot.slack.serving.wsgi import create_wsgi_app
 
     return create_wsgi_app(slack_settings, store=slack_store)
 

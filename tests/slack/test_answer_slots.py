@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.slack.engine import AnswerSlots
+from bot.slack.context import AnswerSlots
 
 
 def test_a_question_is_answered_in_the_calling_thread_when_a_slot_is_free() -> None:

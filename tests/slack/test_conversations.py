@@ -12,10 +12,10 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.render.blocks import ActionId, escape
-from bot.slack import dedupe
-from bot.slack.ids import CallbackId
-from bot.slack.state import FeedbackValue
-from bot.slack.wsgi import SlackWsgiApp
+from bot.slack.platform import redelivery
+from bot.slack.serving.wsgi import SlackWsgiApp
+from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.state import FeedbackValue
 from bot.store import Store
 from tests.support.fake_slack import BOT_ID, FakeSlack
 from tests.support.slack_fixtures import Send
@@ -358,7 +358,7 @@ def test_a_first_delivery_answered_late_checks_its_claim_like_a_retry(
     racing Slack's retry on another instance, which may have answered already."""
     event = app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}")
     assert slack_store.claim_event(event["event_id"], event["team_id"]) is True  # the retry's
-    monkeypatch.setattr(dedupe, "PROMPT_SECONDS", 0.0)
+    monkeypatch.setattr(redelivery, "PROMPT_SECONDS", 0.0)
 
     assert send("app_mention", event).status == 200
 
@@ -373,7 +373,7 @@ def test_a_first_delivery_answered_late_checks_its_claim_like_a_retry(
 def test_which_deliveries_wait_for_the_database_to_claim_them(
     retry: bool, waited: float, checked: bool
 ) -> None:
-    delivery = dedupe.Delivery(retry=retry, arrived_at=100.0)
+    delivery = redelivery.Delivery(retry=retry, arrived_at=100.0)
     assert delivery.needs_checked_claim(now=100.0 + waited) is checked
 
 

@@ -17,7 +17,7 @@ from bot.advisor import advise
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 from bot.render.blocks import escape
 from bot.settings import Settings
-from bot.slack.wsgi import create_wsgi_app
+from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store import Store, StoreUnavailable
 from tests.support.fake_slack import ADMIN_USER_ID, OWNER_USER_ID, FakeSlack
 from tests.support.slack_fixtures import SIGNING_SECRET, Send

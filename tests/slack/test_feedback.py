@@ -21,8 +21,8 @@ from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matching import Matcher
 from bot.render import blocks
 from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId, FeedbackButtons, escape
-from bot.slack.ids import CallbackId
-from bot.slack.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
+from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
 from bot.store import Store
 from bot.store.schema import questions
 from tests.support.fake_slack import Call, FakeSlack

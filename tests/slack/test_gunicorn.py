@@ -14,7 +14,7 @@ import pytest
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.render.blocks import ActionId, question_block_id
-from bot.slack.ids import CallbackId
+from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
 from tests.support.slack_requests import (
@@ -51,7 +51,7 @@ def test_the_procfile_runs_gunicorn_on_port_and_socket_mode_as_a_worker() -> Non
     web = procfile_command("web")
     assert web.startswith("gunicorn ")
     assert "--bind :$PORT" in web
-    assert "'bot.slack.wsgi:create_wsgi_app()'" in web
+    assert "'bot.slack.serving.wsgi:create_wsgi_app()'" in web
     assert procfile_command("worker") == "framework-bot serve"
 
 

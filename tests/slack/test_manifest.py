@@ -14,8 +14,8 @@ import yaml
 from slack_bolt import App
 
 from bot.knowledge import KnowledgeBase
-from bot.slack import ids
-from bot.slack.wsgi import SlackWsgiApp
+from bot.slack.serving.wsgi import SlackWsgiApp
+from bot.slack.wire import ids
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -60,9 +60,9 @@ METHOD_SCOPES = {
     "auth.test": None,
     "users.info": "users:read",
 }
-"""Every Web API method the app calls (bot/slack/delivery.py, bot/slack/curators.py), with the
-bot scope it needs (None: no scope). A new method fails the scope test until it is added here
-and its scope is weighed for the manifest."""
+"""Every Web API method the app calls (bot/slack/platform/messenger.py and
+bot/slack/flows/curation.py), with the bot scope it needs (None: no scope). A new method fails
+the scope test until it is added here and its scope is weighed for the manifest."""
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 
 

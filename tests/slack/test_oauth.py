@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.settings import Settings
 from bot.slack.app import DEFAULT_BOT_SCOPES
-from bot.slack.wsgi import INSTALL_FAILED_PAGE, SlackWsgiApp, create_wsgi_app
+from bot.slack.serving.wsgi import INSTALL_FAILED_PAGE, SlackWsgiApp, create_wsgi_app
 from bot.store import Store, create_store
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import FlakyPostgres, schema_url

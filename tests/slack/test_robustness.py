@@ -16,9 +16,9 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.slack.app import LISTENER_THREADS
-from bot.slack.engine import ANSWER_SLOTS, Turn
-from bot.slack.ids import CallbackId
-from bot.slack.wsgi import SlackWsgiApp
+from bot.slack.context import ANSWER_SLOTS, Turn
+from bot.slack.serving.wsgi import SlackWsgiApp
+from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import SIGNING_SECRET, Send
 from tests.support.slack_requests import (
@@ -351,7 +351,7 @@ def test_an_exception_in_a_listener_is_logged_and_the_person_is_told(
 def test_an_exception_before_the_ack_still_answers_200_not_500(
     send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.slack.questionnaire.selected_options", _explode)
+    monkeypatch.setattr("bot.slack.listeners.questionnaire.selected_options", _explode)
 
     response = send(
         "view_submission",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 
-from bot.slack.app import BodyListenerMatcher
+from bot.slack.platform.bolt_tuning import BodyListenerMatcher
 
 
 def test_body_only_matchers_are_called_directly(slack_app) -> None:

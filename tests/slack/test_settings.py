@@ -15,8 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
-from bot.slack.server import serve
-from bot.slack.wsgi import SlackWsgiApp, create_wsgi_app
+from bot.slack.serving.server import serve
+from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.store import create_store
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post

@@ -36,7 +36,7 @@ from bot.matching import Matcher
 from bot.render.blocks import ActionId, escape
 from bot.settings import Settings
 from bot.slack.app import create_app
-from bot.slack.ids import CallbackId
+from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_socket_mode import (
     Ack,

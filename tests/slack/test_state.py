@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
-from bot.slack.dedupe import InMemoryDeduplicator
-from bot.slack.questionnaire import result_buttons
-from bot.slack.state import Destination, Place, QuestionnaireState, ResultValue, StateError
+from bot.slack.flows.questionnaire import result_buttons
+from bot.slack.platform.redelivery import InMemoryDeduplicator
+from bot.slack.wire.state import Destination, Place, QuestionnaireState, ResultValue, StateError
 
 CHANNEL_RESULT = Destination(
     user="U0ALICE",

@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.slack import transport
-from bot.slack.transport import KeepAliveWebClient, KeepAliveWebhookClient
+from bot.slack.platform import transport
+from bot.slack.platform.transport import KeepAliveWebClient, KeepAliveWebhookClient
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN
 

@@ -4,7 +4,7 @@ The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same e
 Bolt would dispatch each delivery as a new event. Two guards, so that the acknowledgement never
 waits for a database: before the ack, this process's memory refuses an event id it has seen
 (no I/O); after the ack, before answering, the listener claims the event id in the store
-(`Engine.claim_event`, a unique row), which catches a delivery to another instance or one
+(`AppContext.claim_event`, a unique row), which catches a delivery to another instance or one
 from before a restart.
 
 Only a retry can find its event claimed, so only a retry (or a first delivery whose listener
@@ -15,12 +15,19 @@ retry of it can arrive (Slack retries after 3 seconds without an ack).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from slack_bolt import BoltRequest
+from slack_bolt.middleware import Middleware
+from slack_bolt.response import BoltResponse
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 60 * 60
 """Slack's last retry comes about 5 minutes after the first delivery; an hour is ample."""
@@ -88,3 +95,28 @@ class InMemoryDeduplicator:
     def __len__(self) -> int:
         with self._lock:
             return len(self._seen)
+
+
+class SkipRedeliveredEvents(Middleware):
+    """An event_id seen before (Slack's retry of a slow or failed delivery) is acknowledged and
+    not answered again. It runs after signature verification, so forged requests cannot use up
+    event ids. A Middleware subclass rather than a function: Bolt then calls it directly
+    instead of building its full keyword-argument set for every request."""
+
+    def __init__(self, dedupe: EventDeduplicator) -> None:
+        self.dedupe = dedupe
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not isinstance(event_id, str) or not event_id:
+            return next()
+        retry = req.headers.get("x-slack-retry-num", [None])[0]
+        if not self.dedupe.first_delivery(event_id):
+            reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
+            log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
+            return BoltResponse(status=200, body="")
+        req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
+        return next()

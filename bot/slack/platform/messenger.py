@@ -21,9 +21,9 @@ from slack_sdk.http_retry import RetryHandler
 from slack_sdk.models.views import View
 
 from bot.render.blocks import APP_NAME, Message, notice_message, with_note
-from bot.slack.payloads import BlockActions
-from bot.slack.state import Destination
-from bot.slack.transport import KeepAliveWebhookClient
+from bot.slack.platform.transport import KeepAliveWebhookClient
+from bot.slack.wire.payloads import BlockActions
+from bot.slack.wire.state import Destination
 
 log = logging.getLogger(__name__)
 

@@ -10,32 +10,32 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.slack.conversation import message_to_answer, reply_for
-from bot.slack.engine import Engine
-from bot.slack.errors import report_unhandled
-from bot.slack.ids import Event
-from bot.slack.state import Place
+from bot.slack.context import AppContext
+from bot.slack.flows.answering import message_to_answer, reply_for
+from bot.slack.flows.failures import report_unhandled
+from bot.slack.wire.ids import Event
+from bot.slack.wire.state import Place
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.event({"type": Event.MESSAGE.value, "subtype": None})
     def take_direct_message(
         event: dict[str, Any], body: dict[str, Any], context: BoltContext
     ) -> None:
-        engine.answer_later(
+        app_context.answer_later(
             partial(answer_direct_message, event, body, context),
-            partial(report_unhandled, engine, body=body, context=context),
+            partial(report_unhandled, app_context, body=body, context=context),
         )
 
     def answer_direct_message(
         event: dict[str, Any], body: dict[str, Any], context: BoltContext
     ) -> None:
-        message = message_to_answer(engine, event, body, context, only_direct=True)
+        message = message_to_answer(app_context, event, body, context, only_direct=True)
         if message is None:
             return
-        turn = engine.turn(context, message.channel)
+        turn = app_context.turn(context, message.channel)
         reply = reply_for(turn, message.text, Place(dm=True))
         outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
         if not outcome.ok:

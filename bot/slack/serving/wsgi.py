@@ -201,7 +201,7 @@ def create_wsgi_app(
     settings: Settings | None = None, *, store: Store | None = None
 ) -> Callable[..., Iterable[bytes]]:
     """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
-    it: `gunicorn 'bot.slack.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
+    it: `gunicorn 'bot.slack.serving.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
     the variable) when the HTTP credentials are missing: the signing secret, and the bot token
     unless the OAuth install (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) provides tokens."""
     settings = settings if settings is not None else Settings()

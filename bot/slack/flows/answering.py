@@ -11,10 +11,10 @@ from slack_bolt import BoltContext
 
 from bot.matching import clean_text
 from bot.render.blocks import Message, help_message, start_questionnaire_message
-from bot.slack.engine import Engine, Turn
-from bot.slack.ids import COMMAND
-from bot.slack.payloads import MessageEvent, ValidationError, problems
-from bot.slack.state import Place
+from bot.slack.context import AppContext, Turn
+from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.payloads import MessageEvent, ValidationError, problems
+from bot.slack.wire.state import Place
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def reply_for(turn: Turn, text: str, place: Place) -> Message:
 
 
 def message_to_answer(
-    engine: Engine,
+    app_context: AppContext,
     event: dict[str, Any],
     body: dict[str, Any],
     context: BoltContext,
@@ -45,7 +45,7 @@ def message_to_answer(
 ) -> MessageEvent | None:
     """The message a person sent the bot, parsed; None (logged) when it is not to be answered:
     malformed, not for the bot (an edit, a bot's message, a channel message where only DMs
-    count), or claimed already by another instance (see Engine.claim_event)."""
+    count), or claimed already by another instance (see AppContext.claim_event)."""
     kind = event.get("type", "message")
     try:
         message = MessageEvent.model_validate(event)
@@ -58,7 +58,7 @@ def message_to_answer(
     if reason is not None:
         log.debug("Ignoring %s in %s: %s", kind, message.channel, reason)
         return None
-    if not engine.claim_event(body, context):
+    if not app_context.claim_event(body, context):
         log.info("Event %s was answered already (another instance)", body.get("event_id"))
         return None
     return message

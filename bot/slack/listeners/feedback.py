@@ -21,12 +21,12 @@ from bot.render.blocks import (
     answer_message,
     recommendation_message,
 )
-from bot.slack.delivery import NOWHERE, problem_text
-from bot.slack.engine import Engine, Turn
-from bot.slack.ids import ActionId
-from bot.slack.payloads import BlockActions, ValidationError, problems
-from bot.slack.questionnaire import result_buttons
-from bot.slack.state import FeedbackValue, StateError
+from bot.slack.context import AppContext, Turn
+from bot.slack.flows.questionnaire import result_buttons
+from bot.slack.platform.messenger import NOWHERE, problem_text
+from bot.slack.wire.ids import ActionId
+from bot.slack.wire.payloads import BlockActions, ValidationError, problems
+from bot.slack.wire.state import FeedbackValue, StateError
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +114,13 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool) -> None:
         )
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.action(ActionId.FEEDBACK_HELPFUL)
     def helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        vote(engine.turn(context), body, helpful=True)
+        vote(app_context.turn(context), body, helpful=True)
 
     @app.action(ActionId.FEEDBACK_NOT_HELPFUL)
     def not_helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        vote(engine.turn(context), body, helpful=False)
+        vote(app_context.turn(context), body, helpful=False)

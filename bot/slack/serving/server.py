@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
-from bot.slack.wsgi import create_wsgi_app
+from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store.engine import DatabaseUrlError, database_url_for
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -16,10 +16,10 @@ from bot.advisor import Recommendation, advise
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
 from bot.render.blocks import FeedbackButtons, Message, match_message
-from bot.slack.dedupe import DELIVERY_KEY, Delivery, EventDeduplicator
-from bot.slack.delivery import Slack
-from bot.slack.state import FeedbackValue
-from bot.slack.transport import KeepAliveWebClient
+from bot.slack.platform.messenger import Slack
+from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
+from bot.slack.platform.transport import KeepAliveWebClient
+from bot.slack.wire.state import FeedbackValue
 from bot.store import Store
 
 MAX_QUESTION_CHARS = 1000
@@ -82,7 +82,7 @@ class Asker:
 
 
 @dataclass(frozen=True)
-class Engine:
+class AppContext:
     """Built once per app and shared by every request."""
 
     knowledge: LiveKnowledge
@@ -112,7 +112,8 @@ class Engine:
         while the database is down every event is answered (memory still stops retries).
 
         Only a retry (or a delivery whose listener starts late) waits for the database: a
-        prompt first delivery's claim is written in the background (see bot.slack.dedupe)."""
+        prompt first delivery's claim is written in the background (see
+        bot.slack.platform.redelivery)."""
         event_id = body.get("event_id")
         if not isinstance(event_id, str) or not event_id:
             return True
@@ -133,7 +134,7 @@ class Engine:
         if client is None:
             raise RuntimeError("Bolt gave this request no Web API client")
         return Turn(
-            engine=self,
+            app_context=self,
             snapshot=self.knowledge.snapshot,
             slack=Slack(KeepAliveWebClient.like(client), self.retry_handlers),
             asker=Asker.from_context(context, channel_id),
@@ -142,9 +143,9 @@ class Engine:
 
 @dataclass(frozen=True)
 class Turn:
-    """One request's view of the engine."""
+    """One request's view of the app context."""
 
-    engine: Engine
+    app_context: AppContext
     snapshot: Snapshot
     slack: Slack
     asker: Asker
@@ -155,7 +156,7 @@ class Turn:
 
     @property
     def store(self) -> Store:
-        return self.engine.store
+        return self.app_context.store
 
     def answer(self, text: str, channel_id: str | None = None) -> Message:
         """The answer to a free-text question, or an honest "not sure" with closest topics;

@@ -13,12 +13,12 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
 from bot.render.blocks import FeedbackButtons, recommendation_message
-from bot.slack.delivery import problem_text
-from bot.slack.engine import Engine, Turn
-from bot.slack.ids import ActionId
-from bot.slack.payloads import BlockActions, ValidationError, problems
-from bot.slack.questionnaire import EXPIRED, open_questionnaire
-from bot.slack.state import FeedbackValue, ResultValue, StateError
+from bot.slack.context import AppContext, Turn
+from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
+from bot.slack.platform.messenger import problem_text
+from bot.slack.wire.ids import ActionId
+from bot.slack.wire.payloads import BlockActions, ValidationError, problems
+from bot.slack.wire.state import FeedbackValue, ResultValue, StateError
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +72,21 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         turn.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.action(ActionId.SHARE_IN_CHANNEL)
     def share_in_channel(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        share(engine.turn(context), body, in_thread=False)
+        share(app_context.turn(context), body, in_thread=False)
 
     @app.action(ActionId.SHARE_IN_THREAD)
     def share_in_thread(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        share(engine.turn(context), body, in_thread=True)
+        share(app_context.turn(context), body, in_thread=True)
 
     @app.action(ActionId.START_OVER)
     def start_over(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        turn = engine.turn(context)
+        turn = app_context.turn(context)
         read = _read(turn, body)
         if read is None:
             return

@@ -26,8 +26,8 @@ from bot.render.curator import (
     stats_message,
     stats_unavailable_message,
 )
-from bot.slack.engine import Turn
-from bot.slack.ids import COMMAND
+from bot.slack.context import Turn
+from bot.slack.wire.ids import COMMAND
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def parse_period(text: str) -> int | None:
 def is_curator(turn: Turn, user_id: str) -> bool | None:
     """True for CURATOR_IDS and for workspace admins and owners, False for everyone else,
     None when Slack could not tell (users.info failed; logged)."""
-    if user_id in turn.engine.curator_ids:
+    if user_id in turn.app_context.curator_ids:
         return True
     try:
         response = turn.slack.client.users_info(user=user_id)
@@ -114,7 +114,7 @@ def reload_reply(turn: Turn, user_id: str) -> Message:
     refusal = _refusal(turn, user_id, "reload")
     if refusal is not None:
         return refusal
-    knowledge = turn.engine.knowledge
+    knowledge = turn.app_context.knowledge
     previous = knowledge.snapshot.stamp
     try:
         snapshot = knowledge.reload()

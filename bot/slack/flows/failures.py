@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext
-from slack_bolt.response import BoltResponse
+from slack_bolt import BoltContext
 
-from bot.slack.engine import Engine
+from bot.slack.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def requester(body: dict[str, Any]) -> str | None:
 
 
 def report_unhandled(
-    engine: Engine, error: Exception, body: dict[str, Any], context: BoltContext
+    app_context: AppContext, error: Exception, body: dict[str, Any], context: BoltContext
 ) -> None:
     """Log an exception no listener handled, with what the request was, and tell the person
     who typed or clicked something that it failed (nobody waits on other events)."""
@@ -63,18 +62,6 @@ def report_unhandled(
     typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
     if user is not None and (not event or typed_by_person):
         try:
-            engine.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
+            app_context.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
         except Exception:
             log.exception("Could not tell user=%s about the error", user)
-
-
-def register(app: App, engine: Engine) -> None:
-    @app.error
-    def handle_error(
-        error: Exception,
-        body: dict[str, Any],
-        response: BoltResponse | None,
-        context: BoltContext,
-    ) -> BoltResponse | None:
-        report_unhandled(engine, error, body, context)
-        return BoltResponse(status=200, body="") if response is not None else None

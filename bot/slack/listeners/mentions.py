@@ -8,27 +8,27 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.slack.conversation import message_to_answer, reply_for
-from bot.slack.delivery import problem_text
-from bot.slack.engine import Engine
-from bot.slack.errors import report_unhandled
-from bot.slack.ids import Event
-from bot.slack.state import Place
+from bot.slack.context import AppContext
+from bot.slack.flows.answering import message_to_answer, reply_for
+from bot.slack.flows.failures import report_unhandled
+from bot.slack.platform.messenger import problem_text
+from bot.slack.wire.ids import Event
+from bot.slack.wire.state import Place
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.event(Event.APP_MENTION)
     def take_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        engine.answer_later(
+        app_context.answer_later(
             partial(answer_mention, event, body, context),
-            partial(report_unhandled, engine, body=body, context=context),
+            partial(report_unhandled, app_context, body=body, context=context),
         )
 
     def answer_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        mention = message_to_answer(engine, event, body, context)
+        mention = message_to_answer(app_context, event, body, context)
         if mention is None:
             return
-        turn = engine.turn(context, mention.channel)
+        turn = app_context.turn(context, mention.channel)
         dm = mention.channel.startswith("D")
         place = Place(dm=dm, channel=mention.channel, thread_ts=mention.reply_thread_ts)
         reply = reply_for(turn, mention.text, place)

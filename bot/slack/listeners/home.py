@@ -9,15 +9,15 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.render.blocks import home_view
-from bot.slack.engine import Engine
-from bot.slack.ids import Event
-from bot.slack.payloads import HomeOpened, ValidationError, problems
-from bot.slack.state import Place
+from bot.slack.context import AppContext
+from bot.slack.wire.ids import Event
+from bot.slack.wire.payloads import HomeOpened, ValidationError, problems
+from bot.slack.wire.state import Place
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     start_value = Place(dm=True).encode_value()
 
     @app.event(Event.APP_HOME_OPENED)
@@ -27,7 +27,7 @@ def register(app: App, engine: Engine) -> None:
         except ValidationError as error:
             log.warning("Malformed app_home_opened event: %s", problems(error))
             return
-        if opened.tab != "home" or not engine.claim_event(body, context):
+        if opened.tab != "home" or not app_context.claim_event(body, context):
             return
-        turn = engine.turn(context)
+        turn = app_context.turn(context)
         turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))

@@ -10,19 +10,19 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.matching import clean_text
 from bot.render.blocks import with_note
-from bot.slack.delivery import problem_text
-from bot.slack.engine import Engine
-from bot.slack.ids import CallbackId
-from bot.slack.payloads import GlobalShortcut, MessageShortcut, ValidationError, problems
-from bot.slack.questionnaire import open_questionnaire
-from bot.slack.state import Destination
+from bot.slack.context import AppContext
+from bot.slack.flows.questionnaire import open_questionnaire
+from bot.slack.platform.messenger import problem_text
+from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.payloads import GlobalShortcut, MessageShortcut, ValidationError, problems
+from bot.slack.wire.state import Destination
 
 log = logging.getLogger(__name__)
 
 NO_TEXT = "That message has no text I can answer. Try it on a message with a question."
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.shortcut(CallbackId.ASK_SHORTCUT)
     def answer_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -32,7 +32,7 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Malformed message shortcut: %s", problems(error))
             return
         user, channel = shortcut.user.id, shortcut.channel.id
-        turn = engine.turn(context, channel)
+        turn = app_context.turn(context, channel)
         if not clean_text(shortcut.message.text):
             turn.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
             return
@@ -57,5 +57,7 @@ def register(app: App, engine: Engine) -> None:
             log.warning("Malformed global shortcut: %s", problems(error))
             return
         open_questionnaire(
-            engine.turn(context), shortcut.trigger_id, Destination.direct_message(shortcut.user.id)
+            app_context.turn(context),
+            shortcut.trigger_id,
+            Destination.direct_message(shortcut.user.id),
         )

@@ -1,5 +1,5 @@
 """`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]`, and for curators
-`stats [7d|30d|Nd]` and `reload` (bot/slack/curators.py).
+`stats [7d|30d|Nd]` and `reload` (bot/slack/flows/curation.py).
 
 Replies are ephemeral, through the command's response URL (which works even in channels the bot
 is not a member of). `recommend` opens the questionnaire straight after the ack: the
@@ -24,13 +24,13 @@ from bot.render.blocks import (
     unknown_framework_message,
 )
 from bot.render.curator import curator_commands_note
-from bot.slack.curators import reload_reply, stats_reply
-from bot.slack.engine import Engine, Turn
-from bot.slack.errors import report_unhandled
-from bot.slack.ids import COMMAND
-from bot.slack.payloads import SlashCommand, ValidationError, problems
-from bot.slack.questionnaire import open_questionnaire
-from bot.slack.state import Destination
+from bot.slack.context import AppContext, Turn
+from bot.slack.flows.curation import reload_reply, stats_reply
+from bot.slack.flows.failures import report_unhandled
+from bot.slack.flows.questionnaire import open_questionnaire
+from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.payloads import SlashCommand, ValidationError, problems
+from bot.slack.wire.state import Destination
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def with_curator_commands(message: Message) -> Message:
     return Message(message.text, (*message.blocks, curator_commands_note(COMMAND)))
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.command(COMMAND)
     def framework_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         try:
@@ -109,12 +109,12 @@ def register(app: App, engine: Engine) -> None:
         if is_question(command):
             # Answered when an answer slot is free, like a mention: this listener thread goes
             # back to acknowledging other commands.
-            engine.answer_later(
-                partial(answer_command, engine, command, context),
-                partial(report_unhandled, engine, body=body, context=context),
+            app_context.answer_later(
+                partial(answer_command, app_context, command, context),
+                partial(report_unhandled, app_context, body=body, context=context),
             )
         else:
-            answer_command(engine, command, context)
+            answer_command(app_context, command, context)
 
 
 def is_question(command: SlashCommand) -> bool:
@@ -122,8 +122,8 @@ def is_question(command: SlashCommand) -> bool:
     return command.text.strip().partition(" ")[0].lower() == "ask"
 
 
-def answer_command(engine: Engine, command: SlashCommand, context: BoltContext) -> None:
-    turn = engine.turn(context, command.channel_id or None)
+def answer_command(app_context: AppContext, command: SlashCommand, context: BoltContext) -> None:
+    turn = app_context.turn(context, command.channel_id or None)
     destination = Destination(
         user=command.user_id,
         channel=command.channel_id or None,

@@ -9,11 +9,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.render.blocks import FeedbackButtons, answer_message
-from bot.slack.delivery import NOWHERE, problem_text
-from bot.slack.engine import Engine
-from bot.slack.ids import ANSWER_TOPIC_PATTERN
-from bot.slack.payloads import BlockActions, ValidationError, problems
-from bot.slack.state import FeedbackValue, StateError
+from bot.slack.context import AppContext
+from bot.slack.platform.messenger import NOWHERE, problem_text
+from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN
+from bot.slack.wire.payloads import BlockActions, ValidationError, problems
+from bot.slack.wire.state import FeedbackValue, StateError
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,11 @@ def topic_of(value: str) -> FeedbackValue:
     return picked if picked.kind == "entry" else FeedbackValue.for_entry(picked.target, None)
 
 
-def register(app: App, engine: Engine) -> None:
+def register(app: App, app_context: AppContext) -> None:
     @app.action(ANSWER_TOPIC_PATTERN)
     def answer_topic(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        turn = engine.turn(context)
+        turn = app_context.turn(context)
         try:
             click = BlockActions.model_validate(body)
         except ValidationError as error:

@@ -1,0 +1,63 @@
+"""Bolt tuning: what the app changes about how Bolt runs, in one place.
+
+- Listener matching: Bolt builds the full keyword-argument set for every matcher of every
+  listener it tries; `call_matchers_with_body` swaps its built-in body-only matchers for ones
+  called with the body directly. It relies on Bolt's private `App._listeners`.
+- A misleading warning of Bolt's about the bot token is filtered from its log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+from slack_bolt import App, BoltRequest
+from slack_bolt.listener_matcher import ListenerMatcher
+from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
+from slack_bolt.response import BoltResponse
+
+log = logging.getLogger(__name__)
+
+
+class BodyListenerMatcher(ListenerMatcher):
+    """One of Bolt's own matchers (a function of the request body), called directly.
+
+    Bolt builds the full keyword-argument set (client, context, say, respond, ...) for every
+    matcher of every listener it tries, which made routing an event past the other listeners
+    the largest cost of its acknowledgement. The function and the body are the same, so the
+    answer is too."""
+
+    def __init__(self, func: Callable[[dict[str, Any]], bool]) -> None:
+        self.func = func
+
+    def matches(self, req: BoltRequest, resp: BoltResponse) -> bool:
+        return self.func(req.body)
+
+
+def call_matchers_with_body(app: App) -> None:
+    """Swap every registered listener's built-in body-only matcher for a BodyListenerMatcher.
+    Bolt keeps its listeners in a private list; without it (another Bolt version) nothing
+    changes."""
+    for listener in getattr(app, "_listeners", ()):
+        listener.matchers = [
+            BodyListenerMatcher(cast(Callable[[dict[str, Any]], bool], matcher.func))
+            if type(matcher) is BuiltinListenerMatcher and matcher.arg_names == ["body"]
+            else matcher
+            for matcher in listener.matchers
+        ]
+
+
+class _SameTokenWarningFilter(logging.Filter):
+    """Bolt warns "`token` will be unused" whenever SLACK_BOT_TOKEN is in the environment and a
+    client is given; our client carries that very token, so the warning only misleads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def quiet_same_token_warning() -> None:
+    """Filter that warning from Bolt's App logger (once, however many apps are built)."""
+    bolt_app_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _SameTokenWarningFilter) for f in bolt_app_logger.filters):
+        bolt_app_logger.addFilter(_SameTokenWarningFilter())
