@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, all_builtin_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge
@@ -136,16 +136,23 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
         ),
         token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
     )
-    authorize = oauth.authorize
-    # Bolt's authorizer would refresh rotating tokens through slack.com whatever
-    # SLACK_API_URL says; give it the app's client.
-    authorize.token_rotator = TokenRotator(  # type: ignore[attr-defined]
-        client_id=client_id, client_secret=client_secret, client=client
+    # Built through its constructor rather than adjusting the one OAuthSettings made:
+    # - `client`: its token rotator refreshes rotating tokens through the app's client (so
+    #   through SLACK_API_URL), not through slack.com whatever SLACK_API_URL says;
+    # - `cache_enabled`: authorization runs before the ack; without the cache every request
+    #   would wait for an auth.test call. It is keyed by token: a rotated or reinstalled token
+    #   is checked afresh, and an uninstalled workspace has no token left to find.
+    oauth.authorize = InstallationStoreAuthorize(
+        logger=logging.getLogger(OAuthSettings.__module__),  # the logger OAuthSettings gave it
+        client_id=client_id,
+        client_secret=client_secret,
+        token_rotation_expiration_minutes=oauth.token_rotation_expiration_minutes,
+        installation_store=oauth.installation_store,
+        bot_only=oauth.installation_store_bot_only,
+        cache_enabled=True,
+        client=client,
+        user_token_resolution=oauth.user_token_resolution,
     )
-    # Authorization runs before the ack; without the cache every request would wait for an
-    # auth.test call. It is keyed by token: a rotated or reinstalled token is checked afresh,
-    # and an uninstalled workspace has no token left to find.
-    authorize.cache_enabled = True  # type: ignore[attr-defined]
     return oauth
 
 

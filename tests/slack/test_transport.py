@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -240,3 +241,30 @@ def test_like_copies_what_bolt_set_on_its_per_request_client() -> None:
     assert (twin.token, twin.base_url, twin.timeout) == ("xoxb-other", original.base_url, 7)
     assert twin.retry_handlers == handlers
     assert KeepAliveWebClient.like(twin) is twin
+
+
+def test_the_installed_slack_sdk_has_the_methods_the_kept_connections_override() -> None:
+    assert transport.KEEPS_WEB_API_ALIVE
+    assert transport.KEEPS_RESPONSE_URLS_ALIVE
+
+
+def test_without_the_private_method_a_client_keeps_slack_sdks_transport_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class SdkClient:
+        """A slack_sdk client whose private transport method has another name."""
+
+        def _send(self, url: str, req: object) -> str:
+            return "slack_sdk's own"
+
+    class KeptAlive(SdkClient):
+        def _perform_http_request_internal(self, url: str, req: object) -> str:
+            return "kept alive"
+
+    caplog.set_level(logging.WARNING, logger="bot.slack.platform.transport")
+
+    kept = transport._fence(KeptAlive, SdkClient, "_perform_http_request_internal")
+
+    assert kept is False
+    assert not hasattr(KeptAlive, "_perform_http_request_internal")
+    assert "open a new connection each" in caplog.text

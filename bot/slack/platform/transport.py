@@ -11,12 +11,21 @@ RemoteDisconnected): the connection-error retry handler retries all of them.
 
 A proxy (the client's own, or one from the environment) leaves the call to slack_sdk's
 urllib path, which knows how to speak through it.
+
+This is the one module that reaches into slack_sdk's private transport: it overrides
+`WebClient._perform_urllib_http_request_internal(url, req)` and
+`WebhookClient._perform_http_request_internal(url, req)`, which slack_sdk 3.48 (the minor
+version pyproject.toml pins) calls for every request. At import it checks that both exist with
+that signature; where one does not, its override is removed, so that client keeps slack_sdk's
+own transport (a connection per call), and a warning says so.
 """
 
 from __future__ import annotations
 
 import http.client
+import inspect
 import io
+import logging
 import select
 import ssl
 import threading
@@ -27,7 +36,10 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk import version as slack_sdk_version
 from slack_sdk.webhook import WebhookClient, WebhookResponse
+
+log = logging.getLogger(__name__)
 
 _local = threading.local()
 
@@ -186,3 +198,39 @@ class KeepAliveWebhookClient(WebhookClient):
             body=answer.body.decode(charset),
             headers=answer.headers,  # type: ignore[arg-type]
         )
+
+
+def _overridable(base: type, name: str) -> bool:
+    """Whether `base` has the private method `name(self, url, req)` this module overrides."""
+    method = getattr(base, name, None)
+    if not callable(method):
+        return False
+    try:
+        parameters = list(inspect.signature(method).parameters)
+    except (TypeError, ValueError):
+        return False
+    return parameters == ["self", "url", "req"]
+
+
+def _fence(client: type, base: type, name: str) -> bool:
+    """Keep `client`'s override of `base.name` only where slack_sdk still has that method."""
+    if _overridable(base, name):
+        return True
+    delattr(client, name)
+    log.warning(
+        "slack_sdk %s has no %s.%s(url, req): %s calls open a new connection each, as "
+        "slack_sdk does (kept-alive connections need the slack_sdk minor version pinned in "
+        "pyproject.toml)",
+        slack_sdk_version.__version__,
+        base.__name__,
+        name,
+        client.__name__,
+    )
+    return False
+
+
+KEEPS_WEB_API_ALIVE = _fence(KeepAliveWebClient, WebClient, "_perform_urllib_http_request_internal")
+KEEPS_RESPONSE_URLS_ALIVE = _fence(
+    KeepAliveWebhookClient, WebhookClient, "_perform_http_request_internal"
+)
+"""Checked once, at import: whether each client's calls reuse this thread's connections."""

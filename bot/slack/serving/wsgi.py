@@ -156,7 +156,10 @@ class SlackWsgiApp:
         return json.dumps(report).encode()
 
     def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
-        """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here)."""
+        """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here).
+
+        Not slack_sdk's SignatureVerifier: it decodes the body as UTF-8 and raises on other
+        bytes, and a signed body that is not UTF-8 must get 400 while a forged one gets 401."""
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
