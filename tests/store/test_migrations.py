@@ -5,16 +5,32 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bot.store import create_store, migrate
 from bot.store.engine import database_url_for, make_engine
 from bot.store.schema import events, feedback, meta, metadata, questions, recommendations
+from bot.store.text import normalize_question
 
 NOW = datetime.now(UTC)
+
+
+def question_row(text: str, entry_id: str | None = None) -> dict[str, Any]:
+    """A stored question as revision 0001 wrote it."""
+    return {
+        "team_id": "T1",
+        "channel_id": "C1",
+        "user_id": "U1",
+        "text": text,
+        "entry_id": entry_id,
+        "score": 0.5,
+        "closest": [],
+        "asked_at": NOW,
+    }
 
 
 def test_a_new_database_is_created_at_the_newest_revision(
@@ -43,16 +59,7 @@ def test_upgrading_a_revision_1_database_keeps_its_data(database_url: str, tmp_p
         connection.execute(
             insert(questions),
             [
-                {
-                    "team_id": "T1",
-                    "channel_id": "C1",
-                    "user_id": "U1",
-                    "text": text,
-                    "entry_id": entry,
-                    "score": 0.5,
-                    "closest": [],
-                    "asked_at": NOW,
-                }
+                question_row(text, entry)
                 for text, entry in [("Is it FAST?", None), ("is it fast", None), ("orm?", "orm")]
             ],
         )
@@ -110,3 +117,61 @@ def test_instances_starting_together_migrate_once(database_url: str, tmp_path: P
     assert errors == []
     store = create_store(database_url, tmp_path)
     assert migrate.current_revision(store.engine) == migrate.head_revision()
+
+
+MIGRATIONS = Path(migrate.MIGRATIONS_DIR) / "versions"
+
+
+def test_no_migration_imports_the_apps_code_or_builds_tables_with_a_library() -> None:
+    """Each revision carries its tables and its data changes as they were when it was made:
+    code it borrowed (the matcher, slack_sdk's table builders) could change under it."""
+    for revision in sorted(MIGRATIONS.glob("0*.py")):
+        imports = [
+            line.split()[1]
+            for line in revision.read_text(encoding="utf-8").splitlines()
+            if line.startswith(("import ", "from "))
+        ]
+        borrowed = [name for name in imports if name.split(".")[0] in {"bot", "slack_sdk"}]
+        assert borrowed == [], revision.name
+
+
+def test_the_backfill_folds_questions_as_the_store_does_today(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The frozen folding of revision 0002 still agrees with today's, for the texts it met."""
+    engine = make_engine(database_url_for(database_url, tmp_path))
+    migrate.upgrade(engine, "0001")
+    texts = [
+        "<@U1> What's  Flask?!",
+        "Is <https://djangoproject.com|Django> :rocket: FAST &amp; safe?",
+        "<!here> orm\u2019s   speed",
+        "plain",
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(questions), [question_row(text) for text in texts])
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(questions.c.text, questions.c.normalized).order_by(questions.c.id)
+        ).all()
+    engine.dispose()
+
+    assert [(row.text, row.normalized) for row in rows] == [
+        (text, normalize_question(text)) for text in texts
+    ]
+    assert rows[0].normalized == "whats flask"
+
+
+def test_upgrading_from_revision_1_builds_exactly_the_declared_schema(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url_for(database_url, tmp_path))
+    migrate.upgrade(engine, "0001")
+    for revision in ("0002", "0003"):
+        migrate.upgrade(engine, revision)
+        assert migrate.current_revision(engine) == revision
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert differences == []
