@@ -183,7 +183,14 @@ class Turn:
             # A topic picked from the suggestions answers this question: its vote keeps it.
             return FeedbackValue.for_entry(entry_id, question).encode_value()
 
-        return match_message(self.kb, result, question, feedback=feedback, topic_value=topic_value)
+        return match_message(
+            self.kb,
+            result,
+            question,
+            feedback=feedback,
+            topic_value=topic_value,
+            bodies=self.snapshot.answer_bodies,
+        )
 
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""

@@ -22,6 +22,7 @@ from bot.knowledge import (
     Source,
     Trait,
 )
+from bot.live_knowledge import LiveKnowledge
 from bot.matching import Candidate, MatchResult
 from bot.render import blocks
 from bot.render.blocks import ActionId, Message, ResultButtons
@@ -133,8 +134,13 @@ def test_every_entry_renders_as_a_valid_answer_ending_with_its_sources(kb: Knowl
 
 def test_an_answer_body_is_rendered_once_and_sent_the_same_every_time(kb: KnowledgeBase) -> None:
     entry = kb.entries[0]
-    first = blocks.answer_message(kb, entry, feedback=blocks.FeedbackButtons("first"))
-    again = blocks.answer_message(kb, entry, feedback=blocks.FeedbackButtons("again"))
+    bodies = blocks.AnswerBodies(kb)
+    first = blocks.answer_message(
+        kb, entry, feedback=blocks.FeedbackButtons("first"), bodies=bodies
+    )
+    again = blocks.answer_message(
+        kb, entry, feedback=blocks.FeedbackButtons("again"), bodies=bodies
+    )
 
     fresh = [block.to_dict() for block in again.blocks]
     assert again.blocks_json() == fresh
@@ -161,15 +167,29 @@ def test_fresh_feedback_buttons_refuse_a_value_over_the_limit() -> None:
 
 def test_a_reloaded_knowledge_base_renders_its_own_answer_bodies(kb: KnowledgeBase) -> None:
     entry = kb.entries[0]
-    before = blocks.answer_message(kb, entry).blocks_json()
+    old_bodies = blocks.AnswerBodies(kb)
+    before = blocks.answer_message(kb, entry, bodies=old_bodies).blocks_json()
     changed = entry.model_copy(update={"answer": "A corrected answer."})
     reloaded = kb.model_copy(update={"entries": [changed, *kb.entries[1:]]})
 
-    after = blocks.answer_message(reloaded, changed).blocks_json()
+    after = blocks.answer_message(reloaded, changed, bodies=old_bodies).blocks_json()
+    fresh = blocks.answer_message(reloaded, changed, bodies=blocks.AnswerBodies(reloaded))
 
     assert "A corrected answer." in after[0]["text"]["text"]
+    assert fresh.blocks_json() == after
     assert before != after
-    assert blocks.answer_message(kb, entry).blocks_json() == before
+    assert blocks.answer_message(kb, entry, bodies=old_bodies).blocks_json() == before
+
+
+def test_a_reload_gives_the_new_knowledge_its_own_rendered_answers(kb: KnowledgeBase) -> None:
+    live = LiveKnowledge(None, kb)
+    first = live.snapshot
+
+    assert first.answer_bodies.kb is first.kb
+    live.reload()
+
+    assert live.snapshot.answer_bodies is not first.answer_bodies
+    assert live.snapshot.answer_bodies.kb is live.snapshot.kb
 
 
 def test_a_question_quoted_above_an_answer_comes_before_its_body(kb: KnowledgeBase) -> None:

@@ -54,7 +54,7 @@ def rebuild(turn: Turn, value: FeedbackValue, feedback: FeedbackButtons) -> Mess
             entry = turn.kb.entry(value.target)
         except KeyError:
             return None
-        return answer_message(turn.kb, entry, feedback=feedback)
+        return answer_message(turn.kb, entry, feedback=feedback, bodies=turn.snapshot.answer_bodies)
     try:
         recommendation = turn.recommend(value.answers)
     except AnswerError:

@@ -50,7 +50,9 @@ def register(app: App, app_context: AppContext) -> None:
             return
         # The answer's votes keep the question the person asked before picking the topic.
         feedback = FeedbackButtons(picked.encode_value())
-        message = answer_message(turn.kb, entry, feedback=feedback)
+        message = answer_message(
+            turn.kb, entry, feedback=feedback, bodies=turn.snapshot.answer_bodies
+        )
         outcome = turn.slack.replace_clicked(click, message)
         if outcome.error == NOWHERE:
             log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
