@@ -13,7 +13,7 @@ import sys
 
 def on_starting(server: object) -> None:
     from bot.settings import Settings
-    from bot.slack.token_check import startup_check, startup_line
+    from bot.slack.platform.token_check import startup_check, startup_line
 
     try:
         settings = Settings()

@@ -488,7 +488,7 @@ def process_cost() -> int:
         }
         ready_code = (
             "import time; started = time.perf_counter(); "
-            "from bot.slack.wsgi import create_wsgi_app; create_wsgi_app(); "
+            "from bot.slack.serving.wsgi import create_wsgi_app; create_wsgi_app(); "
             "print(time.perf_counter() - started)"
         )
         started = time.perf_counter()

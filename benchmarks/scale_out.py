@@ -44,14 +44,12 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT / "tests" / "slack"))
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from fake_slack import FakeSlack  # noqa: E402
-from slack_requests import TEAM_ID, app_mention, prepare  # noqa: E402
-from web_process import WebProcess  # noqa: E402
+sys.path.insert(0, str(PROJECT_ROOT))  # the tests.support helpers and bot
 
 from bot.store import create_store  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
+from tests.support.slack_requests import TEAM_ID, app_mention, prepare  # noqa: E402
+from tests.support.web_process import WebProcess  # noqa: E402
 
 BOT_TOKEN = "xoxb-benchmark-token"
 SIGNING_SECRET = "benchmark-signing-secret"

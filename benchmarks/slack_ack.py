@@ -40,11 +40,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT / "tests" / "slack"))
+sys.path.insert(0, str(PROJECT_ROOT))  # the tests.support helpers
 
-from fake_slack import FakeSlack  # noqa: E402
-from slack_requests import app_mention, prepare, slash_command  # noqa: E402
-from web_process import PROCFILE, WebProcess  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
+from tests.support.slack_requests import app_mention, prepare, slash_command  # noqa: E402
+from tests.support.web_process import PROCFILE, WebProcess  # noqa: E402
 
 BOT_TOKEN = "xoxb-benchmark-token"
 SIGNING_SECRET = "benchmark-signing-secret"

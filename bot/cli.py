@@ -226,7 +226,7 @@ def _run(
     if args.command == "kb":
         return check_knowledge(args.directory or settings.knowledge_dir or DEFAULT_KNOWLEDGE_DIR)
     if args.command == "serve" or (args.command is None and has_slack_credentials(settings)):
-        from bot.slack.server import serve
+        from bot.slack.serving.server import serve
 
         return serve(settings)
     if args.command == "stats" and args.days < 1:

@@ -26,12 +26,13 @@ import hashlib
 import logging
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, KnowledgeError, load_knowledge
 from bot.matching import Matcher
+from bot.render.blocks import AnswerBodies
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class Snapshot:
     kb: KnowledgeBase
     matcher: Matcher
     stamp: str
+    answer_bodies: AnswerBodies = field(init=False, compare=False, repr=False)
+    """The rendered answers of this knowledge, made as they are first needed."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "answer_bodies", AnswerBodies(self.kb))
 
 
 def folder_stamp(directory: Path | str | None) -> str:

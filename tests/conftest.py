@@ -7,9 +7,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from postgres import FlakyPostgres, flaky, fresh_schema, reachable_postgres_url
 
 from bot.knowledge import KnowledgeBase, load_knowledge
+from tests.support.postgres import FlakyPostgres, flaky, fresh_schema, reachable_postgres_url
+
+SERVICE_FIXTURES = frozenset(
+    {"postgres_url", "postgres_schema", "flaky_postgres", "gunicorn_server"}
+)
+"""A test that uses one of these reaches PostgreSQL or a server process: it is `slow`."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +57,7 @@ def knowledge_dir(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """A reachable PostgreSQL server (tests/postgres.py): skips outside CI, fails under CI."""
+    """A reachable PostgreSQL server (tests/support/postgres.py): skips outside CI, fails in CI."""
     return reachable_postgres_url()
 
 

@@ -101,6 +101,7 @@ def test_recommend_with_every_answer_given(kb: KnowledgeBase, framework_id: str,
     assert not RAW_MRKDWN.search(out), out
 
 
+@pytest.mark.slow
 def test_recommend_without_a_terminal_names_the_missing_answers(kb: KnowledgeBase) -> None:
     first, *rest = kb.questionnaire.questions
     given = f"{first.id}={first.options[0].id}"
@@ -143,6 +144,7 @@ def test_parse_answer_args_gathers_repeated_and_comma_separated_options() -> Non
     }
 
 
+@pytest.mark.slow
 def test_recommend_prompts_on_a_terminal(kb: KnowledgeBase) -> None:
     """Run on a real pseudo-terminal, answer every prompt (one wrong answer first)."""
     leader, follower = pty.openpty()
@@ -179,6 +181,7 @@ def test_recommend_prompts_on_a_terminal(kb: KnowledgeBase) -> None:
     assert "Recommendation: " in text
 
 
+@pytest.mark.slow
 def test_session_answers_questions_and_runs_the_questionnaire(kb: KnowledgeBase) -> None:
     picks = "\n".join("1" for _ in kb.questionnaire.questions)
     script = f"help\nwhat is flask exactly?\nrecommend\n{picks}\ncompanies\nquit\n"
@@ -194,6 +197,7 @@ def test_session_answers_questions_and_runs_the_questionnaire(kb: KnowledgeBase)
     assert all(company.name in out for company in kb.companies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["", "what is django\n"], ids=["empty", "no-quit"])
 def test_session_ends_cleanly_at_end_of_input(script: str) -> None:
     result = run_cli("chat", stdin=script)
@@ -202,6 +206,7 @@ def test_session_ends_cleanly_at_end_of_input(script: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_session_stops_cleanly_when_input_ends_mid_questionnaire() -> None:
     result = run_cli(stdin="recommend\n1\n")
 
@@ -233,6 +238,7 @@ def test_kb_check_on_the_shipped_knowledge(kb: KnowledgeBase, capsys) -> None:
     assert f"{len(kb.companies)} companies" in out
 
 
+@pytest.mark.slow
 def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -247,6 +253,7 @@ def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
     assert f"{folder / 'sources.yaml'}:2: sources[0].url: is required" in result.stderr
 
 
+@pytest.mark.slow
 def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parent.parent / "knowledge"
     folder = tmp_path / "knowledge"
@@ -295,6 +302,7 @@ def test_every_command_has_help(command: list[str], capsys) -> None:
     assert capsys.readouterr().out.startswith(f"usage: framework-bot {' '.join(command)}".strip())
 
 
+@pytest.mark.slow
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("framework-bot")
     result = subprocess.run(
@@ -398,6 +406,7 @@ def test_stats_on_an_empty_store(tmp_path: Path, monkeypatch, capsys) -> None:
     assert not (tmp_path / "empty").exists()
 
 
+@pytest.mark.slow
 def test_kb_check_is_clean_on_the_shipped_knowledge() -> None:
     result = run_cli("kb", "check")
 
@@ -426,6 +435,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, monkeypatch) -> 
     assert main(["companies"]) == 1
 
 
+@pytest.mark.slow
 def test_ask_reads_a_project_description_and_says_how_to_finish() -> None:
     result = run_cli(
         "ask", "we are building a staff portal with sign-in and data entry screens, which one?"
@@ -436,6 +446,7 @@ def test_ask_reads_a_project_description_and_says_how_to_finish() -> None:
     assert "framework-bot recommend --from-text" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("message", "reply"),
     [("hi", "I help teams choose"), ("what can you do?", "describe your project")],
@@ -447,6 +458,7 @@ def test_ask_answers_small_talk_with_cli_commands(message: str, reply: str) -> N
     assert "/framework" not in result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_from_text_chooses_the_answers_it_reads(kb: KnowledgeBase) -> None:
     read = {"building", "admin", "features"}
     others = [q for q in kb.questionnaire.questions if q.id not in read]
@@ -462,6 +474,7 @@ def test_recommend_from_text_chooses_the_answers_it_reads(kb: KnowledgeBase) -> 
     assert "Recommendation" in result.stdout or "Django" in result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_from_text_without_answers_names_what_is_missing(kb: KnowledgeBase) -> None:
     result = run_cli("recommend", "--from-text", "a staff portal with sign-in")
     assert result.returncode == 2

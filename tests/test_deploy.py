@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import check_lock  # noqa: E402
 
+pytestmark = pytest.mark.slow  # fresh venvs and the Procfile web process
+
 STARTUP_SECONDS = 60
 
 

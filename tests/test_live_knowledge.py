@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeError
 from bot.live_knowledge import LiveKnowledge, folder_stamp
 from bot.store import StoreUnavailable
+from tests.support.waiting import eventually
 
 ENTRY_FILE = "entries-basics.yaml"
 OLD_TITLE = "What is the Django framework?"
@@ -202,13 +202,6 @@ def test_the_first_stamp_read_after_an_outage_at_start_is_acted_on(folder: Path)
     assert title(live) == NEW_TITLE
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
-
-
 def test_follow_syncs_on_a_thread_until_stopped(folder: Path) -> None:
     store = StampStore()
     live = LiveKnowledge(folder)
@@ -216,7 +209,7 @@ def test_follow_syncs_on_a_thread_until_stopped(folder: Path) -> None:
     edit(folder, OLD_TITLE, NEW_TITLE)
     reload_elsewhere(folder, store)
 
-    wait_until(lambda: title(live) == NEW_TITLE, "the follower never reloaded")
+    eventually(lambda: title(live) == NEW_TITLE, "the follower reloading")
     follower.stop()
 
     assert not follower.running
@@ -243,4 +236,4 @@ def test_the_follower_ends_when_its_knowledge_is_thrown_away(folder: Path) -> No
     del live
     gc.collect()
 
-    wait_until(lambda: not follower.running, "the follower outlived its knowledge")
+    eventually(lambda: not follower.running, "the follower stopping with its knowledge")

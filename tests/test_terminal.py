@@ -21,6 +21,8 @@ import pytest
 from bot.knowledge import KnowledgeBase, Question
 from bot.terminal import fit_to_terminal
 
+pytestmark = pytest.mark.slow  # a pseudo-terminal running the CLI
+
 COLUMNS = 80
 TIMEOUT = 30.0
 OSC8 = re.compile(r"\x1b\]8;;([^\x1b]*)\x1b\\")

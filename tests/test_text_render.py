@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from bot.knowledge import KnowledgeBase
 from bot.render.text import SESSION_COMMANDS, mrkdwn_to_text, render_entry, wrap_text
 
@@ -55,6 +57,7 @@ def test_wrapping_never_splits_a_hyphenated_url_or_word() -> None:
     assert all(line.startswith("    ") for line in wrapped.splitlines()[1:])
 
 
+@pytest.mark.slow
 def test_ask_piped_is_plain_text_at_80_columns(kb: KnowledgeBase) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     env["COLUMNS"] = "200"  # a pipe's width does not depend on the terminal it came from

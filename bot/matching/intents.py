@@ -50,7 +50,9 @@ class IntentMatcher:
             for intent in intents
         }
         texts = [text for _, text in self._examples]
-        self._vectors = columns(encoder.encode(texts)) if encoder is not None and texts else None
+        self._vectors = (
+            columns(encoder.encode_known(texts)) if encoder is not None and texts else None
+        )
 
     def match(self, text: str) -> IntentMatch | None:
         """The closest intent whose vocabulary covers the message, or None."""

@@ -166,7 +166,9 @@ class Matcher:
         self._owner_starts = starts
         self._owner_ids = owner_array[starts] if len(owner_array) else owner_array
         self._vectors: Vectors | None = (
-            columns(self.encoder.encode(texts)) if self.encoder is not None and texts else None
+            columns(self.encoder.encode_known(texts))
+            if self.encoder is not None and texts
+            else None
         )
 
     def expand(self, text: str) -> str:

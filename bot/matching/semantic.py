@@ -26,11 +26,18 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 Vectors = npt.NDArray[np.float32]
 
+MAX_KNOWN_TEXTS = 50_000
+"""Knowledge texts whose vectors are remembered (256 float32 each: about 50 MB at most)."""
+
 
 class SentenceEncoder(Protocol):
     """Turns texts into unit-length vectors (one row per text)."""
 
     def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+    def encode_known(self, texts: Sequence[str]) -> Vectors:
+        """`encode` for texts that recur (the knowledge's), which may be remembered."""
+        ...
 
     def is_word(self, word: str) -> bool:
         """Whether `word` is a whole word of the model's vocabulary (an English or tech word
@@ -50,12 +57,27 @@ class StaticEncoder:
             token for token in self._model.tokenizer.get_vocab() if token.isalpha()
         )
         self.dimensions = int(self._model.dim)
+        self._known: dict[str, Vectors] = {}
+        self._known_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         vectors = self._model.encode(list(texts), use_multiprocessing=False)
         return _unit_rows(np.asarray(vectors, dtype=np.float32))
+
+    def encode_known(self, texts: Sequence[str]) -> Vectors:
+        """`encode` for the knowledge's own texts, remembered per text: a reload, or another
+        matcher on the same knowledge, embeds only the texts that changed."""
+        with self._known_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._known))
+            if missing:
+                if len(self._known) + len(missing) > MAX_KNOWN_TEXTS:
+                    self._known.clear()
+                self._known.update(zip(missing, self.encode(missing), strict=True))
+            if not texts:
+                return np.zeros((0, self.dimensions), dtype=np.float32)
+            return np.stack([self._known[text] for text in texts])
 
     def is_word(self, word: str) -> bool:
         return word in self._vocabulary

@@ -1,10 +1,10 @@
 """Block Kit for every message, modal and Home tab the Slack app sends.
 
 Everything is built with slack_sdk.models classes, so `to_dict()` validates the structure, and
-every text is cut to Slack's limits here (SLACK.md), never by the listeners. Text typed by a
-user is escaped before it is shown, so it cannot ping (`<!channel>`) or inject links. Knowledge
-fields that are mrkdwn by design (answers, reasons, company uses) are passed through; names,
-titles, labels and prompts are plain text and are escaped.
+every text is cut to Slack's limits here (Block Kit reference), never by the listeners. Text
+typed by a user is escaped before it is shown, so it cannot ping (`<!channel>`) or inject
+links. Knowledge fields that are mrkdwn by design (answers, reasons, company uses) are passed
+through; names, titles, labels and prompts are plain text and are escaped.
 
 This module knows nothing about Slack requests: state that must travel with a button or a modal
 (`value`, `private_metadata`) arrives as an opaque string from the caller.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -56,8 +55,9 @@ from bot.knowledge import (
 from bot.knowledge import Option as KnowledgeOption
 from bot.matching import MatchResult, ProjectReading, Signal
 
-# Slack's limits (SLACK.md). slack_sdk checks most of them at to_dict(); the builders stay under
-# all of them so that nothing a person triggers can make Slack refuse a message.
+# Slack's limits (https://api.slack.com/reference/block-kit). slack_sdk checks most of them at
+# to_dict(); the builders stay under all of them so that nothing a person triggers can make
+# Slack refuse a message.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
@@ -77,8 +77,6 @@ MAX_QUESTION_ECHO = 300
 
 MAX_SUGGESTIONS = 3
 MAX_LEAN_REASONS = 3
-ANSWER_BODIES_KEPT = 2048
-"""Rendered answer bodies kept (a few KB each): every entry of a large knowledge base."""
 HOME_EXAMPLES = 5
 
 ELLIPSIS = "…"
@@ -128,34 +126,25 @@ class Message:
         return [*self.rendered, *(block.to_dict() for block in self.blocks[done:])]
 
 
-class _AnswerBodies:
-    """The blocks of each answer's body and their JSON, per knowledge base and entry; a
-    reloaded knowledge base gets its own (the oldest bodies are forgotten first)."""
+class AnswerBodies:
+    """The blocks of each answer's body and their JSON, for one knowledge base, each rendered
+    (and validated) the first time its entry is the answer. The live knowledge keeps one with
+    each snapshot, so a reload starts afresh and the old bodies go with the old snapshot."""
 
-    def __init__(self, size: int = ANSWER_BODIES_KEPT) -> None:
-        self._size = size
-        self._bodies: OrderedDict[
-            tuple[int, str], tuple[KnowledgeBase, tuple[Block, ...], tuple[dict[str, Any], ...]]
-        ] = OrderedDict()
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._bodies: dict[str, tuple[tuple[Block, ...], tuple[dict[str, Any], ...]]] = {}
         self._lock = threading.Lock()
 
-    def get(
-        self, kb: KnowledgeBase, entry: Entry
-    ) -> tuple[tuple[Block, ...], tuple[dict[str, Any], ...]]:
-        # Keyed by id(kb): the kept reference to kb stops that id being reused meanwhile.
-        key = (id(kb), entry.id)
+    def get(self, entry: Entry) -> tuple[tuple[Block, ...], tuple[dict[str, Any], ...]]:
         with self._lock:
-            found = self._bodies.get(key)
-            if found is not None:
-                self._bodies.move_to_end(key)
-                return found[1], found[2]
-        blocks = _answer_body(kb, entry)
-        rendered = tuple(block.to_dict() for block in blocks)
+            found = self._bodies.get(entry.id)
+        if found is not None:
+            return found
+        blocks = _answer_body(self.kb, entry)
+        made = (blocks, tuple(block.to_dict() for block in blocks))
         with self._lock:
-            self._bodies[key] = (kb, blocks, rendered)
-            while len(self._bodies) > self._size:
-                self._bodies.popitem(last=False)
-        return blocks, rendered
+            return self._bodies.setdefault(entry.id, made)
 
 
 def _answer_body(kb: KnowledgeBase, entry: Entry) -> tuple[Block, ...]:
@@ -339,9 +328,6 @@ def feedback_blocks(feedback: FeedbackButtons) -> list[Block]:
     ]
 
 
-_ANSWER_BODIES = _AnswerBodies()
-
-
 @lru_cache(maxsize=1)
 def _fresh_feedback_template() -> dict[str, Any]:
     return feedback_blocks(FeedbackButtons("value"))[0].to_dict()
@@ -364,11 +350,15 @@ def answer_message(
     *,
     asked: str | None = None,
     feedback: FeedbackButtons | None = None,
+    bodies: AnswerBodies | None = None,
 ) -> Message:
     """One knowledge entry as an answer, ending with its sources (and the feedback buttons
     when `feedback` is given); `asked` (the person's own words, unescaped) is quoted above it
-    when the answer replaces an earlier message."""
-    body, rendered = _ANSWER_BODIES.get(kb, entry)
+    when the answer replaces an earlier message. The body comes from `bodies` (the snapshot's
+    rendered answers of `kb`) when given, else it is rendered now."""
+    if bodies is None or bodies.kb is not kb:
+        bodies = AnswerBodies(kb)
+    body, rendered = bodies.get(entry)
     blocks: list[Block] = []
     if asked:
         blocks.append(context(f"You asked: “{quote_user_text(asked)}”"))
@@ -419,13 +409,14 @@ def match_message(
     *,
     feedback: FeedbackButtons | None = None,
     topic_value: Callable[[str], str] | None = None,
+    bodies: AnswerBodies | None = None,
 ) -> Message:
-    """The answer when the matcher is confident (with `feedback` buttons if given), otherwise
-    the honest "not sure" (nothing to rate there: it has no feedback buttons) with topic
-    buttons valued by `topic_value`."""
+    """The answer when the matcher is confident (with `feedback` buttons if given, its body
+    from `bodies`), otherwise the honest "not sure" (nothing to rate there: it has no feedback
+    buttons) with topic buttons valued by `topic_value`."""
     if result.best is None:
         return not_sure_message(result, asked, topic_value)
-    return answer_message(kb, result.best.entry, feedback=feedback)
+    return answer_message(kb, result.best.entry, feedback=feedback, bodies=bodies)
 
 
 def notice_message(text: str) -> Message:
@@ -574,7 +565,7 @@ def recommendation_message(
     buttons: ResultButtons | None = None,
     feedback: FeedbackButtons | None = None,
 ) -> Message:
-    """The recommendation as DESIGN.md lays it out: a header naming the framework, clear choice
+    """The recommendation as a person should read it: a header naming the framework, clear choice
     or close call, the reasons with their weight, what you give up, what would change it, and
     companies that made the same choice, linked to their sources; then the result `buttons`
     and the `feedback` buttons, when given."""

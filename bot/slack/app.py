@@ -4,45 +4,34 @@ from __future__ import annotations
 
 import atexit
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest
-from slack_bolt.listener_matcher import ListenerMatcher
-from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
-from slack_bolt.middleware import Middleware
+from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, all_builtin_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from slack_sdk.oauth.token_rotation import TokenRotator
 
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings, SettingsError
-from bot.slack import (
-    commands,
-    errors,
-    feedback,
-    home,
-    lifecycle,
-    mentions,
-    messages,
-    questionnaire,
-    results,
-    shortcuts,
-    topics,
+from bot.slack import listeners
+from bot.slack.context import AppContext
+from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
+from bot.slack.platform.installations import RememberingInstallationStore
+from bot.slack.platform.redelivery import (
+    EventDeduplicator,
+    InMemoryDeduplicator,
+    SkipRedeliveredEvents,
 )
-from bot.slack.dedupe import DELIVERY_KEY, Delivery, EventDeduplicator, InMemoryDeduplicator
-from bot.slack.engine import Engine
-from bot.slack.installations import RememberingInstallationStore
 from bot.store import Store, create_store
 
 log = logging.getLogger(__name__)
+quiet_same_token_warning()
 
 API_TIMEOUT_SECONDS = 10
 OAUTH_STATE_SECONDS = 600
@@ -60,36 +49,6 @@ DEFAULT_BOT_SCOPES = (
 LISTENER_THREADS = 6
 """Bolt runs listeners on this pool (slash commands acknowledge from it, so it must not fill
 up: at most ANSWER_SLOTS of its threads answer questions at a time, see AnswerSlots)."""
-
-SURFACES = (
-    commands,
-    mentions,
-    messages,
-    home,
-    questionnaire,
-    results,
-    topics,
-    feedback,
-    shortcuts,
-    lifecycle,
-    errors,
-)
-"""Bolt tries listeners in registration order: the surfaces whose acks are timed first (slash
-commands, then events). Each surface listens to its own request types, so no two listeners
-can match the same request and the order changes nothing else."""
-
-
-class _SameTokenWarningFilter(logging.Filter):
-    """Bolt warns "`token` will be unused" whenever SLACK_BOT_TOKEN is in the environment and a
-    client is given; our client carries that very token, so the warning only misleads."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-_BOLT_APP_LOGGER = logging.getLogger("slack_bolt.App")
-if not any(isinstance(f, _SameTokenWarningFilter) for f in _BOLT_APP_LOGGER.filters):
-    _BOLT_APP_LOGGER.addFilter(_SameTokenWarningFilter())
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -140,7 +99,7 @@ def create_app(
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
         **options,
     )
-    engine = Engine(
+    app_context = AppContext(
         knowledge=live,
         dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
         store=store,
@@ -148,7 +107,7 @@ def create_app(
         curator_ids=settings.curators,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
-    register_listeners(app, engine)
+    register_listeners(app, app_context)
     return app
 
 
@@ -177,75 +136,28 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
         ),
         token_rotation_expiration_minutes=TOKEN_ROTATION_MINUTES,
     )
-    authorize = oauth.authorize
-    # Bolt's authorizer would refresh rotating tokens through slack.com whatever
-    # SLACK_API_URL says; give it the app's client.
-    authorize.token_rotator = TokenRotator(  # type: ignore[attr-defined]
-        client_id=client_id, client_secret=client_secret, client=client
+    # Built through its constructor rather than adjusting the one OAuthSettings made:
+    # - `client`: its token rotator refreshes rotating tokens through the app's client (so
+    #   through SLACK_API_URL), not through slack.com whatever SLACK_API_URL says;
+    # - `cache_enabled`: authorization runs before the ack; without the cache every request
+    #   would wait for an auth.test call. It is keyed by token: a rotated or reinstalled token
+    #   is checked afresh, and an uninstalled workspace has no token left to find.
+    oauth.authorize = InstallationStoreAuthorize(
+        logger=logging.getLogger(OAuthSettings.__module__),  # the logger OAuthSettings gave it
+        client_id=client_id,
+        client_secret=client_secret,
+        token_rotation_expiration_minutes=oauth.token_rotation_expiration_minutes,
+        installation_store=oauth.installation_store,
+        bot_only=oauth.installation_store_bot_only,
+        cache_enabled=True,
+        client=client,
+        user_token_resolution=oauth.user_token_resolution,
     )
-    # Authorization runs before the ack; without the cache every request would wait for an
-    # auth.test call. It is keyed by token: a rotated or reinstalled token is checked afresh,
-    # and an uninstalled workspace has no token left to find.
-    authorize.cache_enabled = True  # type: ignore[attr-defined]
     return oauth
 
 
-def register_listeners(app: App, engine: Engine) -> None:
+def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
-    app.use(SkipRedeliveredEvents(engine.dedupe))
-    for surface in SURFACES:
-        surface.register(app, engine)
+    app.use(SkipRedeliveredEvents(app_context.dedupe))
+    listeners.register(app, app_context)
     call_matchers_with_body(app)
-
-
-class BodyListenerMatcher(ListenerMatcher):
-    """One of Bolt's own matchers (a function of the request body), called directly.
-
-    Bolt builds the full keyword-argument set (client, context, say, respond, ...) for every
-    matcher of every listener it tries, which made routing an event past the other listeners
-    the largest cost of its acknowledgement. The function and the body are the same, so the
-    answer is too."""
-
-    def __init__(self, func: Callable[[dict[str, Any]], bool]) -> None:
-        self.func = func
-
-    def matches(self, req: BoltRequest, resp: BoltResponse) -> bool:
-        return self.func(req.body)
-
-
-def call_matchers_with_body(app: App) -> None:
-    """Swap every registered listener's built-in body-only matcher for a BodyListenerMatcher.
-    Bolt keeps its listeners in a private list; without it (another Bolt version) nothing
-    changes."""
-    for listener in getattr(app, "_listeners", ()):
-        listener.matchers = [
-            BodyListenerMatcher(matcher.func)
-            if type(matcher) is BuiltinListenerMatcher and matcher.arg_names == ["body"]
-            else matcher
-            for matcher in listener.matchers
-        ]
-
-
-class SkipRedeliveredEvents(Middleware):
-    """An event_id seen before (Slack's retry of a slow or failed delivery) is acknowledged and
-    not answered again. It runs after signature verification, so forged requests cannot use up
-    event ids. A Middleware subclass rather than a function: Bolt then calls it directly
-    instead of building its full keyword-argument set for every request."""
-
-    def __init__(self, dedupe: EventDeduplicator) -> None:
-        self.dedupe = dedupe
-
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse | None:
-        body = req.body
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if not isinstance(event_id, str) or not event_id:
-            return next()
-        retry = req.headers.get("x-slack-retry-num", [None])[0]
-        if not self.dedupe.first_delivery(event_id):
-            reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
-            log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
-            return BoltResponse(status=200, body="")
-        req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
-        return next()

@@ -705,7 +705,10 @@ class Store:
 
 # -- statements ------------------------------------------------------------------------------
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT: dict[str, Callable[[Any], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def _insert(connection: Connection, table: Any) -> Any:

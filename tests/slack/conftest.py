@@ -5,15 +5,24 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fake_slack import FakeSlack
-from slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post, Send
-from slack_requests import Response, WsgiApp, call_wsgi, events_url, http_request, prepare
-from web_process import WebProcess
+
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post, Send
+from tests.support.slack_requests import (
+    Response,
+    WsgiApp,
+    call_wsgi,
+    events_url,
+    http_request,
+    prepare,
+)
+from tests.support.web_process import WebProcess
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -42,11 +51,23 @@ def slack_settings(fake_slack: FakeSlack) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def migrated_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose SQLite store is migrated to the newest revision, made once: copying
+    it is much cheaper than running the migrations for every test."""
+    from bot.store import create_store
+
+    folder = tmp_path_factory.mktemp("migrated") / "store"
+    create_store(None, folder).close()
+    return folder
+
+
 @pytest.fixture
-def slack_store(tmp_path: Path) -> Iterator[Store]:
+def slack_store(tmp_path: Path, migrated_store_dir: Path) -> Iterator[Store]:
     """The app's store: SQLite in a fresh folder; tests read what the app recorded from it."""
     from bot.store import create_store
 
+    shutil.copytree(migrated_store_dir, tmp_path / "store")
     store = create_store(None, tmp_path / "store")
     yield store
     store.close()
@@ -63,7 +84,7 @@ def slack_app(slack_settings: Settings, slack_store: Store) -> App:
 @pytest.fixture
 def wsgi_app(slack_settings: Settings, slack_store: Store) -> WsgiApp:
     """The WSGI callable gunicorn serves, built from `slack_settings`, on `slack_store`."""
-    from bot.slack.wsgi import create_wsgi_app
+    from bot.slack.serving.wsgi import create_wsgi_app
 
     return create_wsgi_app(slack_settings, store=slack_store)
 

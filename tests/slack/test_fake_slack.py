@@ -8,8 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import slack_requests as req
-from fake_slack import FakeSlack
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request import payload_utils
@@ -19,6 +17,10 @@ from slack_sdk.http_retry import all_builtin_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
+
+from tests.support import slack_requests as req
+from tests.support.fake_slack import FakeSlack
+from tests.support.waiting import eventually
 
 TOKEN = "xoxb-fake-token"
 SECRET = "fake-signing-secret"
@@ -210,6 +212,7 @@ def test_a_rate_limit_is_a_429_with_retry_after(client: WebClient, fake_slack: F
     assert raised.value.response.headers["retry-after"] == "7"
 
 
+@pytest.mark.slow  # waits out a real Retry-After or backoff
 def test_a_client_with_the_builtin_retry_handlers_survives_a_429(fake_slack: FakeSlack) -> None:
     client = WebClient(
         token=TOKEN, base_url=fake_slack.base_url, retry_handlers=all_builtin_retry_handlers()
@@ -593,9 +596,7 @@ def test_a_signed_request_reaches_the_matching_bolt_listener_through_wsgi(
     response = req.call_wsgi(handler, "POST", "/slack/events", body, headers)
 
     assert response.status == 200
-    deadline = time.monotonic() + 5
-    while not seen and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: seen, "the listener running", timeout=5)
     assert seen == [(listener, payload)]
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from test_manifest_schema import MANIFEST, SCHEMA, ManifestValidator, _errors
+
+from tests.slack.test_manifest_schema import MANIFEST, SCHEMA, ManifestValidator, _errors
 
 SOCKET_MANIFEST = Path(__file__).resolve().parents[2] / "manifest.socket.yml"
 

@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_slack import BOT_NAME, TEAM_ID, FakeSlack
-from slack_requests import call_wsgi
-from web_process import free_port
 
 from bot.settings import Settings
-from bot.slack.server import serve
-from bot.slack.token_check import TokenCheck, startup_line
-from bot.slack.wsgi import create_wsgi_app
+from bot.slack.platform.token_check import TokenCheck, startup_line
+from bot.slack.serving.server import serve
+from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store import create_store
+from tests.support.fake_slack import BOT_NAME, TEAM_ID, FakeSlack
+from tests.support.slack_requests import call_wsgi
+from tests.support.web_process import free_port
 
 
 def _health(app, *, until: str | None = None) -> tuple[int, dict]:
@@ -106,10 +106,10 @@ def test_socket_mode_logs_one_line_naming_the_mode_and_the_workspace(
     slack_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _socket_mode(slack_settings)
-    with caplog.at_level(logging.INFO, logger="bot.slack.token_check"):
+    with caplog.at_level(logging.INFO, logger="bot.slack.platform.token_check"):
         serve(settings)  # the fake refuses the connection afterwards: the line comes first
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack.token_check"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack.platform.token_check"]
     assert lines == [f"Serving Slack in Socket Mode as @{BOT_NAME} in workspace Fake Workspace "
                      f"({TEAM_ID})"]  # fmt: skip
 
@@ -128,6 +128,7 @@ def _procfile_web_line() -> str:
     raise AssertionError("no web: line")
 
 
+@pytest.mark.slow
 def test_the_procfile_web_line_stops_when_slack_rejects_the_token(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

@@ -1,5 +1,5 @@
 """Fixtures for the store tests: every `store` test runs on SQLite and on PostgreSQL (the server
-and per-test schema fixtures are in tests/conftest.py, see tests/postgres.py).
+and per-test schema fixtures are in tests/conftest.py, see tests/support/postgres.py).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres import schema_url
 
 from bot.store import Store, create_store
+from tests.support.postgres import schema_url
 
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.slow))
 
 
 @pytest.fixture(params=BACKENDS)

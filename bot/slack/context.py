@@ -1,0 +1,228 @@
+"""What every listener needs from the core, built once per app: the live knowledge, the event
+deduplicator, the store, and how to reach Slack for the request at hand."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk.http_retry import RetryHandler
+
+from bot.advisor import Recommendation, advise, lean
+from bot.knowledge import KnowledgeBase
+from bot.live_knowledge import LiveKnowledge, Snapshot
+from bot.matching import MatchResult
+from bot.render.blocks import (
+    FeedbackButtons,
+    Message,
+    intent_message,
+    match_message,
+    project_message,
+)
+from bot.slack.platform.messenger import Slack
+from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
+from bot.slack.platform.transport import KeepAliveWebClient
+from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.state import FeedbackValue, Place
+from bot.store import Store
+
+MAX_QUESTION_CHARS = 1000
+"""Only this much of a question is matched: no real question is longer, and a 40,000-character
+paste must not tie up a worker."""
+
+ANSWER_SLOTS = 2
+"""Questions typed at the bot (mentions, DMs, `/framework ask`) answered at once per process.
+Answering is CPU work (matching, Block Kit) and then one Slack call; on a 2-core worker more of
+it at once only contends for the GIL with the threads acknowledging requests (a burst of
+questions slowed every ack), and it held Bolt's listener threads, from which slash commands
+must ack."""
+
+UNKNOWN_TEAM = "unknown"
+"""The workspace of a request that names none (never the case for real Slack requests)."""
+
+
+class AnswerSlots:
+    """At most `slots` questions are answered at once in a process. A listener thread that
+    finds a slot free answers at once, and then any questions queued meanwhile; one that
+    finds none queues its question and returns, free for other listeners (a slash command
+    acks from one). Nothing waits in a thread of its own, so a lone question costs no hand-off."""
+
+    def __init__(self, slots: int = ANSWER_SLOTS) -> None:
+        self._slots = threading.Semaphore(slots)
+        self._waiting: deque[Callable[[], None]] = deque()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self._waiting.append(work)
+        while self._slots.acquire(blocking=False):
+            try:
+                while self._waiting:
+                    try:
+                        queued = self._waiting.popleft()
+                    except IndexError:
+                        break
+                    queued()
+            finally:
+                self._slots.release()
+            # A question queued after this thread's last look, by a thread that found no
+            # slot, would be stranded: look again now that the slot is free.
+            if not self._waiting:
+                return
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, and where: what a stored question or recommendation is filed under."""
+
+    team_id: str
+    user_id: str | None = None
+    channel_id: str | None = None
+
+    @classmethod
+    def from_context(cls, context: BoltContext, channel_id: str | None = None) -> Asker:
+        """The asker of the request Bolt is handling: its workspace (the enterprise for an
+        org-wide install without one), user and channel."""
+        team = context.team_id or context.enterprise_id or UNKNOWN_TEAM
+        return cls(team, context.user_id, channel_id or context.channel_id)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Built once per app and shared by every request."""
+
+    knowledge: LiveKnowledge
+    dedupe: EventDeduplicator
+    store: Store
+    retry_handlers: list[RetryHandler] = field(default_factory=list)
+    curator_ids: frozenset[str] = frozenset()
+    answers: AnswerSlots = field(default_factory=AnswerSlots)
+
+    def answer_later(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
+        """Run `work` (answering a question whose event Bolt has acknowledged) now if an
+        answer slot is free, else after the questions before it; an exception it raises goes
+        to `on_error`, as Bolt's error handler would."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:
+                on_error(error)
+
+        self.answers.submit(run)
+
+    def claim_event(self, body: dict[str, Any], context: BoltContext) -> bool:
+        """True when this event is this instance's to answer: the first claim of its event_id
+        on the shared database (False for a retry another instance, or this one before a
+        restart, already answered). Called after the ack, so no ack waits for the database;
+        while the database is down every event is answered (memory still stops retries).
+
+        Only a retry (or a delivery whose listener starts late) waits for the database: a
+        prompt first delivery's claim is written in the background (see
+        bot.slack.platform.redelivery)."""
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            return True
+        team = body.get("team_id")
+        team_id = team if isinstance(team, str) else None
+        delivery = context.get(DELIVERY_KEY)
+        if isinstance(delivery, Delivery) and not delivery.needs_checked_claim():
+            self.store.note_event(event_id, team_id)
+            return True
+        return self.store.claim_event(event_id, team_id)
+
+    def turn(self, context: BoltContext, channel_id: str | None = None) -> Turn:
+        """What one request works with: the knowledge as it is now (a reload during the
+        request does not change it), Slack with the token of the request's workspace (Bolt's
+        per-request client: the one bot token, or the stored installation; its calls reuse
+        this thread's open connection to Slack), and who asked."""
+        client = context.client
+        if client is None:
+            raise RuntimeError("Bolt gave this request no Web API client")
+        return Turn(
+            app_context=self,
+            snapshot=self.knowledge.snapshot,
+            slack=Slack(KeepAliveWebClient.like(client), self.retry_handlers),
+            asker=Asker.from_context(context, channel_id),
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One request's view of the app context."""
+
+    app_context: AppContext
+    snapshot: Snapshot
+    slack: Slack
+    asker: Asker
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.snapshot.kb
+
+    @property
+    def store(self) -> Store:
+        return self.app_context.store
+
+    def reply(self, text: str, place: Place, channel_id: str | None = None) -> Message:
+        """The reply to a message typed at the bot: a friendly word for small talk, a lean with
+        a pre-filled questionnaire for a project description, else `answer`. `place` is where
+        a questionnaire started from the reply delivers its result."""
+        understanding = self.snapshot.matcher.understand(text[:MAX_QUESTION_CHARS])
+        if understanding.kind == "intent" and understanding.intent is not None:
+            return intent_message(understanding.intent, COMMAND, place.encode_value())
+        if understanding.kind == "project" and understanding.reading is not None:
+            leaning = lean(self.kb, understanding.reading.answers)
+            finish = place.with_answers(leaning.answers).encode_value()
+            return project_message(self.kb, understanding.reading, leaning, finish)
+        return self._answer(understanding.match, channel_id)
+
+    def answer(self, text: str, channel_id: str | None = None) -> Message:
+        """The answer to a free-text question, or an honest "not sure" with closest topics;
+        the question and what it got are stored for the curators."""
+        return self._answer(self.snapshot.matcher.match(text[:MAX_QUESTION_CHARS]), channel_id)
+
+    def _answer(self, result: MatchResult, channel_id: str | None) -> Message:
+        question = result.question
+        best = result.best
+        asker = self.asker
+        self.store.record_question(
+            team_id=asker.team_id,
+            channel_id=channel_id or asker.channel_id,
+            user_id=asker.user_id,
+            text=question,
+            entry_id=best.entry.id if best is not None else None,
+            score=best.score if best is not None else None,
+            closest=[(c.entry.id, c.score) for c in result.alternatives] if best is None else (),
+        )
+        feedback = None
+        if best is not None:
+            value = FeedbackValue.for_entry(best.entry.id, question)
+            feedback = FeedbackButtons(value.encode_value())
+
+        def topic_value(entry_id: str) -> str:
+            # A topic picked from the suggestions answers this question: its vote keeps it.
+            return FeedbackValue.for_entry(entry_id, question).encode_value()
+
+        return match_message(
+            self.kb,
+            result,
+            question,
+            feedback=feedback,
+            topic_value=topic_value,
+            bodies=self.snapshot.answer_bodies,
+        )
+
+    def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
+        """The recommendation for complete answers; raises AnswerError otherwise."""
+        return advise(self.kb, answers)
+
+    def record_recommendation(self, recommendation: Recommendation) -> None:
+        self.store.record_recommendation(
+            team_id=self.asker.team_id,
+            user_id=self.asker.user_id,
+            framework_id=recommendation.winner.id,
+            verdict=recommendation.verdict,
+        )

@@ -1,0 +1,49 @@
+"""Bolt listeners, one module per Slack surface, each with `register(app, app_context)`.
+
+Listeners are thin: parse the payload (`bot.slack.wire`), call the core through the
+`AppContext`, render with `bot.render`, and send through the messenger
+(`bot.slack.platform.messenger`). No listener imports another; what several share is in
+`bot.slack.flows`.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.context import AppContext
+from bot.slack.listeners import (
+    commands,
+    errors,
+    feedback,
+    home,
+    lifecycle,
+    mentions,
+    messages,
+    questionnaire,
+    results,
+    shortcuts,
+    topics,
+)
+
+SURFACES = (
+    commands,
+    mentions,
+    messages,
+    home,
+    questionnaire,
+    results,
+    topics,
+    feedback,
+    shortcuts,
+    lifecycle,
+    errors,
+)
+"""Bolt tries listeners in registration order: the surfaces whose acks are timed first (slash
+commands, then events). Each surface listens to its own request types, so no two listeners
+can match the same request and the order changes nothing else."""
+
+
+def register(app: App, app_context: AppContext) -> None:
+    """Every surface's listeners, in SURFACES order."""
+    for surface in SURFACES:
+        surface.register(app, app_context)

@@ -1,0 +1,55 @@
+"""Direct messages to the bot (`message.im`): the answer in the DM, in the message's thread if
+it was sent in one. Every other message event (edits, deletions, joins, bots, other channel
+types) is acknowledged and ignored, so Slack does not retry it."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.slack.context import AppContext
+from bot.slack.flows.answering import message_to_answer, reply_for
+from bot.slack.flows.failures import report_unhandled
+from bot.slack.wire.ids import Event
+from bot.slack.wire.state import Place
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, app_context: AppContext) -> None:
+    @app.event({"type": Event.MESSAGE.value, "subtype": None})
+    def take_direct_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
+        app_context.answer_later(
+            partial(answer_direct_message, event, body, context),
+            partial(report_unhandled, app_context, body=body, context=context),
+        )
+
+    def answer_direct_message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
+        message = message_to_answer(app_context, event, body, context, only_direct=True)
+        if message is None:
+            return
+        turn = app_context.turn(context, message.channel)
+        reply = reply_for(turn, message.text, Place(dm=True))
+        outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
+        if not outcome.ok:
+            log.error(
+                "Could not answer the DM of user=%s in %s: %s",
+                message.user,
+                message.channel,
+                outcome.error,
+            )
+
+    @app.event(Event.MESSAGE.value)
+    def ignore_other_messages(event: dict[str, Any]) -> None:
+        log.debug(
+            "Ignoring a message event (subtype %s) in %s",
+            event.get("subtype"),
+            event.get("channel"),
+        )

@@ -1,0 +1,97 @@
+"""The buttons under a recommendation: "Share in channel", "Share in thread", "Start over".
+
+Their values carry the answers and where the result was shown, so the recommendation is
+recomputed from the knowledge on click, on whichever instance gets it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.advisor import AnswerError
+from bot.render.blocks import FeedbackButtons, recommendation_message
+from bot.slack.context import AppContext, Turn
+from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
+from bot.slack.platform.messenger import problem_text
+from bot.slack.wire.ids import ActionId
+from bot.slack.wire.payloads import BlockActions, ValidationError, problems
+from bot.slack.wire.state import FeedbackValue, ResultValue, StateError
+
+log = logging.getLogger(__name__)
+
+
+def _read(turn: Turn, body: dict[str, Any]) -> tuple[BlockActions, ResultValue] | None:
+    try:
+        click = BlockActions.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed click on a result button: %s", problems(error))
+        return None
+    try:
+        return click, ResultValue.decode(click.action.value)
+    except StateError as error:
+        log.warning(
+            "Unreadable result button value from user=%s: %s", click.user.id, problems(error)
+        )
+        turn.slack.tell(
+            click.user.id, EXPIRED, response_url=click.response_url, channel=click.channel_id
+        )
+        return None
+
+
+def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
+    read = _read(turn, body)
+    if read is None:
+        return
+    click, value = read
+    channel = value.to.channel or click.channel_id
+    tell = {"response_url": click.response_url, "channel": channel}
+    if channel is None:
+        log.warning("Share click from user=%s names no channel", click.user.id)
+        return
+    try:
+        recommendation = turn.recommend(value.answers)
+    except AnswerError as error:
+        log.warning("Shared answers of user=%s no longer fit: %s", click.user.id, problems(error))
+        turn.slack.tell(click.user.id, EXPIRED, **tell)
+        return
+    rated = FeedbackValue.for_recommendation(
+        recommendation.winner.id, recommendation.answers, shared_by=click.user.id
+    )
+    message = recommendation_message(
+        turn.kb,
+        recommendation,
+        shared_by=click.user.id,
+        feedback=FeedbackButtons(rated.encode_value()),
+    )
+    thread_ts = (value.to.thread_ts or click.thread_ts) if in_thread else None
+    outcome = turn.slack.post_message(channel, message, thread_ts=thread_ts)
+    if not outcome.ok:
+        turn.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
+
+
+def register(app: App, app_context: AppContext) -> None:
+    @app.action(ActionId.SHARE_IN_CHANNEL)
+    def share_in_channel(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        share(app_context.turn(context), body, in_thread=False)
+
+    @app.action(ActionId.SHARE_IN_THREAD)
+    def share_in_thread(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        share(app_context.turn(context), body, in_thread=True)
+
+    @app.action(ActionId.START_OVER)
+    def start_over(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        turn = app_context.turn(context)
+        read = _read(turn, body)
+        if read is None:
+            return
+        click, value = read
+        to = value.to.for_user(click.user.id)
+        if click.response_url:
+            to = to.model_copy(update={"response_url": click.response_url})
+        open_questionnaire(turn, click.trigger_id, to)

@@ -1,0 +1,1 @@
+"""Entry points: the WSGI app gunicorn serves and `framework-bot serve` (HTTP or Socket Mode)."""

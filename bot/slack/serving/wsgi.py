@@ -1,0 +1,240 @@
+"""The WSGI application gunicorn serves (see the Procfile): `POST /slack/events` for everything
+Slack sends, `GET /healthz` for the platform's health check, and with the OAuth install on
+(SLACK_CLIENT_ID) Bolt's `GET /slack/install` and `GET /slack/oauth_redirect` pages; 404 for
+anything else.
+
+It never answers 500: a body that is not UTF-8, JSON or a form, a wrong Content-Length, or an
+exception anywhere below becomes a logged 4xx. The signature is checked on the raw bytes before
+anything else (Bolt checks it again), so a forged or stale request gets 401 whatever its body
+and reaches no listener, and the process stays up whatever arrives. The two OAuth pages are
+opened by a person's browser, so they carry no signature: Bolt checks the OAuth state instead
+(a state cookie set by the install page, matched against one issued in the database).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.settings import Settings, SettingsError, check_credentials
+from bot.slack.app import create_app, open_store
+from bot.slack.platform.token_check import TokenCheck, TokenStatus
+from bot.store import Health, Store
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1024 * 1024
+"""Slack's largest payloads (a full modal state) are far below this."""
+MAX_CLOCK_SKEW_SECONDS = 300
+"""Slack's rule, as Bolt applies it: a request timestamp further from now is refused."""
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    503: "Service Unavailable",
+}
+INSTALL_FAILED_PAGE = (
+    b"The app could not be installed this time. Please try again in a moment from the page "
+    b"that sent you here."
+)
+
+
+Headers = list[tuple[str, str]]
+
+
+class SlackWsgiApp:
+    """Bolt's WSGI adapter behind a callable that turns every failure into a deliberate answer."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        health: Callable[[], Health] | None = None,
+        token: Callable[[], TokenCheck] | None = None,
+    ) -> None:
+        self.app = app
+        self._health = health
+        self._token = token
+        self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._secret = signing_secret.encode("utf-8")
+        flow = app.oauth_flow
+        self.oauth_paths = (
+            frozenset({flow.install_path, flow.redirect_uri_path}) if flow else frozenset()
+        )
+        """The OAuth install's pages, empty unless the install is on."""
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        try:
+            status, headers, body = self._answer(environ)
+        except Exception:
+            log.exception("Unexpected error answering %s", _describe(environ))
+            status, headers, body = 400, [], b"Bad Request"
+        return _send(start_response, status, headers, body)
+
+    def _answer(self, environ: WSGIEnvironment) -> tuple[int, Headers, bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH and method in {"GET", "HEAD"}:
+            return self._health_report()
+        if path in self.oauth_paths:
+            return self._oauth_page(environ, method)
+        if path != EVENTS_PATH:
+            return 404, [], b"Not Found"
+        if method != "POST":
+            return 405, [("allow", "POST")], b"Method Not Allowed"
+        raw = _read_body(environ)
+        if isinstance(raw, int):
+            return raw, [], _REASONS[raw].encode()
+        if not self._signed_by_slack(raw, environ):
+            # Checked here as well as by Bolt: Bolt parses the body first and raises on a
+            # malformed timestamp, and nothing unsigned may reach a listener or error handler.
+            log.info("Refusing a request without a valid Slack signature")
+            return 401, [], b"Unauthorized"
+        try:
+            status, headers, body = self._bolt(environ, raw)
+        except Exception as error:
+            # A body that is not UTF-8, JSON or a form: Bolt raises while parsing it.
+            log.warning("Refusing a signed request whose body cannot be read: %r", error)
+            return 400, [], b"Bad Request"
+        if status >= 500:
+            log.error("Bolt answered %s to %s; answering 400", status, _describe(environ))
+            return 400, [], b"Bad Request"
+        return status, headers, body
+
+    def _oauth_page(self, environ: WSGIEnvironment, method: str) -> tuple[int, Headers, bytes]:
+        """Bolt's install page (a state cookie and the link to Slack's authorize page) or its
+        redirect page (the code exchanged through oauth.v2.access and the installation stored;
+        Bolt's failure page, 4xx, for a missing or unknown state). A 5xx from Bolt (the database
+        failed to store the installation) keeps its page with 400; an exception becomes a
+        short page with 400."""
+        if method != "GET":
+            return 405, [("allow", "GET")], b"Method Not Allowed"
+        try:
+            status, headers, body = self._bolt(environ, b"")
+        except Exception:
+            log.exception("The OAuth install failed at %s", _describe(environ))
+            return 400, [], INSTALL_FAILED_PAGE
+        if status >= 500:
+            log.error("Bolt answered %s to %s; answering 400", status, _describe(environ))
+            status = 400
+        return status, headers, body
+
+    def _bolt(self, environ: WSGIEnvironment, raw: bytes) -> tuple[int, Headers, bytes]:
+        """Bolt's answer to the request `environ` with the body `raw` (already read)."""
+        buffered = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: Headers, exc_info: object = None) -> Callable[..., None]:
+            answer["status"], answer["headers"] = int(status.split(" ", 1)[0]), headers
+            return lambda data: None
+
+        body = b"".join(self.handler(buffered, capture))
+        return answer.get("status", 500), list(answer.get("headers", [])), body
+
+    def _health_report(self) -> tuple[int, Headers, bytes]:
+        """200 (the bot answers questions without its database), with the store's state for
+        whoever looks: whether the database is reachable, and records waiting or lost; and
+        whether Slack accepted the bot token. A token Slack rejected means nothing can be
+        answered: 503, status "error"."""
+        report: dict[str, Any] = {"status": "ok"}
+        status = 200
+        if self._token is not None:
+            check = self._token()
+            report["slack_token"] = check.describe()
+            if check.rejected:
+                report["status"], status = "error", 503
+        if self._health is not None:
+            health = self._health()
+            report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
+            report["records_waiting"] = health.pending
+            report["records_lost"] = health.dropped
+        return status, [("content-type", "application/json")], json.dumps(report).encode()
+
+    def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
+        """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here).
+
+        Not slack_sdk's SignatureVerifier: it decodes the body as UTF-8 and raises on other
+        bytes, and a signed body that is not UTF-8 must get 400 while a forged one gets 401."""
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+            return False
+        digest = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+        return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes | int:
+    """The request body, or the status to answer when it cannot be read."""
+    stream = environ.get("wsgi.input")
+    length_header = environ.get("CONTENT_LENGTH") or ""
+    if not length_header:
+        # No Content-Length: gunicorn hands over a chunked body already decoded.
+        data = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        return 413 if len(data) > MAX_BODY_BYTES else data
+    try:
+        length = int(length_header)
+    except ValueError:
+        return 400
+    if length < 0:
+        return 400
+    if length > MAX_BODY_BYTES:
+        return 413
+    return stream.read(length) if stream is not None and length else b""
+
+
+def _send(start_response: StartResponse, status: int, headers: Headers, body: bytes) -> list[bytes]:
+    kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
+    if not any(name.lower() == "content-type" for name, _ in kept):
+        kept.append(("content-type", "text/plain; charset=utf-8"))
+    kept.append(("content-length", str(len(body))))
+    start_response(f"{status} {_REASONS.get(status, HTTPStatus(status).phrase)}", kept)
+    return [body]
+
+
+def _describe(environ: WSGIEnvironment) -> str:
+    return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '?')}"
+
+
+def create_wsgi_app(
+    settings: Settings | None = None, *, store: Store | None = None
+) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
+    it: `gunicorn 'bot.slack.serving.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
+    the variable) when the HTTP credentials are missing: the signing secret, and the bot token
+    unless the OAuth install (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) provides tokens."""
+    settings = settings if settings is not None else Settings()
+    settings.configure_logging()
+    problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))
+    if problem is not None:
+        raise SettingsError(problem)
+    if store is None:
+        store = open_store(settings)
+        atexit.register(store.close)
+    app = create_app(settings, store=store)
+    token = TokenStatus(None if settings.oauth else app.client)
+    return SlackWsgiApp(
+        app,
+        settings.secret("signing_secret") or "",
+        health=store.health,
+        token=lambda: token.current,
+    )

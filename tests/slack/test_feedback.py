@@ -1,0 +1,573 @@
+"""Helpful / Not helpful under every answer and recommendation, end to end, and what curators
+get from the store: every vote (one per person per message, changeable), every question from
+every surface, every "not sure" with the closest topics and their scores, and every
+recommendation with its framework and verdict."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.advisor import advise
+from bot.knowledge import Entry, KnowledgeBase, load_knowledge
+from bot.matching import Matcher
+from bot.render import blocks
+from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId, FeedbackButtons, escape
+from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
+from bot.store import Store
+from bot.store.schema import questions
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.slack_fixtures import Send
+from tests.support.slack_requests import (
+    ALICE,
+    ALICE_DM,
+    BOB,
+    GENERAL,
+    TEAM_ID,
+    app_mention,
+    block_actions,
+    direct_message,
+    message_shortcut,
+    slash_command,
+)
+from tests.support.slack_test_helpers import (
+    answerable,
+    assert_valid_block_kit,
+    best_answers,
+    click_topic,
+    recommend_by_command,
+    topic_buttons,
+    vague_question,
+)
+
+FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
+VOTES = {True: ActionId.FEEDBACK_HELPFUL, False: ActionId.FEEDBACK_NOT_HELPFUL}
+STARTED = datetime.now(UTC) - timedelta(minutes=1)
+
+
+@pytest.fixture(autouse=True)
+def _sent_block_kit_is_valid(fake_slack: FakeSlack) -> Iterator[None]:
+    yield
+    assert_valid_block_kit(fake_slack)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def text_of(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def feedback_buttons(message_blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """action_id -> button of the feedback block of a message ({} when it has none)."""
+    return {
+        element["action_id"]: element
+        for block in message_blocks
+        if block.get("block_id") == FEEDBACK_BLOCK_ID
+        for element in block["elements"]
+    }
+
+
+def content(message_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A message's blocks before its feedback block: what it says, without the vote."""
+    index = next(i for i, b in enumerate(message_blocks) if b.get("block_id") == FEEDBACK_BLOCK_ID)
+    return message_blocks[:index]
+
+
+def exported(store: Store, what: str) -> list[dict[str, str]]:
+    """The store's CSV export for the test workspace, as rows (after writing what waits)."""
+    assert store.flush()
+    return list(csv.DictReader(io.StringIO(store.export(what, TEAM_ID))))  # type: ignore[arg-type]
+
+
+def stored_questions(store: Store) -> list[dict[str, Any]]:
+    assert store.flush()
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(questions).order_by(questions.c.id))
+        return [dict(row._mapping) for row in rows]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question put to the bot from one surface, and the reply it got."""
+
+    blocks: list[dict[str, Any]]
+    channel: str
+    posted: Call | None
+    """The chat.postMessage call of the reply; None when it came through a response URL."""
+
+
+def ask_by_mention(send: Send, fake: FakeSlack, question: str) -> Asked:
+    send("app_mention", app_mention(f"<@U0BOT> {question}"))
+    posted = fake.wait_for("chat.postMessage")[0]
+    return Asked(posted.params["blocks"], GENERAL, posted)
+
+
+def ask_in_dm(send: Send, fake: FakeSlack, question: str) -> Asked:
+    send("direct_message", direct_message(question))
+    posted = fake.wait_for("chat.postMessage")[0]
+    return Asked(posted.params["blocks"], ALICE_DM, posted)
+
+
+def ask_by_command(send: Send, fake: FakeSlack, question: str) -> Asked:
+    send("slash_command", slash_command(f"ask {question}", response_url=fake.response_url("ask")))
+    return Asked(fake.wait_for_response(1)[0].body["blocks"], GENERAL, None)
+
+
+def ask_by_shortcut(send: Send, fake: FakeSlack, question: str) -> Asked:
+    send("message_shortcut", message_shortcut(CallbackId.ASK_SHORTCUT, question))
+    posted = fake.wait_for("chat.postMessage")[0]
+    return Asked(posted.params["blocks"], GENERAL, posted)
+
+
+SURFACES: dict[str, Callable[[Send, FakeSlack, str], Asked]] = {
+    "mention": ask_by_mention,
+    "dm": ask_in_dm,
+    "command": ask_by_command,
+    "shortcut": ask_by_shortcut,
+}
+
+
+def posted_answer(
+    send: Send,
+    fake: FakeSlack,
+    kb: KnowledgeBase,
+    index: int = 0,
+    ask: Callable[[Send, FakeSlack, str], Asked] = ask_by_mention,
+) -> tuple[Entry, str, Call]:
+    """An `answerable(kb, index)` question asked through `ask`: its entry, its phrasing and the
+    bot's posted answer."""
+    entry, phrasing = answerable(kb, index)
+    posted = ask(send, fake, phrasing).posted
+    assert posted is not None
+    return entry, phrasing, posted
+
+
+def click_vote(
+    send: Send, message_blocks: list[dict[str, Any]], helpful: bool, **where: Any
+) -> None:
+    """Click the vote button in `message_blocks`; `where` are block_actions' options saying
+    where the message is."""
+    button = feedback_buttons(message_blocks)[VOTES[helpful]]
+    send(
+        "block_actions",
+        block_actions(button["action_id"], button["value"], block_id=FEEDBACK_BLOCK_ID, **where),
+    )
+
+
+def vote_on(
+    send: Send,
+    posted: Call,
+    helpful: bool,
+    *,
+    user: str = ALICE,
+    channel: str = GENERAL,
+    message: dict[str, Any] | None = None,
+) -> None:
+    """Click Helpful / Not helpful on a message the bot posted (or on `message`, its update)."""
+    shown = message or posted.response["message"]
+    click_vote(
+        send,
+        shown["blocks"],
+        helpful,
+        user_id=user,
+        channel=channel,
+        message=shown,
+        thread_ts=posted.params.get("thread_ts"),
+    )
+
+
+def vote_on_ephemeral(
+    send: Send, fake: FakeSlack, message_blocks: list[dict[str, Any]], helpful: bool, token: str
+) -> None:
+    """Click Helpful / Not helpful on an ephemeral reply (its result goes to the response URL)."""
+    click_vote(
+        send,
+        message_blocks,
+        helpful,
+        ephemeral=True,
+        message_ts="1700000000.000500",
+        response_url=fake.response_url(token),
+    )
+
+
+# --- the buttons ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_every_answer_carries_helpful_and_not_helpful_and_its_question_is_stored(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, surface: str
+) -> None:
+    entry, phrasing = answerable(kb, 3)
+
+    asked = SURFACES[surface](send, fake_slack, phrasing)
+
+    assert escape(entry.title) in text_of(asked.blocks)
+    buttons = feedback_buttons(asked.blocks)
+    assert [b["text"]["text"] for b in buttons.values()] == ["Helpful", "Not helpful"]
+    assert {b.get("style") for b in buttons.values()} == {None}
+    assert "Sources" in text_of(content(asked.blocks)[-1])
+    value = FeedbackValue.decode(buttons[ActionId.FEEDBACK_HELPFUL]["value"])
+    assert (value.kind, value.target) == ("entry", entry.id)
+    assert value.question is not None and phrasing in value.question
+    [row] = stored_questions(slack_store)
+    assert (row["team_id"], row["channel_id"], row["user_id"]) == (TEAM_ID, asked.channel, ALICE)
+    assert (row["entry_id"], row["closest"]) == (entry.id, [])
+    assert phrasing in row["text"]
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_a_not_sure_reply_has_nothing_to_rate_and_is_stored_with_the_closest_topics(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, surface: str
+) -> None:
+    question = vague_question(kb)
+    offered = Matcher(kb).match(question).alternatives
+
+    asked = SURFACES[surface](send, fake_slack, question)
+
+    assert "not sure" in text_of(asked.blocks)
+    assert feedback_buttons(asked.blocks) == {}
+    [row] = exported(slack_store, "unanswered")
+    assert (row["team_id"], row["channel_id"], row["user_id"]) == (TEAM_ID, asked.channel, ALICE)
+    assert row["question"].endswith(question)
+    assert row["closest_topics"] == "; ".join(f"{c.entry.id}:{c.score:.2f}" for c in offered)
+    assert datetime.fromisoformat(row["asked_at"]) >= STARTED
+    stats = slack_store.stats(TEAM_ID, STARTED)
+    assert (stats.questions, stats.answered, stats.not_sure) == (1, 0, 1)
+
+
+def test_the_answer_after_a_topic_click_can_be_rated_with_the_question_that_was_asked(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    question = vague_question(kb)
+    suggestion = ask_by_mention(send, fake_slack, question).posted
+    assert suggestion is not None
+    topic = topic_buttons(suggestion.params["blocks"])[0]
+    click_topic(send, suggestion, topic)
+    answered = fake_slack.wait_for("chat.update")[0]
+    assert set(feedback_buttons(answered.params["blocks"])) == set(VOTES.values())
+
+    vote_on(send, suggestion, True, message=answered.response["message"])
+
+    fake_slack.wait_for("chat.update", 2)
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_kind"], vote["target_id"], vote["helpful"]) == (
+        "entry",
+        FeedbackValue.decode(topic["value"]).target,
+        "true",
+    )
+    assert vote["question"] == question
+
+
+def test_a_topic_button_from_before_topics_carried_the_question_still_answers(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    suggestion = ask_by_mention(send, fake_slack, vague_question(kb)).posted
+    assert suggestion is not None
+    topic = topic_buttons(suggestion.params["blocks"])[0]
+    entry_id = FeedbackValue.decode(topic["value"]).target
+
+    click_topic(send, suggestion, {**topic, "value": entry_id})
+
+    answered = fake_slack.wait_for("chat.update")[0]
+    assert escape(kb.entry(entry_id).title) in json.dumps(answered.params["blocks"])
+
+
+# --- votes ----------------------------------------------------------------------------------------
+
+
+def test_a_vote_is_stored_with_workspace_person_message_entry_question_and_time(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb, 2)
+
+    vote_on(send, posted, False)
+
+    fake_slack.wait_for("chat.update")
+    [vote] = exported(slack_store, "feedback")
+    assert vote["team_id"] == TEAM_ID
+    assert vote["user_id"] == ALICE
+    assert vote["message_key"] == f"{GENERAL}:{posted.response['ts']}"
+    assert (vote["target_kind"], vote["target_id"]) == ("entry", entry.id)
+    assert vote["helpful"] == "false"
+    assert vote["question"] == phrasing  # the mention that addressed the bot is not kept
+    assert datetime.fromisoformat(vote["voted_at"]) >= STARTED
+    [rate] = slack_store.stats(TEAM_ID, STARTED).helpful
+    assert (rate.target_kind, rate.target_id, rate.helpful, rate.votes) == (
+        "entry",
+        entry.id,
+        0,
+        1,
+    )
+
+
+@pytest.mark.parametrize("helpful", [True, False])
+def test_the_voted_message_keeps_its_answer_and_sources_and_acknowledges_the_vote(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, helpful: bool
+) -> None:
+    entry, _, posted = posted_answer(send, fake_slack, kb, 1)
+
+    vote_on(send, posted, helpful)
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    assert (update["channel"], update["ts"]) == (GENERAL, posted.response["ts"])
+    assert content(update["blocks"]) == content(posted.params["blocks"])
+    assert update["text"] == posted.params["text"]
+    for source in kb.sources_for(entry.sources):
+        assert source.url in text_of(update["blocks"])
+    buttons = feedback_buttons(update["blocks"])
+    assert buttons[VOTES[helpful]]["style"] == "primary"
+    assert "style" not in buttons[VOTES[not helpful]]
+    marked = "helpful" if helpful else "not helpful"
+    assert f"Thanks <@{ALICE}>: marked {marked}." in text_of(update["blocks"][-1])
+    assert fake_slack.calls_to("chat.postMessage") == [posted]
+
+
+def test_changing_a_vote_keeps_one_vote_per_person_per_message(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+    vote_on(send, posted, True)
+    first = fake_slack.wait_for("chat.update")[0]
+
+    vote_on(send, posted, False, message=first.response["message"])
+
+    second = fake_slack.wait_for("chat.update", 2)[1].params
+    assert feedback_buttons(second["blocks"])[ActionId.FEEDBACK_NOT_HELPFUL]["style"] == "primary"
+    assert "marked not helpful" in text_of(second["blocks"])
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["user_id"], vote["helpful"]) == (ALICE, "false")
+
+
+def test_two_people_voting_on_one_message_are_two_votes(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+
+    vote_on(send, posted, True)
+    fake_slack.wait_for("chat.update")
+    vote_on(send, posted, False, user=BOB)
+    fake_slack.wait_for("chat.update", 2)
+
+    votes = {
+        (v["user_id"], v["helpful"], v["message_key"]) for v in exported(slack_store, "feedback")
+    }
+    key = f"{GENERAL}:{posted.response['ts']}"
+    assert votes == {(ALICE, "true", key), (BOB, "false", key)}
+
+
+def test_a_vote_in_a_dm_updates_the_answer_there(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb, ask=ask_in_dm)
+
+    vote_on(send, posted, True, channel=ALICE_DM)
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    assert (update["channel"], update["ts"]) == (ALICE_DM, posted.response["ts"])
+    [vote] = exported(slack_store, "feedback")
+    assert vote["message_key"] == f"{ALICE_DM}:{posted.response['ts']}"
+
+
+def test_a_vote_on_an_ephemeral_answer_replaces_it_through_the_response_url(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing = answerable(kb, 5)
+    asked = ask_by_command(send, fake_slack, phrasing)
+
+    vote_on_ephemeral(send, fake_slack, asked.blocks, True, "vote")
+
+    replaced = fake_slack.wait_for_response(2)[1]
+    assert replaced.token == "vote"
+    assert replaced.body["replace_original"] is True
+    assert content(replaced.body["blocks"]) == content(asked.blocks)
+    assert "marked helpful" in text_of(replaced.body["blocks"])
+    assert fake_slack.calls_to("chat.update") == []
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["message_key"], vote["target_id"]) == (f"{GENERAL}:1700000000.000500", entry.id)
+    assert vote["question"] == phrasing
+
+
+@pytest.mark.slow  # waits out a real Retry-After or backoff
+def test_a_failed_update_is_reported_to_the_voter_and_the_vote_still_counts(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+    fake_slack.fail_next("chat.update", error="cant_update_message")
+
+    vote_on(send, posted, True)
+
+    told = fake_slack.wait_for("chat.postEphemeral")[0].params
+    assert told["user"] == ALICE
+    assert "couldn't update the message" in text_of(told["blocks"])
+    assert "cant_update_message" in text_of(told["blocks"])
+    assert len(exported(slack_store, "feedback")) == 1
+
+
+def test_a_vote_on_an_entry_the_knowledge_no_longer_has_is_stored_and_thanked(
+    send: Send, fake_slack: FakeSlack, slack_store: Store
+) -> None:
+    value = FeedbackValue.for_entry("retired-topic", "is it still there?").encode_value()
+
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.FEEDBACK_HELPFUL,
+            value,
+            block_id=FEEDBACK_BLOCK_ID,
+            message_ts="1700000000.000700",
+            response_url=fake_slack.response_url("gone"),
+        ),
+    )
+
+    assert "Thanks" in text_of(fake_slack.wait_for_response(1)[0].body)
+    assert fake_slack.calls_to("chat.update") == []
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_id"], vote["question"]) == ("retired-topic", "is it still there?")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "not json", '{"kind": "opinion", "target": "x"}', '{"kind": "entry"}', "[1, 2]"],
+)
+def test_an_unreadable_feedback_value_gets_a_polite_message_and_stores_nothing(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, value: str
+) -> None:
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.FEEDBACK_NOT_HELPFUL,
+            value,
+            block_id=FEEDBACK_BLOCK_ID,
+            response_url=fake_slack.response_url("old"),
+        ),
+    )
+
+    told = fake_slack.wait_for_response(1)[0]
+    assert "couldn't read that vote" in text_of(told.body)
+    assert fake_slack.calls_to("chat.update") == []
+    assert exported(slack_store, "feedback") == []
+
+
+# --- recommendations ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("framework_id", FRAMEWORK_IDS)
+def test_a_finished_questionnaire_stores_the_framework_and_verdict(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, framework_id: str
+) -> None:
+    result = recommend_by_command(send, fake_slack, kb, framework_id).body
+
+    assert set(feedback_buttons(result["blocks"])) == set(VOTES.values())
+    expected = advise(kb, best_answers(kb, framework_id))
+    assert slack_store.flush()
+    stats = slack_store.stats(TEAM_ID, STARTED)
+    assert stats.recommendations_by_framework == {framework_id: 1}
+    assert stats.recommendations_by_verdict == {expected.verdict: 1}
+
+
+def test_a_vote_on_a_recommendation_is_stored_as_one_and_keeps_its_buttons(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    framework_id = FRAMEWORK_IDS[0]
+    result = recommend_by_command(send, fake_slack, kb, framework_id).body
+
+    vote_on_ephemeral(send, fake_slack, result["blocks"], False, "rated")
+
+    replaced = fake_slack.wait_for_response(2)[1]
+    assert (replaced.token, replaced.body["replace_original"]) == ("rated", True)
+    assert content(replaced.body["blocks"]) == content(result["blocks"])
+    assert "marked not helpful" in text_of(replaced.body["blocks"])
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_kind"], vote["target_id"], vote["helpful"]) == (
+        "recommendation",
+        framework_id,
+        "false",
+    )
+    for question in kb.questionnaire.questions:
+        assert f"{question.id}=" in vote["question"]
+
+
+def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    result = recommend_by_command(send, fake_slack, kb, FRAMEWORK_IDS[-1]).body
+    share = next(
+        element
+        for block in result["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
+    )
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.SHARE_IN_CHANNEL,
+            share["value"],
+            ephemeral=True,
+            response_url=fake_slack.response_url("share"),
+        ),
+    )
+    shared = fake_slack.wait_for("chat.postMessage")[0]
+    assert set(feedback_buttons(shared.params["blocks"])) == set(VOTES.values())
+
+    vote_on(send, shared, True, user=BOB)
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    assert content(update["blocks"]) == content(shared.params["blocks"])
+    assert f"Shared by <@{ALICE}>" in text_of(update["blocks"])
+    assert f"Thanks <@{BOB}>: marked helpful." in text_of(update["blocks"])
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["user_id"], vote["target_kind"], vote["target_id"]) == (
+        BOB,
+        "recommendation",
+        FRAMEWORK_IDS[-1],
+    )
+
+
+# --- the value and the blocks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["x" * 5000, '"' * 3000, "\x01" * 1500, "é<>&" * 600])
+def test_a_feedback_value_always_fits_in_a_button_and_reads_back(question: str) -> None:
+    encoded = FeedbackValue.for_entry("some-entry", question).encode_value()
+
+    assert len(encoded) <= blocks.MAX_BUTTON_VALUE
+    decoded = FeedbackValue.decode(encoded)
+    assert decoded.target == "some-entry"
+    assert decoded.question is not None
+    assert question.startswith(decoded.question)
+    assert len(decoded.question) <= MAX_FEEDBACK_QUESTION
+
+
+def test_a_recommendation_value_too_long_for_a_button_drops_the_response_url_first(
+    kb: KnowledgeBase,
+) -> None:
+    answers = best_answers(kb, FRAMEWORK_IDS[0])
+    to = Destination(user=ALICE, channel=GENERAL, response_url="https://x/" + "r" * 2500)
+
+    decoded = FeedbackValue.decode(
+        FeedbackValue.for_recommendation(FRAMEWORK_IDS[0], answers, to=to).encode_value()
+    )
+
+    assert decoded.to == to.model_copy(update={"response_url": None})
+    assert decoded.answers == {q: tuple(options) for q, options in answers.items()}
+
+
+def test_answers_without_a_feedback_value_have_no_buttons(kb: KnowledgeBase) -> None:
+    """Callers that rate nothing (the CLI, previews) get the answer alone."""
+    plain = blocks.answer_message(kb, kb.entries[0]).blocks_json()
+    rated = blocks.answer_message(kb, kb.entries[0], feedback=FeedbackButtons("v")).blocks_json()
+
+    assert feedback_buttons(plain) == {}
+    assert rated[: len(plain)] == plain
+    assert [b["value"] for b in feedback_buttons(rated).values()] == ["v", "v"]

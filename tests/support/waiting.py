@@ -1,0 +1,30 @@
+"""Waiting for something another thread does, without fixed sleeps as barriers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def eventually(
+    condition: Callable[[], T],
+    what: str = "the condition",
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.01,
+) -> T:
+    """Poll `condition` until it returns something true, and return that; fail the test naming
+    `what` when `timeout` seconds pass first. For work a listener or a background thread does
+    after the call under test returned; a barrier between threads of the test itself is a
+    threading.Event."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(interval)
