@@ -82,6 +82,8 @@ HOME_EXAMPLES = 5
 ELLIPSIS = "…"
 
 APP_NAME = "Framework Advisor"
+COMMAND = "/framework"
+"""The slash command (manifest.yml), named in replies; the listeners register this one."""
 QUESTIONNAIRE_TITLE = "Framework Advisor"
 
 
@@ -398,7 +400,7 @@ def not_sure_message(
         )
         blocks.append(context("Pick one, or ask again in other words."))
     else:
-        blocks.append(section(f"{opening} Try asking in other words, or see `/framework help`."))
+        blocks.append(section(f"{opening} Try asking in other words, or see `{COMMAND} help`."))
     return Message(_notification(f"I'm not sure I can answer that. {question}"), tuple(blocks))
 
 
@@ -853,7 +855,7 @@ def home_view(kb: KnowledgeBase, start_value: str) -> View:
         DividerBlock(),
         section(
             "*Ask me anything*\nMention me with a question in a channel I'm in (I answer in "
-            "the thread), send me a direct message, use `/framework ask …`, or use the "
+            f"the thread), send me a direct message, use `{COMMAND} ask …`, or use the "
             f"message shortcut *Ask {APP_NAME}* on any message."
         ),
     ]

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import migrate
 from bot.store.engine import READ_ONLY, is_connection_error
+from bot.store.folding import normalize_question
 from bot.store.schema import (
     TEAM_TABLES,
     events,
@@ -44,7 +45,6 @@ from bot.store.stats import (
     compute_stats,
     export_csv,
 )
-from bot.store.text import normalize_question
 
 logger = logging.getLogger(__name__)
 

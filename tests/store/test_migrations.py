@@ -13,8 +13,8 @@ from sqlalchemy import insert, select
 
 from bot.store import create_store, migrate
 from bot.store.engine import database_url_for, make_engine
+from bot.store.folding import normalize_question
 from bot.store.schema import events, feedback, meta, metadata, questions, recommendations
-from bot.store.text import normalize_question
 
 NOW = datetime.now(UTC)
 

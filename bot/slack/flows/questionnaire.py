@@ -22,7 +22,7 @@ from bot.render.blocks import (
 )
 from bot.slack.context import Turn
 from bot.slack.platform.messenger import problem_text
-from bot.slack.wire.ids import ActionId, CallbackId
+from bot.slack.wire.ids import COMMAND, ActionId, CallbackId
 from bot.slack.wire.payloads import problems
 from bot.slack.wire.state import (
     Destination,
@@ -41,7 +41,7 @@ NEEDED = {
 
 EXPIRED = (
     "This questionnaire can't go on (it was started by an older version of me). "
-    "Please start it again with `/framework recommend`."
+    f"Please start it again with `{COMMAND} recommend`."
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId
+from bot.render.blocks import ANSWER_TOPIC_PATTERN, COMMAND, ActionId
 
 __all__ = [
     "ANSWER_TOPIC_PATTERN",
@@ -18,8 +18,6 @@ __all__ = [
     "CallbackId",
     "Event",
 ]
-
-COMMAND = "/framework"
 
 
 class CallbackId(StrEnum):

@@ -89,7 +89,7 @@ class _ClickedMessage(_Payload):
     thread_ts: str | None = None
 
 
-class _State(_Payload):
+class _ViewState(_Payload):
     values: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
 
@@ -98,7 +98,7 @@ class _View(_Payload):
     hash: str | None = None
     private_metadata: str = ""
     callback_id: str = ""
-    state: _State = Field(default_factory=_State)
+    state: _ViewState = Field(default_factory=_ViewState)
 
 
 class BlockActions(_Payload):

@@ -23,7 +23,9 @@ class StateError(ValueError):
     """A private_metadata or button value that cannot be read back."""
 
 
-class _State(BaseModel):
+class _Carried(BaseModel):
+    """State carried by Slack for the app: in a button's value or a view's private_metadata."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def encode(self, limit: int) -> str:
@@ -42,7 +44,7 @@ class _State(BaseModel):
             ) from None
 
 
-class Destination(_State):
+class Destination(_Carried):
     """Where a questionnaire's result goes: ephemeral to `user` in `channel` (in `thread_ts`
     when set, through `response_url` when that is what we have), or to the user's DM."""
 
@@ -61,7 +63,7 @@ class Destination(_State):
         return self.model_copy(update={"user": user})
 
 
-class Place(_State):
+class Place(_Carried):
     """Where a "Start questionnaire" button was posted; the clicker becomes the user."""
 
     dm: bool = False
@@ -84,7 +86,7 @@ class Place(_State):
         return self.encode(MAX_BUTTON_VALUE)
 
 
-class QuestionnaireState(_State):
+class QuestionnaireState(_Carried):
     """A questionnaire in progress: the step shown (0-based), the answers so far, and where
     the result goes. This is the modal's private_metadata."""
 
@@ -107,7 +109,7 @@ class QuestionnaireState(_State):
         return self.model_copy(update={"step": step})
 
 
-class ResultValue(_State):
+class ResultValue(_Carried):
     """The value of "Share in channel", "Share in thread" and "Start over" under a result: the
     answers (the recommendation is recomputed from them) and where it was shown."""
 
@@ -118,7 +120,7 @@ class ResultValue(_State):
         return self.encode(MAX_BUTTON_VALUE)
 
 
-class FeedbackValue(_State):
+class FeedbackValue(_Carried):
     """The value of the "Helpful" / "Not helpful" buttons: what is rated (a knowledge entry or
     the winning framework of a recommendation), the person's question, and what it takes to
     rebuild the message after the vote: the answers of a recommendation, who shared it, and

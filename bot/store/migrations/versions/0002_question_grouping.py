@@ -2,7 +2,7 @@
 for the questions already stored.
 
 Frozen: the folding is written out here as it was when this revision was made (the matcher's
-Slack-markup cleaning, then bot/store/text.py's folding), so that a later change to either
+Slack-markup cleaning, then bot/store/folding.py), so that a later change to either
 cannot change what this revision writes. The store folds new questions with today's code.
 
 Revision ID: 0002
