@@ -141,7 +141,7 @@ def render_company(kb: KnowledgeBase, company: Company) -> str:
 
 
 def render_recommendation(kb: KnowledgeBase, rec: Recommendation) -> str:
-    """The recommendation in the order DESIGN.md gives: verdict, reasons, trade-offs, examples."""
+    """The recommendation in the order Slack shows it: verdict, reasons, trade-offs, examples."""
     verdict = "a clear choice" if rec.verdict == "clear" else "a close call"
     scores = ", ".join(f"{s.framework.name} {s.score:g}" for s in rec.scores)
     lines = [
