@@ -472,8 +472,7 @@ def help_message(
 
 def company_line(kb: KnowledgeBase, company: Company) -> str:
     """`<source|Name>: what they use it for (note)`, the name linked to its first source."""
-    source = kb.source(company.sources[0])
-    line = f"{link(source.url, company.name)}: {company.use}"
+    line = f"{company_link(kb, company)}: {company.use}"
     if company.note:
         line += f" _({company.note})_"
     return line
@@ -635,16 +634,16 @@ def start_questionnaire_message(kb: KnowledgeBase, value: str) -> Message:
         f"{framework_names(kb, 'or')}, with the reasons and teams that "
         "made the same choice."
     )
-    blocks = (
-        section(text),
-        ActionsBlock(
-            block_id="start",
-            elements=[
-                _button(ActionId.START_QUESTIONNAIRE, "Start questionnaire", value, "primary")
-            ],
-        ),
+    return Message(_notification(text), (section(text), start_block("Start questionnaire", value)))
+
+
+def start_block(label: str, value: str) -> ActionsBlock:
+    """The button that opens the questionnaire; `value` is the Place it reports to (with any
+    answers chosen in advance)."""
+    return ActionsBlock(
+        block_id="start",
+        elements=[_button(ActionId.START_QUESTIONNAIRE, label, value, "primary")],
     )
-    return Message(_notification(text), blocks)
 
 
 def slack_commands(command: str) -> dict[str, str]:
@@ -658,16 +657,7 @@ def intent_message(intent: Intent, command: str, start_value: str | None = None)
     text = fill_commands(intent.reply, slack_commands(command))
     blocks: list[Block] = [section(text)]
     if intent.action == "start-questionnaire" and start_value is not None:
-        blocks.append(
-            ActionsBlock(
-                block_id="start",
-                elements=[
-                    _button(
-                        ActionId.START_QUESTIONNAIRE, "Start questionnaire", start_value, "primary"
-                    )
-                ],
-            )
-        )
+        blocks.append(start_block("Start questionnaire", start_value))
     return Message(_notification(text), tuple(blocks))
 
 
@@ -710,19 +700,7 @@ def project_message(
     if leaning.companies and leaning.leader is not None:
         names = ", ".join(company_link(kb, company) for company in leaning.companies)
         blocks.append(context(f"Teams that chose {escape(leaning.leader.name)}: {names}"))
-    blocks.append(
-        ActionsBlock(
-            block_id="start",
-            elements=[
-                _button(
-                    ActionId.START_QUESTIONNAIRE,
-                    "Finish the questionnaire",
-                    finish_value,
-                    "primary",
-                )
-            ],
-        )
-    )
+    blocks.append(start_block("Finish the questionnaire", finish_value))
     text = f"{title}: {', '.join(s.option.label for s in reading.signals)}"
     return Message(_notification(text), _fit(blocks, MAX_MESSAGE_BLOCKS))
 

@@ -168,8 +168,9 @@ class Turn:
 
     def reply(self, text: str, place: Place, channel_id: str | None = None) -> Message:
         """The reply to a message typed at the bot: a friendly word for small talk, a lean with
-        a pre-filled questionnaire for a project description, else `answer`. `place` is where
-        a questionnaire started from the reply delivers its result."""
+        a pre-filled questionnaire for a project description, else the answer (or an honest
+        "not sure" with the closest topics). `place` is where a questionnaire started from the
+        reply delivers its result."""
         understanding = self.snapshot.matcher.understand(text[:MAX_QUESTION_CHARS])
         if understanding.kind == "intent" and understanding.intent is not None:
             return intent_message(understanding.intent, COMMAND, place.encode_value())
@@ -179,12 +180,8 @@ class Turn:
             return project_message(self.kb, understanding.reading, leaning, finish)
         return self._answer(understanding.match, channel_id)
 
-    def answer(self, text: str, channel_id: str | None = None) -> Message:
-        """The answer to a free-text question, or an honest "not sure" with closest topics;
-        the question and what it got are stored for the curators."""
-        return self._answer(self.snapshot.matcher.match(text[:MAX_QUESTION_CHARS]), channel_id)
-
     def _answer(self, result: MatchResult, channel_id: str | None) -> Message:
+        """The answer or "not sure"; the question and what it got are stored for curators."""
         question = result.question
         best = result.best
         asker = self.asker
