@@ -1,10 +1,14 @@
 """Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only.
 
     .venv/bin/python scripts/tune_matcher.py [--show-misses]
+    .venv/bin/python scripts/tune_matcher.py --sweep UNANCHORED_EXTRA=0,10,15,20
 
 Prints, for each combination tried, the tuning half's two figures, and the best combination
-(the highest lower figure of the two, then the higher sum). The test half is never read here:
-tests/test_message_evaluation.py reports it with whatever constants are in bot/matching/.
+(the highest lower figure of the two, then the higher sum). The matcher's other constants
+(UNANCHORED_EXTRA, FOREIGN_NAME_EXTRA, SENTENCE_MIN_WORDS, DESCRIPTION_MIN_WORDS, ...) are
+swept one at a time with `--sweep`, the rest as they are in bot/matching/matcher.py. The test
+half is never read here: tests/test_message_evaluation.py reports it with the constants as
+they are in bot/matching/.
 """
 
 from __future__ import annotations
@@ -31,9 +35,25 @@ GRID = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-misses", action="store_true", help="list the best run's misses")
+    parser.add_argument(
+        "--sweep",
+        metavar="NAME=V1,V2,...",
+        help="try each value of one constant of bot/matching/matcher.py instead of the grid",
+    )
     args = parser.parse_args()
     kb = load_knowledge()
     cases = evaluation.split(evaluation.load_cases(SET), "tuning")
+    if args.sweep:
+        name, _, values = args.sweep.partition("=")
+        if not hasattr(matcher, name) or not values:
+            parser.error("--sweep takes NAME=V1,V2 with NAME a constant of bot.matching.matcher")
+        for value in values.split(","):
+            setattr(matcher, name, type(getattr(matcher, name))(float(value)))
+            print(
+                f"{name}={value}:",
+                evaluation.evaluate(matcher.Matcher(kb), cases, "tuning").summary(),
+            )
+        return 0
     results = []
     for unknown in GRID["UNKNOWN_WORD_SHARE"]:
         lexical.UNKNOWN_WORD_SHARE = unknown
