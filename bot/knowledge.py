@@ -175,6 +175,11 @@ class KnowledgeFile(_Model):
         description="Words that place a message in this knowledge's world (besides the "
         "frameworks' names).",
     )
+    elsewhere: tuple[Text, ...] = Field(
+        default=(),
+        description="Phrases that place a message in another world although it may share "
+        "words with this one: other frameworks and products, the other senses of the names.",
+    )
     questionnaire: Questionnaire | None = None
 
 
@@ -190,6 +195,7 @@ class KnowledgeBase(_Model):
     intents: tuple[Intent, ...] = ()
     aliases: dict[str, str] = Field(default_factory=dict)
     anchors: tuple[str, ...] = ()
+    elsewhere: tuple[str, ...] = ()
 
     def intent(self, intent_id: str) -> Intent:
         return _by_id(self.intents, intent_id)
@@ -573,6 +579,7 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         intents=tuple(p.item for p in intents),
         aliases=aliases,
         anchors=tuple(dict.fromkeys(a for parsed in files for a in parsed.content.anchors)),
+        elsewhere=tuple(dict.fromkeys(e for parsed in files for e in parsed.content.elsewhere)),
     )
 
 

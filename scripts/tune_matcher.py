@@ -5,7 +5,7 @@
 
 Prints, for each combination tried, the tuning half's two figures, and the best combination
 (the highest lower figure of the two, then the higher sum). The matcher's other constants
-(UNANCHORED_EXTRA, FOREIGN_NAME_EXTRA, SENTENCE_MIN_WORDS, DESCRIPTION_MIN_WORDS, ...) are
+(UNANCHORED_EXTRA, FOREIGN_NAME_EXTRA, SENTENCE_MIN_WORDS, PROJECT_MIN_SIGNALS, ...) are
 swept one at a time with `--sweep`, the rest as they are in bot/matching/matcher.py. The test
 half is never read here: tests/test_message_evaluation.py reports it with the constants as
 they are in bot/matching/.

@@ -204,3 +204,46 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         load_knowledge(folder)
     assert "unknown placeholder {recomend}" in str(raised.value)
     assert "intents.yaml:" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my thermos flask leaks when i put it in my bag, any recommendations",
+        "is django unchained worth watching this weekend",
+        "rails vs laravel for a new booking site with user accounts, which framework?",
+        "recommend a good sci-fi book",
+    ],
+)
+def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.understand(text).kind == "not-sure"
+
+
+def test_another_worlds_name_raises_the_bar_but_a_strong_match_still_answers(
+    matcher: Matcher,
+) -> None:
+    assert matcher.elsewhere("we moved from rails to django")
+    understood = matcher.understand("we moved from rails to django, how do django migrations work?")
+    assert understood.kind == "answer"
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id == "migrations"
+
+
+@pytest.mark.parametrize("text", ["what is djnago", "djnago?", "flsk"])
+def test_one_misspelled_framework_name_is_enough_to_answer(matcher: Matcher, text: str) -> None:
+    understood = matcher.understand(text)
+    assert understood.kind == "answer"
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id in {"what-is-django", "what-is-flask"}
+
+
+def test_one_signal_in_a_long_question_about_a_topic_is_the_topic(matcher: Matcher) -> None:
+    understood = matcher.understand(
+        "data team here, we have a pytorch model and need a prediction endpoint the app team can"
+        " call. which framework is usually used for model serving and why?"
+    )
+    assert understood.kind == "answer"
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id == "ml-and-data-apis"

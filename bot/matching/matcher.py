@@ -57,16 +57,24 @@ FOREIGN_NAME_EXTRA = 15.0
 """And higher still when it names something the knowledge does not know and that is no English
 word either (a product: "jira", "okta"): it is most likely about that."""
 
+ELSEWHERE_EXTRA = 15.0
+"""And higher by this when it names something of another world that shares words with this
+one (the knowledge's `elsewhere`: "vacuum flask", "django unchained", "laravel", "wordpress"):
+it is most likely about that, whatever else it shares with an entry."""
+
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
 
 PROJECT_MIN_SIGNALS = 2
 """Answers a message must indicate to be read as a project description when it also asks
-which framework to pick. With one, it is a description only if no topic answers it."""
+which framework to pick. With one, it is a description only if no topic answers it: a long
+question about one topic ("which framework is usually used for model serving and why?") names
+one answer as a matter of course."""
 
-DESCRIPTION_MIN_WORDS = 10
-"""Content words from which a message that asks which framework to pick, and names one answer,
-reads as a description of a project rather than a question about a topic."""
+UNANCHORED_PROJECT_SIGNALS = 3
+"""Answers a message must indicate to be read as a project description when it names neither
+framework nor any anchor word: "recommend a good sci-fi book" may hit a signal or two ("book"
+as in "booking") and asks for a recommendation, but it is not about building with either."""
 
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
@@ -154,6 +162,7 @@ class Matcher:
         self.reader = ProjectReader(kb.questionnaire, self._aliases)
         names = [text for f in kb.frameworks for text in (f.id, f.name)]
         self._anchors = [_stem_phrase(text) for text in (*names, *kb.anchors)]
+        self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         owners: list[int] = []
         texts: list[str] = []
         for index, entry in enumerate(kb.entries):
@@ -196,6 +205,11 @@ class Matcher:
         stems = _stem_phrase(self.expand(text))
         return any(contains(stems, anchor) for anchor in self._anchors)
 
+    def elsewhere(self, text: str) -> bool:
+        """Whether `text` names something of another world (the knowledge's `elsewhere`)."""
+        stems = _stem_phrase(self.expand(text))
+        return any(contains(stems, phrase) for phrase in self._elsewhere)
+
     def understand(self, text: str, limit: int = 3) -> Understanding:
         """What `text` is: an intent, a project description, an answerable question, or not
         sure (with up to `limit` closest topics)."""
@@ -206,10 +220,14 @@ class Matcher:
             assert intent is not None
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(whole)
-        described = len(content_words(whole)) >= DESCRIPTION_MIN_WORDS
-        if reading.asks_choice and (
-            len(reading.signals) >= PROJECT_MIN_SIGNALS
-            or (len(reading.signals) == 1 and (described or not result.confident))
+        if (
+            reading.asks_choice
+            and not self.elsewhere(whole)
+            and (
+                len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
+                or (len(reading.signals) >= PROJECT_MIN_SIGNALS and self.anchored(whole))
+                or (len(reading.signals) == 1 and not result.confident and self.anchored(whole))
+            )
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
@@ -228,9 +246,11 @@ class Matcher:
             threshold += UNANCHORED_EXTRA
             if self._names_something_else(question):
                 threshold += FOREIGN_NAME_EXTRA
+        if self.elsewhere(question):
+            threshold += ELSEWHERE_EXTRA
         found = content_words(question)
         enough_words = len(found) >= MIN_CONTENT_WORDS or (
-            len(found) == 1 and self.anchored(found[0])
+            len(found) == 1 and self.anchored(self.lexical.correct(found[0]))
         )
         if top and enough_words and top.score >= threshold and top.score - runner_up >= MIN_MARGIN:
             return MatchResult(question, top, tuple(ranked[1 : 1 + limit]))
