@@ -26,6 +26,9 @@ from bot.store.schema import decision_answers, decisions
 from bot.store.store import StoreUnavailable
 
 Status = Literal["open", "closed"]
+RecordPlace = Literal["canvas", "thread", "nowhere"]
+"""Where the decision record went: a canvas in the channel, the decision's thread (no
+canvases on the plan), or nowhere in Slack (it can still be exported)."""
 _T = TypeVar("_T")
 
 
@@ -61,6 +64,7 @@ class Decision:
     framework_id: str | None
     verdict: str | None
     closed_by: str | None
+    record_where: RecordPlace | None
     record_url: str | None
     created_at: datetime
     updated_at: datetime
@@ -80,6 +84,8 @@ class Decision:
         """Person -> the name they had in Slack when they answered (their id once removed)."""
         return {entry.user_id: entry.user_name or entry.user_id for entry in self.answers}
 
+
+_RECORD_PLACES = frozenset({"canvas", "thread", "nowhere"})
 
 _INSERT: dict[str, Callable[[Any], Any]] = {
     "postgresql": postgresql.insert,
@@ -227,13 +233,18 @@ class DecisionStore:
 
         return self._transaction(write)
 
-    def set_record(self, decision_id: int, record_url: str | None) -> None:
-        """Where the decision record (canvas or message) ended up."""
+    def set_record(self, decision_id: int, where: RecordPlace, url: str | None) -> None:
+        """Where the decision record ended up, with a link to it when there is one."""
         self._transaction(
             lambda connection: connection.execute(
                 update(decisions)
                 .where(decisions.c.id == decision_id)
-                .values(record_url=record_url, updated_at=_now())
+                .values(
+                    record_where=where,
+                    record_url=url,
+                    version=decisions.c.version + 1,
+                    updated_at=_now(),
+                )
             )
         )
 
@@ -337,6 +348,7 @@ def _load(connection: Connection, decision_id: int, team_id: str | None) -> Deci
         framework_id=row.framework_id,
         verdict=row.verdict,
         closed_by=row.closed_by,
+        record_where=row.record_where if row.record_where in _RECORD_PLACES else None,
         record_url=row.record_url,
         created_at=_utc(row.created_at),
         updated_at=_utc(row.updated_at),

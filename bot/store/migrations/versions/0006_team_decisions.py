@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("framework_id", _ID, nullable=True),
         sa.Column("verdict", sa.String(16), nullable=True),
         sa.Column("closed_by", _ID, nullable=True),
+        sa.Column("record_where", sa.String(16), nullable=True),
         sa.Column("record_url", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
