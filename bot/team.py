@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.advisor import (
+    AnswerError,
     Answers,
     Flip,
     FrameworkScore,
@@ -358,3 +359,21 @@ def decide(kb: KnowledgeBase, ballots: Mapping[str, Answers]) -> TeamRecommendat
         individual=individual,
         answers=normalised,
     )
+
+
+def decide_fitting(
+    kb: KnowledgeBase, ballots: Mapping[str, Answers]
+) -> tuple[TeamRecommendation | None, tuple[str, ...]]:
+    """The team result of the answers that fit the questionnaire as it is now, and who was
+    left out because theirs no longer do (the knowledge changed since they answered). None
+    while nobody's answers count."""
+    fitting: dict[str, Answers] = {}
+    left_out: list[str] = []
+    for person, answers in ballots.items():
+        try:
+            validate_answers(kb.questionnaire, answers)
+        except AnswerError:
+            left_out.append(person)
+            continue
+        fitting[person] = answers
+    return (decide(kb, fitting) if fitting else None), tuple(left_out)

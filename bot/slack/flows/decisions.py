@@ -12,7 +12,7 @@ the last update Slack receives shows every answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.views import View
 
-from bot.advisor import AnswerError, validate_answers
 from bot.knowledge import KnowledgeBase
 from bot.render.adr import RecordDetails, adr_markdown, canvas_mention
 from bot.render.blocks import Message
@@ -44,7 +43,7 @@ from bot.store.decisions import (
     DecisionStore,
     RecordPlace,
 )
-from bot.team import TeamRecommendation, decide
+from bot.team import TeamRecommendation, decide_fitting
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +92,10 @@ def clean_title(kb: KnowledgeBase, text: str) -> str:
 def team_result(kb: KnowledgeBase, decision: Decision) -> TeamRecommendation | None:
     """The team result of everyone's answers, None while nobody answered. Answers that no
     longer fit the questionnaire (the knowledge changed since) are left out and logged."""
-    fitting: dict[str, Mapping[str, tuple[str, ...]]] = {}
-    for person, answers in decision.ballots().items():
-        try:
-            validate_answers(kb.questionnaire, answers)
-        except AnswerError:
-            log.warning("Answers of user=%s to decision %s no longer fit", person, decision.id)
-            continue
-        fitting[person] = answers
-    return decide(kb, fitting) if fitting else None
+    team, left_out = decide_fitting(kb, decision.ballots())
+    for person in left_out:
+        log.warning("Answers of user=%s to decision %s no longer fit", person, decision.id)
+    return team
 
 
 def _view(decision: Decision, kb: KnowledgeBase) -> DecisionView:
