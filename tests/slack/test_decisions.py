@@ -6,24 +6,33 @@ canvas in the channel (or the Markdown in the thread where canvases are not avai
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.render.decision import DecisionActionId
+from bot.settings import Settings
+from bot.slack.serving.wsgi import create_wsgi_app
 from bot.slack.wire.ids import CallbackId
+from bot.store import Store, create_store
 from tests.support.fake_slack import Call, FakeSlack
-from tests.support.slack_fixtures import Send
+from tests.support.postgres import schema_url
+from tests.support.slack_fixtures import SIGNING_SECRET, Send
 from tests.support.slack_requests import (
     ALICE,
     ALICE_DM,
     BOB,
     GENERAL,
+    Response,
     block_actions,
+    call_wsgi,
     message_shortcut,
+    prepare,
     slash_command,
     view_submission,
 )
@@ -116,23 +125,31 @@ def click(send: Send, decision: DecisionMessage, action: DecisionActionId, user:
     assert response.status == 200
 
 
+def open_form(send: Send, fake: FakeSlack, decision: DecisionMessage, user: str) -> dict[str, Any]:
+    """`user` presses Add my answers; returns the modal's first step."""
+    opened = len(fake.calls_to("views.open"))
+    click(send, decision, DecisionActionId.ADD_ANSWERS, user)
+    view: dict[str, Any] = fake.wait_for("views.open", opened + 1)[opened].params["view"]
+    assert view["callback_id"] == CallbackId.DECISION_ANSWERS
+    return view
+
+
 def answer(
-    send: Send,
+    send: Send | Sequence[Send],
     fake: FakeSlack,
     kb: KnowledgeBase,
     decision: DecisionMessage,
     user: str,
     answers: Mapping[str, Sequence[str]],
 ) -> Call:
-    """`user` presses Add my answers and submits every step; returns the message update."""
-    opened = len(fake.calls_to("views.open"))
+    """`user` presses Add my answers and submits every step (each request to the next of
+    several instances, when given several); returns the message update."""
+    instances = [send] if callable(send) else list(send)
     updated = len(fake.calls_to("chat.update"))
-    click(send, decision, DecisionActionId.ADD_ANSWERS, user)
-    view = fake.wait_for("views.open", opened + 1)[opened].params["view"]
-    assert view["callback_id"] == CallbackId.DECISION_ANSWERS
+    view = open_form(instances[0], fake, decision, user)
     questions = kb.questionnaire.questions
     for step, question in enumerate(questions):
-        response = send(
+        response = instances[(step + 1) % len(instances)](
             "view_submission",
             view_submission(view=view, values=choice(question, answers[question.id]), user_id=user),
         )
@@ -351,3 +368,95 @@ def test_answers_after_the_close_are_not_added_and_the_person_is_told(
     assert response is not None
     assert response.json()["response_action"] == "update"
     assert "closed before your answers arrived" in texts(response.json()["view"])
+
+
+def test_two_people_submitting_at_the_same_moment_are_both_counted(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    decision = start(send, fake_slack)
+    people = {ALICE: best_answers(kb, "django"), BOB: best_answers(kb, "flask")}
+    views = {user: open_form(send, fake_slack, decision, user) for user in people}
+    questions = kb.questionnaire.questions
+    for question in questions[:-1]:
+        for user, answers in people.items():
+            values = choice(question, answers[question.id])
+            response = send(
+                "view_submission", view_submission(view=views[user], values=values, user_id=user)
+            )
+            views[user] = response.json()["view"]
+    last = questions[-1]
+    together = threading.Barrier(len(people))
+
+    def submit(user: str) -> None:
+        values = choice(last, people[user][last.id])
+        together.wait()
+        assert (
+            send(
+                "view_submission", view_submission(view=views[user], values=values, user_id=user)
+            ).status
+            == 200
+        )
+
+    threads = [threading.Thread(target=submit, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    def latest() -> str:
+        updates = fake_slack.calls_to("chat.update")
+        return texts(updates[-1].params["blocks"]) if updates else ""
+
+    eventually(lambda: "2 people have answered" in latest(), "the message showing both answers")
+
+
+@pytest.mark.slow
+def test_two_instances_on_postgresql_serving_alternate_clicks_give_the_same_result(
+    fake_slack: FakeSlack,
+    slack_settings: Settings,
+    kb: KnowledgeBase,
+    postgres_url: str,
+    postgres_schema: str,
+    tmp_path: Path,
+) -> None:
+    database = schema_url(postgres_url, postgres_schema)
+    stores: list[Store] = []
+
+    def instance(name: str) -> Send:
+        store = create_store(database, tmp_path / name)
+        stores.append(store)
+        app = create_wsgi_app(slack_settings, store=store)
+
+        def send(kind: str, payload: Mapping[str, Any] | None, **options: Any) -> Response:
+            body, headers = prepare(kind, payload, secret=SIGNING_SECRET, **options)
+            return call_wsgi(app, "POST", "/slack/events", body, headers)
+
+        return send
+
+    try:
+        first, second = instance("one"), instance("two")
+        decision = start(first, fake_slack)
+        django = best_answers(kb, "django")
+        answer([second, first], fake_slack, kb, decision, ALICE, django)
+        answer([first, second], fake_slack, kb, decision, BOB, changed(django, scale=["small"]))
+        shown = texts(
+            answer(
+                [second, first], fake_slack, kb, decision, CAROL, best_answers(kb, "flask")
+            ).params["blocks"]
+        )
+        assert "3 people have answered" in shown and "Where you disagree" in shown
+
+        # A restart of both loses nothing: a third instance closes what the others served.
+        for store in stores:
+            store.close()
+        third = instance("three")
+        click(third, decision, DecisionActionId.CLOSE, ALICE)
+        (canvas,) = fake_slack.wait_for_canvas()
+        assert f"decision-makers: ![](@{ALICE}), ![](@{BOB}), ![](@{CAROL})" in canvas.markdown
+        eventually(
+            lambda: "Decided: Django" in texts(fake_slack.calls_to("chat.update")[-1].params),
+            "the closed message",
+        )
+    finally:
+        for store in stores:
+            store.close()
