@@ -47,19 +47,18 @@ def _labels(options: Sequence[Option]) -> str:
     return " + ".join(f"“{option.label}”" for option in options)
 
 
-def _outcome(standing: Standing) -> str:
+def _outcome(standing: Standing, current_winner: str) -> str:
+    still = " still" if standing.winner.id == current_winner else ""
     if standing.tied:
         return f"{standing.winner.name} and {standing.runner_up.name} would tie"
     if standing.verdict == "clear":
-        return f"{standing.winner.name} would win clearly (by {standing.margin:g})"
-    return f"{standing.winner.name} would lead by only {standing.margin:g}, a close call"
+        return f"{standing.winner.name} would{still} win clearly (by {standing.margin:g})"
+    return f"{standing.winner.name} would{still} lead by only {standing.margin:g}, a close call"
 
 
-def _agreement(prompt: str, agreement: Agreement) -> str:
-    return (
-        f"if everyone answered {_labels(agreement.options)} to “{prompt}”, "
-        f"{_outcome(agreement.standing)}"
-    )
+def _agreement(agreement: Agreement, current_winner: str) -> str:
+    outcome = _outcome(agreement.standing, current_winner)
+    return f"if everyone chose {_labels(agreement.options)}, {outcome}"
 
 
 def _lower_first(text: str) -> str:
@@ -148,7 +147,7 @@ def adr_markdown(
         question, agreement = team.turning_point
         lines.append(
             "Revisit this decision if the team comes to agree: "
-            f"{_agreement(question.prompt, agreement)}."
+            f"on “{question.prompt}”, {_agreement(agreement, winner.id)}."
         )
     elif team.flip is not None:
         flip = team.flip
@@ -180,9 +179,7 @@ def adr_markdown(
                 f"{_labels(group.options)} ({', '.join(person(u) for u in group.people)})"
                 for group in disagreement.groups
             )
-            what_if = "; ".join(
-                _agreement(disagreement.question.prompt, a) for a in disagreement.agreements
-            )
+            what_if = "; ".join(_agreement(a, winner.id) for a in disagreement.agreements)
             lines.append(f"* {disagreement.question.prompt} {who}. Agreeing: {what_if}.")
         lines.append("")
     elif not team.single_voice:

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.knowledge import KnowledgeBase, Option, Question
+from bot.knowledge import KnowledgeBase, Option
 from bot.render.blocks import (
     MAX_MESSAGE_BLOCKS,
     Message,
@@ -93,20 +93,22 @@ def _labels(options: Sequence[Option]) -> str:
     return " + ".join(f"“{escape(option.label)}”" for option in options)
 
 
-def outcome_phrase(standing: Standing) -> str:
-    """ "Django would win clearly (by 8)", for what a change would lead to."""
+def outcome_phrase(standing: Standing, current_winner: str) -> str:
+    """ "Django would win clearly (by 8)" (or "would still win", when it wins now too)."""
     winner = escape(standing.winner.name)
+    still = " still" if standing.winner.id == current_winner else ""
     if standing.tied:
         return f"{winner} and {escape(standing.runner_up.name)} would tie"
     if standing.verdict == "clear":
-        return f"{winner} would win clearly (by {standing.margin:g})"
-    return f"{winner} would lead by only {standing.margin:g}, a close call"
+        return f"{winner} would{still} win clearly (by {standing.margin:g})"
+    return f"{winner} would{still} lead by only {standing.margin:g}, a close call"
 
 
-def agreement_line(question: Question, agreement: Agreement) -> str:
+def agreement_line(agreement: Agreement, current_winner: str) -> str:
+    """What agreeing on one answer would do, under the question it belongs to."""
     return (
-        f"If everyone answered {_labels(agreement.options)} to “{escape(question.prompt)}”, "
-        f"{outcome_phrase(agreement.standing)}."
+        f"If you all chose {_labels(agreement.options)}: "
+        f"{outcome_phrase(agreement.standing, current_winner)}."
     )
 
 
@@ -149,7 +151,7 @@ def _disagreement_blocks(team: TeamRecommendation) -> list[Block]:
         who = bullets(
             f"{_labels(group.options)}: {people(group.people)}" for group in disagreement.groups
         )
-        moves = [agreement_line(disagreement.question, a) for a in disagreement.agreements]
+        moves = [agreement_line(a, team.winner.id) for a in disagreement.agreements]
         tie = (
             " _(tied: the tied answers share its weight)_"
             if disagreement.question in team.ties
@@ -183,7 +185,10 @@ def _change_block(team: TeamRecommendation) -> Block | None:
         return None
     if team.turning_point is not None:
         question, agreement = team.turning_point
-        return section(f"*What would change it*\n{agreement_line(question, agreement)}")
+        return section(
+            f"*What would change it*\nOn “{escape(question.prompt)}”: "
+            f"{agreement_line(agreement, team.winner.id)}"
+        )
     if team.flip is not None:
         flip = team.flip
         return section(
