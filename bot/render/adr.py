@@ -25,7 +25,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
 
 @dataclass(frozen=True)
 class RecordDetails:
-    decision_id: int
+    decision_id: int | None
+    """None for a decision made in the terminal session (nothing stored)."""
     title: str
     status: RecordStatus
     date: date
@@ -192,7 +193,10 @@ def adr_markdown(
         lines.append(f"* Slack thread: {details.permalink}")
     if details.knowledge_version:
         lines.append(f"* Knowledge version: {details.knowledge_version}")
-    lines.append(f"* Decision {details.decision_id}, recorded by Framework Advisor")
+    if details.decision_id is not None:
+        lines.append(f"* Decision {details.decision_id}, recorded by Framework Advisor")
+    else:
+        lines.append("* Recorded by Framework Advisor in a terminal session")
     return "\n".join(lines) + "\n"
 
 
