@@ -76,39 +76,31 @@ def register(app: App, app_context: AppContext) -> None:
     @app.action(DecisionActionId.ADD_ANSWERS)
     def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        turn = app_context.turn(context)
-        try:
-            click = BlockActions.model_validate(body)
-            ref = DecisionRef.decode(click.action.value)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable Add my answers click: %s", problems(error))
-            return
-        open_answers(
-            turn,
-            trigger_id=click.trigger_id,
-            decision_id=ref.decision,
-            user=click.user.id,
-            channel=click.channel_id,
-            response_url=click.response_url,
-        )
+        clicked = decision_click(body, "Add my answers")
+        if clicked is not None:
+            click, decision_id = clicked
+            open_answers(
+                app_context.turn(context),
+                trigger_id=click.trigger_id,
+                decision_id=decision_id,
+                user=click.user.id,
+                channel=click.channel_id,
+                response_url=click.response_url,
+            )
 
     @app.action(DecisionActionId.CLOSE)
     def close(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        turn = app_context.turn(context)
-        try:
-            click = BlockActions.model_validate(body)
-            ref = DecisionRef.decode(click.action.value)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable Close and record click: %s", problems(error))
-            return
-        close_decision(
-            turn,
-            decision_id=ref.decision,
-            user=click.user.id,
-            channel=click.channel_id,
-            response_url=click.response_url,
-        )
+        clicked = decision_click(body, "Close and record")
+        if clicked is not None:
+            click, decision_id = clicked
+            close_decision(
+                app_context.turn(context),
+                decision_id=decision_id,
+                user=click.user.id,
+                channel=click.channel_id,
+                response_url=click.response_url,
+            )
 
     @app.view(CallbackId.DECISION_ANSWERS)
     def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -194,3 +186,14 @@ def register(app: App, app_context: AppContext) -> None:
         state = state.at_step(max(min(state.step, len(questions)) - 1, 0))
         title = decision_title(turn, state.decision)
         turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state, title))
+
+
+def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:
+    """A click on one of a decision message's buttons and the decision it names; None (logged)
+    when the payload or the button's value cannot be read."""
+    try:
+        click = BlockActions.model_validate(body)
+        return click, DecisionRef.decode(click.action.value).decision
+    except (ValidationError, StateError) as error:
+        log.warning("Unreadable %s click: %s", button, problems(error))
+        return None
