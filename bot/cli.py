@@ -134,6 +134,47 @@ def build_parser(kb: KnowledgeBase | None = None) -> _Parser:
     )
     export.add_argument("--team", help="only this workspace (Slack team id, T…)")
 
+    decision = subs["decision"] = commands.add_parser(
+        "decision",
+        help="team decisions made in Slack with /framework decide",
+        description="Team decisions made in Slack with `/framework decide`, from the store "
+        "(DATABASE_URL, or the SQLite file in DATA_DIR).",
+    )
+    decision_commands = decision.add_subparsers(
+        dest="decision_command", metavar="DECISION_COMMAND", required=True, help="what to do"
+    )
+    listing = subs["decision list"] = decision_commands.add_parser(
+        "list",
+        help="every decision, newest first",
+        description="Every team decision, newest first: its id, status, title, who answered "
+        "and the outcome.",
+    )
+    listing.add_argument("--team", help="only this workspace (Slack team id, T…)")
+    show = subs["decision show"] = decision_commands.add_parser(
+        "show",
+        help="one decision: who answered what, the lean, where people disagree",
+        description="One team decision in full: its summary, then its decision record "
+        "(status proposed while it is open).",
+    )
+    show.add_argument("id", metavar="ID", help="the decision's number, as `decision list` shows")
+    export_decision = subs["decision export"] = decision_commands.add_parser(
+        "export",
+        help="the decision record (MADR 4.0 Markdown)",
+        description="Print a decision's record in MADR 4.0 form, e.g. to commit it as "
+        "docs/decisions/NNNN-title.md. With --output DIR it is written there under that name.",
+    )
+    export_decision.add_argument(
+        "id", metavar="ID", help="the decision's number, as `decision list` shows"
+    )
+    export_decision.add_argument(
+        "--format", choices=("md",), default="md", dest="fmt", help="md: Markdown (default)"
+    )
+    export_decision.add_argument(
+        "--output",
+        type=Path,
+        help="a folder to write NNNN-title.md into, or a file name (default: standard output)",
+    )
+
     kb_parser = subs["kb"] = commands.add_parser(
         "kb", help="knowledge base tools", description="Knowledge base tools."
     )
@@ -198,9 +239,9 @@ def _main(argv: Sequence[str] | None) -> int:
     kb = _knowledge_for_help(settings)
     parser = build_parser(kb)
     args, extra = parser.parse_known_args(argv)
-    usage = parser.subcommands.get(
-        f"kb {args.kb_command}" if args.command == "kb" else str(args.command), parser
-    )
+    nested = {"kb": "kb_command", "decision": "decision_command"}.get(str(args.command))
+    name = f"{args.command} {getattr(args, nested)}" if nested else str(args.command)
+    usage = parser.subcommands.get(name, parser)
     if extra:
         usage.error(f"unrecognized arguments: {' '.join(extra)}")
     return _run(args, settings, usage, kb)
@@ -235,9 +276,25 @@ def _run(
         usage.error("the question is empty; ask it in your own words")
     if args.command == "export":
         return export_records(settings, args.what, args.fmt, args.team)
+    decision_id = None
+    if args.command == "decision" and args.decision_command != "list":
+        decision_id = parse_decision_id(args.id)
+        if decision_id is None:
+            usage.error(
+                f"{args.id!r} is not a decision number; `framework-bot decision list` shows them"
+            )
     kb = kb if kb is not None else _load(settings.knowledge_dir)
     if kb is None:
         return EXIT_ERROR
+    if args.command == "decision":
+        from bot.decision_cli import export_decision, list_decisions, show_decision
+
+        if args.decision_command == "list":
+            return list_decisions(kb, settings, args.team)
+        assert decision_id is not None
+        if args.decision_command == "show":
+            return show_decision(kb, settings, decision_id)
+        return export_decision(kb, settings, decision_id, args.output)
     if args.command == "stats":
         return show_stats(kb, settings, args.days, args.team)
     if args.command == "ask":
@@ -433,6 +490,12 @@ def export_records(settings: Settings, what: str, fmt: str, team: str | None) ->
     finally:
         store.close()
     return EXIT_OK
+
+
+def parse_decision_id(text: str) -> int | None:
+    """A decision's number ("7", "#7"), or None when `text` is not one."""
+    digits = text.strip().removeprefix("#")
+    return int(digits) if digits.isdigit() and int(digits) > 0 else None
 
 
 def parse_answer_args(values: Sequence[str]) -> dict[str, list[str]]:

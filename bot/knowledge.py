@@ -116,10 +116,31 @@ class Question(_Model):
     options: tuple[Option, ...] = Field(min_length=2)
 
 
+class TeamRule(_Model):
+    """How several people's questionnaire answers combine into one team result."""
+
+    combine: Literal["sum", "majority"] = Field(
+        description="sum: the team's score is the sum of each person's score; majority: each "
+        "question counts once, with the answer most people gave (tied answers share it).",
+    )
+    explanation: Text = Field(description="The rule in one line, as the team reads it.")
+    multiple_choice_share: float = Field(
+        gt=0,
+        le=1,
+        description="majority: an option of a multiple-choice question counts when at least "
+        "this share of the team chose it.",
+    )
+
+
 class Questionnaire(_Model):
     close_call_margin: float = Field(
         gt=0,
         description="Score difference below which the verdict is a close call, not a clear choice.",
+    )
+    team: TeamRule | None = Field(
+        default=None,
+        description="How a team's answers combine (`/framework decide`); without it, team "
+        "decisions are unavailable.",
     )
     choice_cues: tuple[Text, ...] = Field(
         default=(),

@@ -52,6 +52,7 @@ Ask me anything about choosing a Python web framework, in your own words, for ex
 Describe your project ("three of us are building a staff portal with sign-in, which one?")
 and I'll say which way it leans. Commands:
   recommend   answer a few questions and get a recommendation
+  decide      a team decision: several people answer in turn, then the decision record
   finish      finish the questionnaire from the answers read from your description
   companies   list companies that use each framework, with sources
   help        show this help
@@ -393,6 +394,12 @@ def _session_command(
         return
     if command == "recommend":
         recommend_in_session(kb, console)
+        state.offered = []
+        return
+    if command == "decide":
+        from bot.team_session import decide_in_session
+
+        decide_in_session(kb, console)
         state.offered = []
         return
     if command == "finish":

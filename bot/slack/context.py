@@ -7,6 +7,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from slack_bolt import BoltContext
@@ -29,6 +30,7 @@ from bot.slack.platform.transport import KeepAliveWebClient
 from bot.slack.wire.ids import COMMAND
 from bot.slack.wire.state import FeedbackValue, Place
 from bot.store import Store
+from bot.store.decisions import DecisionStore
 
 MAX_QUESTION_CHARS = 1000
 """Only this much of a question is matched: no real question is longer, and a 40,000-character
@@ -99,6 +101,11 @@ class AppContext:
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
     answers: AnswerSlots = field(default_factory=AnswerSlots)
+
+    @cached_property
+    def decisions(self) -> DecisionStore:
+        """Team decisions, on the store's database (written at once, not buffered)."""
+        return DecisionStore(self.store.engine)
 
     def answer_later(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
         """Run `work` (answering a question whose event Bolt has acknowledged) now if an

@@ -133,7 +133,50 @@ feedback = Table(
 )
 """One vote per person per message; a new vote replaces the old one."""
 
-TEAM_TABLES = (events, questions, recommendations, feedback)
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("team_id", ID, nullable=False),
+    Column("channel_id", ID, nullable=False),
+    Column("thread_ts", KEY, nullable=True),  # the thread it was started in, if any
+    Column("message_ts", KEY, nullable=True),  # the decision message, once posted
+    Column("title", Text, nullable=True),  # NULL once older than the retention period
+    Column("started_by", ID, nullable=False),
+    Column("status", String(16), nullable=False),  # "open" or "closed"
+    Column("version", Integer, nullable=False),  # +1 with every change, for in-place updates
+    Column("knowledge_version", String(64), nullable=True),
+    Column("framework_id", ID, nullable=True),  # the outcome, once closed
+    Column("verdict", String(16), nullable=True),
+    Column("closed_by", ID, nullable=True),
+    Column("record_where", String(16), nullable=True),  # "canvas", "thread" or "nowhere"
+    Column("record_url", Text, nullable=True),  # a link to the canvas or message, when known
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Index(None, "team_id", "created_at"),
+    Index(None, "updated_at"),
+)
+"""A team decision (`/framework decide`), written at once in a transaction of its own (never
+through the write-behind buffer), so every instance sees every answer and the close."""
+
+decision_answers = Table(
+    "decision_answers",
+    metadata,
+    Column("id", SERIAL, primary_key=True, autoincrement=True),
+    Column("decision_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("team_id", ID, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("user_name", Text, nullable=True),  # NULL once older than the retention period
+    Column("answers", JSON, nullable=False),  # {question id: [option id, ...]}
+    Column("answered_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("decision_id", "user_id"),
+    Index(None, "team_id"),
+)
+"""One person's answers to one decision; answering again replaces them (the row keeps its id,
+so people stay in the order they first answered)."""
+
+TEAM_TABLES = (events, questions, recommendations, feedback, decision_answers, decisions)
 """Tables whose rows belong to one workspace (removed by `Store.delete_team`)."""
 
 # The OAuth install's tables, exactly as slack_sdk's SQLAlchemy installation and state stores

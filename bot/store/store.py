@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, un
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import migrate
+from bot.store.decision_texts import purge_decision_texts
 from bot.store.engine import READ_ONLY, is_connection_error
 from bot.store.folding import normalize_question
 from bot.store.schema import (
@@ -818,7 +819,7 @@ def _purge_texts(connection: Connection, cutoff: datetime) -> int:
         .where(feedback.c.voted_at < cutoff, feedback.c.question.is_not(None))
         .values(question=None)
     ).rowcount
-    return asked + voted
+    return asked + voted + purge_decision_texts(connection, cutoff)
 
 
 def _now() -> datetime:

@@ -14,6 +14,7 @@ import yaml
 from slack_bolt import App
 
 from bot.knowledge import KnowledgeBase
+from bot.render.decision import DecisionActionId
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire import ids
 from tests.support.fake_slack import FakeSlack
@@ -59,10 +60,14 @@ METHOD_SCOPES = {
     "views.publish": None,
     "auth.test": None,
     "users.info": "users:read",
+    "chat.getPermalink": None,
+    "conversations.canvases.create": "canvases:write",
+    "canvases.create": "canvases:write",
 }
-"""Every Web API method the app calls (bot/slack/platform/messenger.py and
-bot/slack/flows/curation.py), with the bot scope it needs (None: no scope). A new method fails
-the scope test until it is added here and its scope is weighed for the manifest."""
+"""Every Web API method the app calls (bot/slack/platform/messenger.py,
+bot/slack/flows/curation.py and bot/slack/flows/decisions.py), with the bot scope it needs
+(None: no scope). A new method fails the scope test until it is added here and its scope is
+weighed for the manifest."""
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 
 
@@ -130,7 +135,11 @@ def test_every_button_the_app_renders_has_a_listener(slack_app: App) -> None:
     for action_id in set(ids.ActionId) - inputs - {ids.ActionId.ANSWER_TOPIC}:
         assert action_id in actions
     assert ids.ANSWER_TOPIC_PATTERN.pattern in actions
-    assert registered(slack_app)["view_submission"] == {ids.CallbackId.QUESTIONNAIRE}
+    assert set(DecisionActionId) <= actions
+    assert registered(slack_app)["view_submission"] == {
+        ids.CallbackId.QUESTIONNAIRE,
+        ids.CallbackId.DECISION_ANSWERS,
+    }
 
 
 def test_the_command_has_a_description_and_a_usage_hint_naming_the_known_frameworks(

@@ -44,7 +44,9 @@ OWNER_USER_ID = "U0OWNER"
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-JSON_ENCODED_ARGUMENTS = frozenset({"blocks", "attachments", "view", "metadata"})
+JSON_ENCODED_ARGUMENTS = frozenset(
+    {"blocks", "attachments", "view", "metadata", "document_content"}
+)
 RESPONSE_URL_METHOD = "response_url"
 APPS_CONNECTIONS_OPEN = "apps.connections.open"
 APP_TOKEN_PREFIX = "xapp-"
@@ -104,6 +106,18 @@ class ResponsePost:
     @property
     def ok(self) -> bool:
         return self.status == 200
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """A canvas the app created: its Markdown, and the channel it is in (as the channel's own
+    canvas from conversations.canvases.create, or tabbed in it from canvases.create)."""
+
+    canvas_id: str
+    channel_id: str | None
+    markdown: str
+    title: str | None = None
+    channel_canvas: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,7 +192,12 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
             "oauth.v2.access": self._oauth_v2_access,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.canvases.create": self._conversations_canvases_create,
+            "canvases.create": self._canvases_create,
         }
+        self._canvases: dict[str, Canvas] = {}
+        self._channel_canvases: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -358,6 +377,32 @@ class FakeSlack:
             self._calls.clear()
             self._responses.clear()
             self._failures.clear()
+            self._canvases.clear()
+            self._channel_canvases.clear()
+
+    @property
+    def canvases(self) -> list[Canvas]:
+        """The canvases created so far, in creation order."""
+        with self._lock:
+            return list(self._canvases.values())
+
+    def give_channel_a_canvas(self, channel_id: str) -> None:
+        """The channel already has its channel canvas (made by someone else)."""
+        with self._lock:
+            self._channel_canvases[channel_id] = "F0EXISTING"
+
+    def wait_for_canvas(self, count: int = 1, timeout: float = 5.0) -> list[Canvas]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._canvases) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} canvas(es) within {timeout}s, got "
+                        f"{len(self._canvases)}; calls so far: {[c.method for c in self._calls]}"
+                    )
+                self._lock.wait(remaining)
+            return list(self._canvases.values())
 
     # -- request handling (called from the server threads) ---------------------------------
 
@@ -616,6 +661,59 @@ class FakeSlack:
                 },
             }
         }
+
+    def _chat_get_permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(params.get("channel"))
+        _require(params, "message_ts")
+        ts = str(params["message_ts"]).replace(".", "")
+        return {
+            "channel": channel,
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts}",
+        }
+
+    @staticmethod
+    def _markdown(params: dict[str, Any]) -> str:
+        content = params.get("document_content")
+        if isinstance(content, str):
+            content = json.loads(content)
+        if not isinstance(content, dict) or content.get("type") != "markdown":
+            raise SlackApiError("invalid_arguments")
+        markdown = content.get("markdown")
+        if not isinstance(markdown, str) or not markdown:
+            raise SlackApiError("canvas_creation_failed")
+        return markdown
+
+    def _new_canvas(self, canvas: Canvas) -> dict[str, Any]:
+        with self._lock:
+            self._canvases[canvas.canvas_id] = canvas
+            self._lock.notify_all()
+        return {"canvas_id": canvas.canvas_id}
+
+    def _conversations_canvases_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel_id")
+        if not isinstance(channel, str) or not channel:
+            raise SlackApiError("channel_not_found")
+        markdown = self._markdown(params)
+        canvas_id = f"F0CANVAS{next(self._sequence):04d}"
+        with self._lock:
+            if channel in self._channel_canvases:
+                raise SlackApiError("channel_canvas_already_exists")
+            self._channel_canvases[channel] = canvas_id
+        return self._new_canvas(Canvas(canvas_id, channel, markdown, channel_canvas=True))
+
+    def _canvases_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        markdown = self._markdown(params)
+        channel = params.get("channel_id")
+        title = params.get("title")
+        canvas_id = f"F0CANVAS{next(self._sequence):04d}"
+        return self._new_canvas(
+            Canvas(
+                canvas_id,
+                channel if isinstance(channel, str) else None,
+                markdown,
+                title=title if isinstance(title, str) else None,
+            )
+        )
 
     def _apps_connections_open(self, token: str | None) -> dict[str, Any]:
         """Slack's answer, once a Socket Mode endpoint is attached: a new WebSocket URL for an

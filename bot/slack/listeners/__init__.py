@@ -13,6 +13,7 @@ from slack_bolt import App
 from bot.slack.context import AppContext
 from bot.slack.listeners import (
     commands,
+    decisions,
     errors,
     feedback,
     home,
@@ -35,6 +36,7 @@ SURFACES = (
     topics,
     feedback,
     shortcuts,
+    decisions,
     lifecycle,
     errors,
 )

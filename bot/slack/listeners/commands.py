@@ -1,4 +1,4 @@
-"""`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]`, and for curators
+"""`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]|decide [TITLE]`, and for curators
 `stats [7d|30d|Nd]` and `reload` (bot/slack/flows/curation.py).
 
 Replies are ephemeral, through the command's response URL (which works even in channels the bot
@@ -26,6 +26,7 @@ from bot.render.blocks import (
 from bot.render.curator import curator_commands_note
 from bot.slack.context import AppContext, Turn
 from bot.slack.flows.curation import reload_reply, stats_reply
+from bot.slack.flows.decisions import start_decision
 from bot.slack.flows.failures import report_unhandled
 from bot.slack.flows.questionnaire import open_questionnaire
 from bot.slack.wire.ids import COMMAND
@@ -34,7 +35,7 @@ from bot.slack.wire.state import Destination, Place
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("help", "recommend", "ask", "companies", "stats", "reload")
+SUBCOMMANDS = ("help", "recommend", "ask", "companies", "decide", "stats", "reload")
 SUGGESTION_CUTOFF = 60.0
 """Lowest similarity (0..100) at which an unknown word is taken for a mistyped subcommand."""
 
@@ -130,6 +131,17 @@ def answer_command(app_context: AppContext, command: SlashCommand, context: Bolt
         channel=command.channel_id or None,
         response_url=command.response_url,
     )
+    word, _, title = command.text.strip().partition(" ")
+    if word.lower() == "decide":
+        start_decision(
+            turn,
+            user=command.user_id,
+            channel=command.channel_id or None,
+            thread_ts=None,
+            title=title,
+            response_url=command.response_url,
+        )
+        return
     reply = reply_to(turn, command)
     if reply is None:
         open_questionnaire(turn, command.trigger_id, destination)

@@ -27,6 +27,10 @@ class CallbackId(StrEnum):
     """Global shortcut "Framework recommendation" (shortcut names are at most 24 characters)."""
     QUESTIONNAIRE = "questionnaire"
     """The questionnaire modal (a view, so not in the manifest)."""
+    DECIDE_SHORTCUT = "decide_as_a_team"
+    """Message shortcut "Decide this as a team": a team decision titled by the message."""
+    DECISION_ANSWERS = "decision_answers"
+    """The questionnaire modal as "Add my answers" opens it for a team decision (a view)."""
 
 
 class Event(StrEnum):
@@ -37,7 +41,7 @@ class Event(StrEnum):
     TOKENS_REVOKED = "tokens_revoked"
 
 
-MESSAGE_SHORTCUTS = (CallbackId.ASK_SHORTCUT,)
+MESSAGE_SHORTCUTS = (CallbackId.ASK_SHORTCUT, CallbackId.DECIDE_SHORTCUT)
 GLOBAL_SHORTCUTS = (CallbackId.RECOMMEND_SHORTCUT,)
 
 EVENTS = {

@@ -1,0 +1,199 @@
+"""Team decisions' listeners: the message shortcut "Decide this as a team", the decision
+message's buttons (Add my answers, Close and record), and the "Add my answers" modal (Next,
+Back, and the last step's Submit). The flow is in bot/slack/flows/decisions.py; `/framework
+decide` comes through the command listener.
+
+The modal's step and answers so far travel in its private_metadata; the answers are stored
+when the last step is submitted, before the ack, so a database that is down is said in the
+modal (which keeps the answers) instead of losing them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.advisor import AnswerError, missing_questions, validate_answers
+from bot.matching import clean_text
+from bot.render.blocks import notice_view, question_block_id
+from bot.render.decision import DecisionActionId
+from bot.slack.context import AppContext
+from bot.slack.flows.decisions import (
+    EXPIRED,
+    NOT_FOUND,
+    SAVE_FAILED,
+    close_decision,
+    decision_title,
+    open_answers,
+    refresh_message,
+    start_decision,
+    step_view,
+    store_of,
+)
+from bot.slack.flows.questionnaire import NEEDED, selected_options
+from bot.slack.wire.decisions import DecisionAnswering, DecisionRef, Submitter
+from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.payloads import (
+    BlockActions,
+    MessageShortcut,
+    ValidationError,
+    ViewSubmission,
+    problems,
+)
+from bot.slack.wire.state import StateError
+from bot.store import StoreUnavailable
+from bot.store.decisions import DecisionClosed, DecisionNotFound
+
+log = logging.getLogger(__name__)
+
+CLOSED_MEANWHILE = (
+    "This decision was closed before your answers arrived, so they were not added. The "
+    "decision message links to its record."
+)
+
+
+def register(app: App, app_context: AppContext) -> None:
+    @app.shortcut(CallbackId.DECIDE_SHORTCUT)
+    def decide_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        try:
+            shortcut = MessageShortcut.model_validate(body)
+        except ValidationError as error:
+            log.warning("Malformed decide shortcut: %s", problems(error))
+            return
+        channel = shortcut.channel.id
+        start_decision(
+            app_context.turn(context, channel),
+            user=shortcut.user.id,
+            channel=channel,
+            thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
+            title=clean_text(shortcut.message.text),
+            response_url=shortcut.response_url,
+        )
+
+    @app.action(DecisionActionId.ADD_ANSWERS)
+    def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        clicked = decision_click(body, "Add my answers")
+        if clicked is not None:
+            click, decision_id = clicked
+            open_answers(
+                app_context.turn(context),
+                trigger_id=click.trigger_id,
+                decision_id=decision_id,
+                user=click.user.id,
+                channel=click.channel_id,
+                response_url=click.response_url,
+            )
+
+    @app.action(DecisionActionId.CLOSE)
+    def close(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        clicked = decision_click(body, "Close and record")
+        if clicked is not None:
+            click, decision_id = clicked
+            close_decision(
+                app_context.turn(context),
+                decision_id=decision_id,
+                user=click.user.id,
+                channel=click.channel_id,
+                response_url=click.response_url,
+            )
+
+    @app.view(CallbackId.DECISION_ANSWERS)
+    def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        turn = app_context.turn(context)
+        questions = turn.kb.questionnaire.questions
+        try:
+            submission = ViewSubmission.model_validate(body)
+            submitter = Submitter.model_validate(body.get("user"))
+            state = DecisionAnswering.decode(submission.view.private_metadata)
+        except (ValidationError, StateError) as error:
+            log.warning("Unreadable decision answers: %s", problems(error))
+            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+            return
+        if state.step >= len(questions):
+            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+            return
+        question = questions[state.step]
+        chosen = selected_options(submission.view.state.values, question)
+        if not chosen:
+            ack(
+                response_action="errors",
+                errors={question_block_id(question): NEEDED[question.kind]},
+            )
+            return
+        state = state.with_answer(question.id, chosen)
+        last = state.step == len(questions) - 1
+        missing = missing_questions(turn.kb.questionnaire, state.answers)
+        if not last or missing:
+            following = state.step + 1 if not last else questions.index(missing[0])
+            title = decision_title(turn, state.decision)
+            ack(
+                response_action="update",
+                view=step_view(turn, state.at_step(following), title).to_dict(),
+            )
+            return
+        try:
+            answers = validate_answers(turn.kb.questionnaire, state.answers)
+            store_of(turn).record_answers(
+                team_id=turn.asker.team_id,
+                decision_id=state.decision,
+                user_id=submitter.id,
+                user_name=submitter.display_name,
+                answers=answers,
+            )
+        except AnswerError as error:
+            log.warning("Decision answers of user=%s no longer fit: %s", submitter.id, error)
+            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+            return
+        except StoreUnavailable as error:
+            log.warning("Could not store answers to decision %s: %s", state.decision, error)
+            ack(response_action="errors", errors={question_block_id(question): SAVE_FAILED})
+            return
+        except DecisionClosed:
+            ack(
+                response_action="update",
+                view=notice_view("Decision closed", CLOSED_MEANWHILE).to_dict(),
+            )
+            return
+        except DecisionNotFound:
+            ack(response_action="update", view=notice_view("Decision gone", NOT_FOUND).to_dict())
+            return
+        ack()
+        refresh_message(turn, state.decision, for_user=submitter.id)
+
+    @app.action(DecisionActionId.BACK)
+    def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        turn = app_context.turn(context)
+        questions = turn.kb.questionnaire.questions
+        try:
+            click = BlockActions.model_validate(body)
+            if click.view is None:
+                raise StateError("a Back click outside a modal")
+            state = DecisionAnswering.decode(click.view.private_metadata)
+        except (ValidationError, StateError) as error:
+            log.warning("Unreadable decision Back click: %s", problems(error))
+            return
+        if state.step < len(questions):
+            question = questions[state.step]
+            state = state.with_answer(
+                question.id, selected_options(click.view.state.values, question)
+            )
+        state = state.at_step(max(min(state.step, len(questions)) - 1, 0))
+        title = decision_title(turn, state.decision)
+        turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state, title))
+
+
+def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:
+    """A click on one of a decision message's buttons and the decision it names; None (logged)
+    when the payload or the button's value cannot be read."""
+    try:
+        click = BlockActions.model_validate(body)
+        return click, DecisionRef.decode(click.action.value).decision
+    except (ValidationError, StateError) as error:
+        log.warning("Unreadable %s click: %s", button, problems(error))
+        return None
