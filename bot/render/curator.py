@@ -1,8 +1,8 @@
 """Block Kit for the curators' subcommands: `/framework stats` and `/framework reload`, and the
 replies that refuse them.
 
-Like bot/render/blocks.py, everything is built with slack_sdk.models and cut to Slack's limits
-here. Question texts in the stats come from users (folded, but escaped again all the same);
+Like every surface of bot/render/, everything is built with slack_sdk.models and cut to Slack's
+limits here. Question texts in the stats come from users (folded, but escaped again all the same);
 entry titles and framework names come from the knowledge and are escaped as plain text; an id
 the knowledge no longer has is shown as the id.
 """
@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.knowledge import KnowledgeBase, KnowledgeError, Problem
-from bot.render.blocks import (
+from bot.render.block_kit import (
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,

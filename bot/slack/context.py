@@ -16,13 +16,10 @@ from bot.advisor import Recommendation, advise, lean
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
 from bot.matching import MatchResult
-from bot.render.blocks import (
-    FeedbackButtons,
-    Message,
-    intent_message,
-    match_message,
-    project_message,
-)
+from bot.render.answers import intent_message, match_message
+from bot.render.block_kit import Message
+from bot.render.feedback import FeedbackButtons
+from bot.render.recommendation import project_message
 from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
 from bot.slack.platform.transport import KeepAliveWebClient

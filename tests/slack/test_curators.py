@@ -15,7 +15,7 @@ import pytest
 
 from bot.advisor import advise
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
-from bot.render.blocks import escape
+from bot.render.block_kit import escape
 from bot.settings import Settings
 from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store import Store, StoreUnavailable

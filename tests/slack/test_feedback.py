@@ -19,9 +19,10 @@ from sqlalchemy import select
 from bot.advisor import advise
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matching import Matcher
-from bot.render import blocks
-from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId, FeedbackButtons, escape
-from bot.slack.wire.ids import CallbackId
+from bot.render.answers import answer_message
+from bot.render.block_kit import MAX_BUTTON_VALUE, escape
+from bot.render.feedback import FeedbackButtons
+from bot.slack.wire.ids import FEEDBACK_BLOCK_ID, ActionId, CallbackId
 from bot.slack.wire.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
 from bot.store import Store
 from bot.store.schema import questions
@@ -541,7 +542,7 @@ def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
 def test_a_feedback_value_always_fits_in_a_button_and_reads_back(question: str) -> None:
     encoded = FeedbackValue.for_entry("some-entry", question).encode_value()
 
-    assert len(encoded) <= blocks.MAX_BUTTON_VALUE
+    assert len(encoded) <= MAX_BUTTON_VALUE
     decoded = FeedbackValue.decode(encoded)
     assert decoded.target == "some-entry"
     assert decoded.question is not None
@@ -565,8 +566,8 @@ def test_a_recommendation_value_too_long_for_a_button_drops_the_response_url_fir
 
 def test_answers_without_a_feedback_value_have_no_buttons(kb: KnowledgeBase) -> None:
     """Callers that rate nothing (the CLI, previews) get the answer alone."""
-    plain = blocks.answer_message(kb, kb.entries[0]).blocks_json()
-    rated = blocks.answer_message(kb, kb.entries[0], feedback=FeedbackButtons("v")).blocks_json()
+    plain = answer_message(kb, kb.entries[0]).blocks_json()
+    rated = answer_message(kb, kb.entries[0], feedback=FeedbackButtons("v")).blocks_json()
 
     assert feedback_buttons(plain) == {}
     assert rated[: len(plain)] == plain

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
-from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId
+from bot.slack.wire.ids import FEEDBACK_BLOCK_ID, ActionId
 from bot.store import Store, create_store
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import FlakyPostgres, schema_url

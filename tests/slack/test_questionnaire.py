@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.render.blocks import ActionId, question_block_id
-from bot.slack.wire.ids import CallbackId
+from bot.render.questionnaire import question_block_id
+from bot.slack.wire.ids import ActionId, CallbackId
 from tests.support.fake_slack import FakeSlack, ResponsePost
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (

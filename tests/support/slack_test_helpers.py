@@ -31,7 +31,8 @@ from slack_sdk.models.views import View
 
 from bot.knowledge import Entry, KnowledgeBase, Option, Question
 from bot.matching import Matcher
-from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, question_block_id
+from bot.render.questionnaire import question_block_id
+from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, ActionId
 from tests.support.fake_slack import Call, FakeSlack, ResponsePost
 from tests.support.slack_requests import block_actions, slash_command, state_value, view_submission
 

@@ -15,12 +15,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
-from bot.render.blocks import (
-    FeedbackButtons,
-    Message,
-    answer_message,
-    recommendation_message,
-)
+from bot.render.answers import answer_message
+from bot.render.block_kit import Message
+from bot.render.feedback import FeedbackButtons
+from bot.render.recommendation import recommendation_message
 from bot.slack.context import AppContext, Turn
 from bot.slack.flows.questionnaire import result_buttons
 from bot.slack.platform.messenger import NOWHERE, problem_text

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.render.blocks import home_view
+from bot.render.home import home_view
 from bot.slack.context import AppContext
 from bot.slack.wire.ids import Event
 from bot.slack.wire.payloads import HomeOpened, ValidationError, problems

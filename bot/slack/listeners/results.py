@@ -12,7 +12,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
-from bot.render.blocks import FeedbackButtons, recommendation_message
+from bot.render.feedback import FeedbackButtons
+from bot.render.recommendation import recommendation_message
 from bot.slack.context import AppContext, Turn
 from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
 from bot.slack.platform.messenger import problem_text

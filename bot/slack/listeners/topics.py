@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.render.blocks import FeedbackButtons, answer_message
+from bot.render.answers import answer_message
+from bot.render.feedback import FeedbackButtons
 from bot.slack.context import AppContext
 from bot.slack.platform.messenger import NOWHERE, problem_text
 from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN

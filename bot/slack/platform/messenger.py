@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.models.views import View
 
-from bot.render.blocks import APP_NAME, Message, notice_message, with_note
+from bot.render.block_kit import APP_NAME, Message, notice_message, with_note
 from bot.slack.platform.transport import KeepAliveWebhookClient
 from bot.slack.wire.payloads import BlockActions
 from bot.slack.wire.state import Destination

@@ -13,7 +13,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
+from bot.render.block_kit import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
 
 MAX_FEEDBACK_QUESTION = 1000
 """At most this much of a question travels in a feedback button (the matcher reads no more)."""
