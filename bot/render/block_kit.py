@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -26,8 +26,12 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
+    RawTextObject,
     SectionBlock,
+    TableBlock,
 )
+from slack_sdk.models.blocks.basic_components import TableBlockColumnSettings
+from slack_sdk.models.metadata import Metadata
 from slack_sdk.models.views import View
 
 from bot.knowledge import KnowledgeBase, Source
@@ -49,6 +53,10 @@ MAX_PRIVATE_METADATA = 3000
 MAX_MESSAGE_TEXT = 40_000
 MAX_RADIO_OPTIONS = 10
 MAX_SELECT_OPTIONS = 100
+MAX_TABLE_ROWS = 100
+MAX_TABLE_CELLS = 20
+MAX_TABLE_CELL_TEXT = 500
+"""Slack sets no documented limit per cell; this keeps a table readable and its message small."""
 MAX_QUESTION_ECHO = 300
 """How much of a person's question is quoted back in a "not sure" reply."""
 
@@ -59,10 +67,15 @@ APP_NAME = "Framework Advisor"
 
 @dataclass(frozen=True)
 class Message:
-    """A message ready to send: `text` is the notification and screen-reader fallback."""
+    """A message ready to send: `text` is the notification and screen-reader fallback;
+    `metadata` says what the message is, for whoever reads it later (the sender adds it)."""
 
     text: str
     blocks: tuple[Block, ...]
+    metadata: Metadata | None = None
+
+    def with_metadata(self, metadata: Metadata) -> Message:
+        return replace(self, metadata=metadata)
 
     def blocks_json(self) -> list[dict[str, Any]]:
         """The blocks as Slack JSON; to_dict() also validates them against slack_sdk's rules
@@ -180,6 +193,25 @@ def button(action_id: str, label: str, value: str, style: str | None = None) -> 
     return ButtonElement(
         action_id=action_id, text=plain(label, MAX_BUTTON_TEXT), value=value, style=style
     )
+
+
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric_from: int, block_id: str
+) -> TableBlock:
+    """A `table` of plain-text cells (Slack shows a header row as any other; it comes first),
+    the columns from `numeric_from` on aligned right; cut to Slack's 100 rows of 20 cells."""
+    grid = [header, *rows][:MAX_TABLE_ROWS]
+    cells = [
+        [RawTextObject(text=truncate(cell, MAX_TABLE_CELL_TEXT) or "-") for cell in row]
+        for row in (row[:MAX_TABLE_CELLS] for row in grid)
+    ]
+    settings = [
+        TableBlockColumnSettings(is_wrapped=True)
+        if column < numeric_from
+        else TableBlockColumnSettings(align="right")
+        for column in range(min(len(header), MAX_TABLE_CELLS))
+    ]
+    return TableBlock(block_id=block_id, rows=cells, column_settings=settings)
 
 
 def chunked_sections(title: str, lines: Sequence[str], max_blocks: int) -> list[Block]:

@@ -1,5 +1,5 @@
-"""The App Home tab: what the bot does, where to ask, examples, and the teams that use each
-framework."""
+"""The App Home: the Home tab (what the bot does, where to ask, examples, and the teams that
+use each framework) and the suggested prompts of the agent Messages tab."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ from bot.render.companies import company_line
 from bot.slack.wire.ids import COMMAND, ActionId
 
 HOME_EXAMPLES = 5
+PROMPTS_TITLE = "Try one of these"
+
+
+def agent_prompts(kb: KnowledgeBase) -> list[dict[str, str]]:
+    """The Messages tab's suggested prompts from the knowledge (at most 4, as Slack takes)."""
+    if kb.assistant is None:
+        return []
+    return [{"title": p.title, "message": p.message} for p in kb.assistant.prompts[:4]]
 
 
 def home_view(kb: KnowledgeBase, start_value: str) -> View:

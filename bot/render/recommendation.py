@@ -27,13 +27,16 @@ from bot.render.block_kit import (
     notification,
     section,
     sources_context,
+    table,
 )
 from bot.render.companies import company_line, company_link
 from bot.render.feedback import FeedbackButtons, feedback_tail
 from bot.render.questionnaire import start_block
+from bot.render.score_table import score_table, text_table
 from bot.slack.wire.ids import ActionId
 
 MAX_LEAN_REASONS = 3
+SCORE_TABLE_BLOCK_ID = "scores"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,12 @@ def recommendation_message(
         blocks.append(context(f"Shared by {mention(shared_by)}"))
     blocks.append(header(f"Recommendation: {rec.winner.name}"))
     blocks.append(section(_verdict(rec)))
+    blocks.append(section(_flip_text(rec)))
+    scores = score_table(kb, rec)
+    if scores.rows:
+        blocks.append(
+            table(scores.header, scores.rows, numeric_from=2, block_id=SCORE_TABLE_BLOCK_ID)
+        )
     if rec.reasons:
         reasons = [f"{c.option.reason} _({_points(c)})_" for c in rec.reasons]
         blocks.append(section(f"*Why {winner}*\n{bullets(reasons)}"))
@@ -121,7 +130,6 @@ def recommendation_message(
         blocks.append(
             section(f"*What you give up by not choosing {runner_up}*\n{bullets(rec.give_up)}")
         )
-    blocks.append(section(_flip_text(rec)))
     if rec.companies:
         lines = [company_line(kb, company) for company in rec.companies]
         blocks.append(section(f"*Teams that chose {winner}*\n{bullets(lines)}"))
@@ -137,7 +145,12 @@ def recommendation_message(
     if feedback is not None:
         tail.extend(feedback_tail(feedback))
     verdict = "a clear choice" if rec.verdict == "clear" else "a close call"
-    text = f"Recommendation: {rec.winner.name} ({verdict} over {rec.runner_up.name})"
+    text = "\n".join(
+        [
+            f"Recommendation: {rec.winner.name} ({verdict} over {rec.runner_up.name})",
+            *text_table(scores),
+        ]
+    )
     fitted = fit([*blocks, *tail], MAX_MESSAGE_BLOCKS, keep_last=len(tail) + 1)
     return Message(notification(text), fitted)
 

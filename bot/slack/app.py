@@ -39,6 +39,7 @@ TOKEN_ROTATION_MINUTES = 120
 """A rotating token is refreshed when it has less than this left (Bolt's default)."""
 DEFAULT_BOT_SCOPES = (
     "app_mentions:read",
+    "assistant:write",
     "chat:write",
     "commands",
     "im:history",

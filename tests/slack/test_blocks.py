@@ -30,6 +30,8 @@ from bot.render.answers import AnswerBodies, answer_message, help_message, not_s
 from bot.render.block_kit import (
     ELLIPSIS,
     MAX_MESSAGE_BLOCKS,
+    MAX_TABLE_CELL_TEXT,
+    MAX_TABLE_ROWS,
     Message,
     Rendered,
     escape,
@@ -38,11 +40,17 @@ from bot.render.block_kit import (
     mention,
     notice_view,
     quote_user_text,
+    table,
     truncate,
     with_note,
 )
 from bot.render.companies import companies_message
-from bot.render.feedback import FeedbackButtons, feedback_blocks, fresh_feedback_json
+from bot.render.feedback import (
+    FeedbackButtons,
+    feedback_blocks,
+    fresh_feedback_json,
+    reason_view,
+)
 from bot.render.home import HOME_EXAMPLES, home_view
 from bot.render.questionnaire import (
     question_block_id,
@@ -51,6 +59,7 @@ from bot.render.questionnaire import (
 )
 from bot.render.recommendation import ResultButtons, recommendation_message
 from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, ActionId
+from bot.store.reasons import REASONS
 from tests.support.slack_test_helpers import (
     best_answers,
     limit_problems,
@@ -168,8 +177,8 @@ def test_every_entry_renders_as_a_valid_answer_ending_with_its_sources(kb: Knowl
 def test_an_answer_body_is_rendered_once_and_sent_the_same_every_time(kb: KnowledgeBase) -> None:
     entry = kb.entries[0]
     bodies = AnswerBodies(kb)
-    first = answer_message(kb, entry, feedback=FeedbackButtons("first"), bodies=bodies)
-    again = answer_message(kb, entry, feedback=FeedbackButtons("again"), bodies=bodies)
+    first = answer_message(kb, entry, feedback=FeedbackButtons("first+", "first-"), bodies=bodies)
+    again = answer_message(kb, entry, feedback=FeedbackButtons("again+", "again-"), bodies=bodies)
 
     assert all(isinstance(block, Rendered) for block in again.blocks)
     assert again.blocks_json() == [rendered_again(block) for block in again.blocks]
@@ -177,20 +186,24 @@ def test_an_answer_body_is_rendered_once_and_sent_the_same_every_time(kb: Knowle
     assert [id(part) for part in again.blocks_json()[:body]] == [
         id(part) for part in first.blocks_json()[:body]
     ]
-    assert again.blocks_json()[-1]["elements"][0]["value"] == "again"
+    feedback = again.blocks_json()[-1]["elements"][0]
+    assert (feedback["positive_button"]["value"], feedback["negative_button"]["value"]) == (
+        "again+",
+        "again-",
+    )
 
 
 @pytest.mark.parametrize(
     "value", ["v", '{"e":"admin","q":"is <django> & \\"flask\\" ok?"}', "é" * 2000]
 )
 def test_fresh_feedback_buttons_render_as_slack_sdk_would(value: str) -> None:
-    rendered = feedback_blocks(FeedbackButtons(value))[0].to_dict()
-    assert fresh_feedback_json(value) == rendered
+    rendered = feedback_blocks(FeedbackButtons(value, value[::-1]))[0].to_dict()
+    assert fresh_feedback_json(value, value[::-1]) == rendered
 
 
 def test_fresh_feedback_buttons_refuse_a_value_over_the_limit() -> None:
     with pytest.raises(ValueError, match="over 2000"):
-        fresh_feedback_json("x" * 2001)
+        fresh_feedback_json("x", "x" * 2001)
 
 
 def test_a_reloaded_knowledge_base_renders_its_own_answer_bodies(kb: KnowledgeBase) -> None:
@@ -334,6 +347,54 @@ def test_every_recommendation_is_valid_and_names_its_framework(kb: KnowledgeBase
         else:
             assert f"{escape(recommendation.flip.new_winner.name)} would come out" in text
         assert kinds[-1] == "actions"
+
+
+def test_the_recommendation_shows_each_answers_points_in_a_table_under_the_verdict(
+    kb: KnowledgeBase,
+) -> None:
+    for answers in _answer_sets(kb):
+        recommendation = advise(kb, answers)
+        message = recommendation_message(kb, recommendation)
+        payload = _message_json(message)
+        kinds = [block["type"] for block in payload["blocks"]]
+
+        assert message_problems(payload) == []
+        [table] = [block for block in payload["blocks"] if block["type"] == "table"]
+        assert kinds.index("table") == 3  # header, verdict, what would change it, the table
+        cells = [[cell["text"] for cell in row] for row in table["rows"]]
+        names = [framework.name for framework in kb.frameworks]
+        assert cells[0] == ["Question", "Your answer", *names]
+        assert [row[0] for row in cells[1:]] == [q.prompt for q in kb.questionnaire.questions]
+        for score in recommendation.scores:  # the columns add up to the scores
+            column = 2 + names.index(score.framework.name)
+            assert sum(float(row[column]) for row in cells[1:]) == pytest.approx(score.score)
+        lines = message.text.splitlines()[1:]  # the fallback text carries the same table
+        assert len(lines) == len(cells)
+        for line, row in zip(lines, cells, strict=True):
+            assert line.startswith(row[0][:30])
+            assert line.split()[-len(names) :] == row[2:]
+        assert message.text.startswith(f"Recommendation: {recommendation.winner.name}")
+
+
+def test_a_table_keeps_to_slacks_limits_and_never_sends_an_empty_cell() -> None:
+    made = table(["a", "b"], [["x" * 5000, ""]] * 150, numeric_from=1, block_id="t").to_dict()
+
+    assert len(made["rows"]) == MAX_TABLE_ROWS
+    assert all(cell["text"] for row in made["rows"] for cell in row)
+    assert len(made["rows"][1][0]["text"]) <= MAX_TABLE_CELL_TEXT
+    assert made["column_settings"] == [{"is_wrapped": True}, {"align": "right"}]
+    assert limit_problems([made]) == []
+
+
+def test_the_reason_modal_is_a_valid_view_offering_every_reason() -> None:
+    view = reason_view('{"m":1}', "feedback_reason").to_dict()
+
+    assert view_problems(view) == []
+    options = [o["value"] for o in view["blocks"][1]["element"]["options"]]
+    assert options == list(REASONS)
+    assert view["blocks"][2]["optional"] is True
+    with pytest.raises(ValueError, match="over 3000"):
+        reason_view("x" * 3001, "feedback_reason")
 
 
 def test_the_counterfactual_names_the_changed_answer(kb: KnowledgeBase) -> None:

@@ -59,6 +59,8 @@ METHOD_SCOPES = {
     "views.publish": None,
     "auth.test": None,
     "users.info": "users:read",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setStatus": "assistant:write",
 }
 """Every Web API method the app calls (bot/slack/platform/messenger.py and
 bot/slack/flows/curation.py), with the bot scope it needs (None: no scope). A new method fails
@@ -125,12 +127,20 @@ def test_every_listener_of_the_app_is_in_the_manifest_and_every_manifest_item_ha
 
 def test_every_button_the_app_renders_has_a_listener(slack_app: App) -> None:
     actions = registered(slack_app)["action"]
-    inputs = {ids.ActionId.QUESTIONNAIRE_CHOICE}
+    inputs = {
+        ids.ActionId.QUESTIONNAIRE_CHOICE,
+        ids.ActionId.FEEDBACK_REASON,
+        ids.ActionId.FEEDBACK_NOTE,
+    }
+    """Inputs of modals: read from the submitted view, never dispatched on their own."""
 
     for action_id in set(ids.ActionId) - inputs - {ids.ActionId.ANSWER_TOPIC}:
         assert action_id in actions
     assert ids.ANSWER_TOPIC_PATTERN.pattern in actions
-    assert registered(slack_app)["view_submission"] == {ids.CallbackId.QUESTIONNAIRE}
+    assert registered(slack_app)["view_submission"] == {
+        ids.CallbackId.QUESTIONNAIRE,
+        ids.CallbackId.FEEDBACK_REASON,
+    }
 
 
 def test_the_command_has_a_description_and_a_usage_hint_naming_the_known_frameworks(
@@ -229,6 +239,8 @@ def test_the_bot_scopes_are_exactly_those_the_app_uses(
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("s")))
     send("global_shortcut", global_shortcut(ids.CallbackId.RECOMMEND_SHORTCUT))
     send("app_home_opened", EVENT_PAYLOADS["app_home_opened"]())
+    send("app_home_opened", app_home_opened(tab="messages"))
+    send("direct_message", direct_message("what is flask?", thread_ts="1700000000.000100"))
     send("slash_command", slash_command("stats", response_url=fake_slack.response_url("c")))
     wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
 

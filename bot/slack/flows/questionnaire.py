@@ -125,6 +125,6 @@ def deliver_recommendation(turn: Turn, state: QuestionnaireState) -> None:
         turn.kb,
         recommendation,
         buttons=result_buttons(state.to, recommendation.answers),
-        feedback=FeedbackButtons(rated.encode_value()),
+        feedback=FeedbackButtons(*rated.vote_values()),
     )
-    turn.slack.deliver(state.to, message)
+    turn.slack.deliver(state.to, turn.labelled(message, rated, recommendation.verdict))

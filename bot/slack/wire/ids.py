@@ -27,12 +27,19 @@ class ActionId(StrEnum):
     ANSWER_TOPIC = "answer_topic"
     """Prefix: the suggestion buttons of one message are answer_topic_0, _1, … (action_ids
     must be unique within a block)."""
+    FEEDBACK = "feedback_vote"
+    """Slack's native 👍 / 👎 (`feedback_buttons`); each button's value says which it is."""
     FEEDBACK_HELPFUL = "feedback_helpful"
     FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+    """The two buttons messages carried before the native ones; still answered."""
+    FEEDBACK_REASON = "feedback_reason"
+    FEEDBACK_NOTE = "feedback_note"
 
 
 ANSWER_TOPIC_PATTERN = re.compile(rf"^{ActionId.ANSWER_TOPIC.value}_\d+$")
 FEEDBACK_BLOCK_ID = "feedback"
+REASON_BLOCK_ID = "reason"
+NOTE_BLOCK_ID = "note"
 QUESTION_BLOCK_PREFIX = "question_"
 """Each questionnaire step's input block is question_<question id>: a distinct block_id per
 question, so Slack does not carry one step's selection over into the next."""
@@ -45,6 +52,8 @@ class CallbackId(StrEnum):
     """Global shortcut "Framework recommendation" (shortcut names are at most 24 characters)."""
     QUESTIONNAIRE = "questionnaire"
     """The questionnaire modal (a view, so not in the manifest)."""
+    FEEDBACK_REASON = "feedback_reason"
+    """The "What was wrong?" modal a 👎 opens (a view, so not in the manifest)."""
 
 
 class Event(StrEnum):
