@@ -225,6 +225,26 @@ def vote_on_ephemeral(
     )
 
 
+def share_in_channel(send: Send, fake: FakeSlack, result_blocks: list[dict[str, Any]]) -> None:
+    """Click "Share in channel" under an ephemeral recommendation."""
+    share = next(
+        element
+        for block in result_blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
+    )
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.SHARE_IN_CHANNEL,
+            share["value"],
+            ephemeral=True,
+            response_url=fake.response_url("share"),
+        ),
+    )
+
+
 # --- the buttons ----------------------------------------------------------------------------------
 
 
@@ -560,22 +580,7 @@ def test_a_shared_recommendation_carries_its_framework_verdict_and_answers(
 ) -> None:
     framework_id = FRAMEWORK_IDS[0]
     result = recommend_by_command(send, fake_slack, kb, framework_id).body
-    share = next(
-        element
-        for block in result["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
-    )
-    send(
-        "block_actions",
-        block_actions(
-            ActionId.SHARE_IN_CHANNEL,
-            share["value"],
-            ephemeral=True,
-            response_url=fake_slack.response_url("share"),
-        ),
-    )
+    share_in_channel(send, fake_slack, result["blocks"])
 
     metadata = fake_slack.wait_for("chat.postMessage")[0].params["metadata"]
     expected = advise(kb, best_answers(kb, framework_id))
@@ -778,22 +783,7 @@ def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
     result = recommend_by_command(send, fake_slack, kb, FRAMEWORK_IDS[-1]).body
-    share = next(
-        element
-        for block in result["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
-    )
-    send(
-        "block_actions",
-        block_actions(
-            ActionId.SHARE_IN_CHANNEL,
-            share["value"],
-            ephemeral=True,
-            response_url=fake_slack.response_url("share"),
-        ),
-    )
+    share_in_channel(send, fake_slack, result["blocks"])
     shared = fake_slack.wait_for("chat.postMessage")[0]
     assert set(feedback_buttons(shared.params["blocks"])) == {True, False}
 
