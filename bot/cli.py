@@ -16,7 +16,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -265,7 +265,10 @@ def _run(
     from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
 
     if args.command == "kb":
-        return check_knowledge(args.directory or settings.knowledge_dir or DEFAULT_KNOWLEDGE_DIR)
+        return check_knowledge(
+            args.directory or settings.knowledge_dir or DEFAULT_KNOWLEDGE_DIR,
+            review_after_days=settings.review_after_days,
+        )
     if args.command == "serve" or (args.command is None and has_slack_credentials(settings)):
         from bot.slack.serving.server import serve
 
@@ -383,8 +386,11 @@ def read_description(kb: KnowledgeBase, text: str) -> dict[str, list[str]]:
     return {question: list(options) for question, options in answers.items()}
 
 
-def check_knowledge(directory: Path) -> int:
-    """`kb check`: every problem with file, line and field; or a summary and collision warnings."""
+def check_knowledge(
+    directory: Path, *, review_after_days: int = 180, today: date | None = None
+) -> int:
+    """`kb check`: every problem with file, line and field; or a summary and warnings about
+    colliding phrasings and about answers whose review is older than `review_after_days`."""
     from bot.knowledge import KnowledgeError, load_knowledge
     from bot.matching import find_ambiguities
 
@@ -410,6 +416,19 @@ def check_knowledge(directory: Path) -> int:
         )
     if ambiguities:
         print(f"{len(ambiguities)} warnings: reword those phrasings so each names its own topic.")
+    now = today or datetime.now(UTC).date()
+    stale = [
+        entry
+        for entry in kb.entries
+        if entry.reviewed is not None and (now - entry.reviewed).days > review_after_days
+    ]
+    for entry in stale:
+        owner = f" (owner {entry.owner})" if entry.owner else ""
+        print(
+            f"warning: {entry.id!r} was last reviewed on {entry.reviewed}{owner}, more than "
+            f"{review_after_days} days ago (REVIEW_AFTER_DAYS): check it against its sources "
+            "and update `reviewed`."
+        )
     return EXIT_OK
 
 

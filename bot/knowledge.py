@@ -13,6 +13,7 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
@@ -27,6 +28,7 @@ DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+SlackOwner = Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,30}$")]
 
 
 class _HasId(Protocol):
@@ -80,6 +82,15 @@ class Entry(_Model):
     related: tuple[Identifier, ...] = ()
     sources: tuple[Identifier, ...] = Field(min_length=1)
     caveat: Text | None = None
+    owner: SlackOwner | None = Field(
+        default=None,
+        description="Who keeps this answer true: a Slack user (U…/W…) or user group (S…) id.",
+    )
+    reviewed: date | None = Field(
+        default=None,
+        description="When the answer was last checked against its sources (YYYY-MM-DD); "
+        "`kb check` warns once it is older than REVIEW_AFTER_DAYS.",
+    )
 
 
 class Company(_Model):
@@ -177,6 +188,22 @@ class Intent(_Model):
     action: Literal["reply", "start-questionnaire"] = "reply"
 
 
+class SuggestedPrompt(_Model):
+    """A prompt offered in the app's Messages tab: a short title, and the message it sends."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=75)]
+    message: Text
+
+
+class Assistant(_Model):
+    """How the app presents itself in Slack's agent Messages tab."""
+
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
+    ]
+    prompts: tuple[SuggestedPrompt, ...] = Field(min_length=1, max_length=4)
+
+
 class KnowledgeFile(_Model):
     """What a single knowledge/*.yaml file may contain."""
 
@@ -186,6 +213,7 @@ class KnowledgeFile(_Model):
     entries: tuple[Entry, ...] = ()
     companies: tuple[Company, ...] = ()
     intents: tuple[Intent, ...] = ()
+    assistant: Assistant | None = None
     aliases: dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")], Text] = Field(
         default_factory=dict,
         description="Abbreviations people type, spelled out before matching: drf -> django "
@@ -217,6 +245,7 @@ class KnowledgeBase(_Model):
     aliases: dict[str, str] = Field(default_factory=dict)
     anchors: tuple[str, ...] = ()
     elsewhere: tuple[str, ...] = ()
+    assistant: Assistant | None = None
 
     def intent(self, intent_id: str) -> Intent:
         return _by_id(self.intents, intent_id)
@@ -587,6 +616,13 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         problems.append(Problem(folder, None, "questionnaire", "is required in one file"))
     if files and len(framework_ids) < 2:
         problems.append(Problem(folder, None, "frameworks", "at least two frameworks are needed"))
+    assistants = [
+        _Placed(parsed.content.assistant, parsed, ("assistant",))
+        for parsed in files
+        if parsed.content.assistant is not None
+    ]
+    for second in assistants[1:]:
+        problems.append(second.problem(message="is defined in more than one file"))
 
     if problems or not questionnaires:
         return None
@@ -601,6 +637,7 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         aliases=aliases,
         anchors=tuple(dict.fromkeys(a for parsed in files for a in parsed.content.anchors)),
         elsewhere=tuple(dict.fromkeys(e for parsed in files for e in parsed.content.elsewhere)),
+        assistant=assistants[0].item if assistants else None,
     )
 
 

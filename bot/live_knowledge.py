@@ -32,7 +32,7 @@ from typing import Protocol
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, KnowledgeError, load_knowledge
 from bot.matching import Matcher
-from bot.render.blocks import AnswerBodies
+from bot.render.answers import AnswerBodies
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)

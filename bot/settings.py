@@ -34,6 +34,7 @@ _ENV_NAMES = {
     "slack_client_secret": "SLACK_CLIENT_SECRET",
     "slack_scopes": "SLACK_SCOPES",
     "knowledge_sync_seconds": "KNOWLEDGE_SYNC_SECONDS",
+    "review_after_days": "REVIEW_AFTER_DAYS",
 }
 
 
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     """Bot scopes requested by the OAuth install, comma-separated (manifest.yml's by default)."""
     knowledge_sync_seconds: float = Field(default=15.0, gt=0)
     """How often an instance checks the store for knowledge reloaded by another instance."""
+    review_after_days: int = Field(default=180, ge=1)
+    """`kb check` warns about an entry whose `reviewed` date is older than this."""
 
     def __init__(self, **values: Any) -> None:
         try:

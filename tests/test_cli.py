@@ -8,6 +8,7 @@ import pty
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,15 @@ def test_recommend_with_every_answer_given(kb: KnowledgeBase, framework_id: str,
     assert "a clear choice" in out
     assert f"Teams that chose {winner.name}:" in out
     assert not RAW_MRKDWN.search(out), out
+    table = out.split("Points per answer:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    names = [framework.name for framework in kb.frameworks]
+    assert table[0].split() == ["Question", "Your", "answer", *names]
+    assert len(table) == 1 + len(kb.questionnaire.questions)
+    assert (
+        out.index("What would change it")
+        < out.index("Points per answer")
+        < out.index("Teams that chose")
+    )
 
 
 @pytest.mark.slow
@@ -278,6 +288,53 @@ def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "warning: " in result.stdout
     assert "'admin-again'" in result.stdout
+
+
+def test_kb_check_warns_about_answers_whose_review_is_older_than_review_after_days(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "knowledge"
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for path in shipped.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    entry = (
+        "  - id: {id}\n    title: T {id}\n    phrasings:\n"
+        "      - what about {id} one\n      - tell me {id} two\n"
+        "      - explain {id} three\n      - describe {id} four\n"
+        "    answer: An answer.\n    sources: [{source}]\n    owner: U0CURATOR\n"
+        "    reviewed: {reviewed}\n"
+    )
+    source = shipped_source_id()
+    (folder / "zz_reviews.yaml").write_text(
+        "entries:\n"
+        + entry.format(id="zzstale", source=source, reviewed="2020-01-01")
+        + entry.format(id="zzfresh", source=source, reviewed=datetime.now(UTC).date())
+    )
+    monkeypatch.setenv("REVIEW_AFTER_DAYS", "30")
+
+    assert main(["kb", "check", str(folder)]) == 0
+
+    out = capsys.readouterr().out
+    assert "warning: 'zzstale' was last reviewed on 2020-01-01 (owner U0CURATOR)" in out
+    assert "more than 30 days ago (REVIEW_AFTER_DAYS)" in out
+    assert "'zzfresh'" not in out
+
+
+def test_an_owner_that_is_not_a_slack_id_is_a_knowledge_error(tmp_path: Path) -> None:
+    from bot.knowledge import Entry
+
+    with pytest.raises(ValueError, match="owner"):
+        Entry.model_validate(
+            {
+                "id": "x",
+                "title": "X",
+                "phrasings": ["a", "b", "c", "d"],
+                "answer": "A.",
+                "sources": ["s"],
+                "owner": "alice@example.com",
+            }
+        )
 
 
 def shipped_source_id() -> str:

@@ -1,8 +1,8 @@
 """Block Kit for the curators' subcommands: `/framework stats` and `/framework reload`, and the
 replies that refuse them.
 
-Like bot/render/blocks.py, everything is built with slack_sdk.models and cut to Slack's limits
-here. Question texts in the stats come from users (folded, but escaped again all the same);
+Like every surface of bot/render/, everything is built with slack_sdk.models and cut to Slack's
+limits here. Question texts in the stats come from users (folded, but escaped again all the same);
 entry titles and framework names come from the knowledge and are escaped as plain text; an id
 the knowledge no longer has is shown as the id.
 """
@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.knowledge import KnowledgeBase, KnowledgeError, Problem
-from bot.render.blocks import (
+from bot.render.block_kit import (
     MAX_MESSAGE_BLOCKS,
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
@@ -34,10 +34,13 @@ from bot.render.blocks import (
     truncate,
 )
 from bot.store import HelpfulRate, Stats
+from bot.store.reasons import REASON_LABELS, Complaint
 
 MAX_UNANSWERED_ECHO = 150
 """How much of each unanswered question the stats quote."""
 MAX_HELPFUL_LINES = 15
+MAX_NOTE_ECHO = 200
+"""How much of a person's words about a 👎 the stats quote."""
 MAX_PROBLEMS_SHOWN = 40
 """A folder with more problems than this is broken wholesale; the first ones say where."""
 MAX_PROBLEM_BLOCKS = 8
@@ -124,12 +127,35 @@ def _framework_name(kb: KnowledgeBase, framework_id: str) -> str:
 
 
 def _helpful_line(kb: KnowledgeBase, rate: HelpfulRate) -> str:
-    if rate.target_kind == "recommendation":
-        target = f"Recommendations of {_framework_name(kb, rate.target_id)}"
-    else:
-        target = _entry_title(kb, rate.target_id)
+    target = _target_name(kb, rate.target_kind, rate.target_id)
     share = _percent(rate.helpful, rate.votes)
     return f"{target} — {share} helpful ({rate.helpful} of {_count(rate.votes, 'vote')})"
+
+
+def _target_name(kb: KnowledgeBase, target_kind: str, target_id: str) -> str:
+    if target_kind == "recommendation":
+        return f"Recommendations of {_framework_name(kb, target_id)}"
+    return _entry_title(kb, target_id)
+
+
+def _complaint_line(kb: KnowledgeBase, complaint: Complaint) -> str:
+    """`Title — 3 👎: It's out of date (2), It's unclear (1) · “their words”`."""
+    target = _target_name(kb, complaint.target_kind, complaint.target_id)
+    line = f"{target} — {complaint.not_helpful} 👎"
+    if complaint.reasons:
+        line += ": " + ", ".join(
+            f"{escape(REASON_LABELS[reason])} ({count})" for reason, count in complaint.reasons
+        )
+    notes = [f"“{quote_user_text(note, MAX_NOTE_ECHO)}”" for note in complaint.notes]
+    if notes:
+        line += " · " + " ".join(notes)
+    return line
+
+
+def complaints_section(kb: KnowledgeBase, complaints: Sequence[Complaint]) -> str:
+    """The answers marked unhelpful most, with why (for the stats and the digest)."""
+    lines = [_complaint_line(kb, complaint) for complaint in complaints[:MAX_HELPFUL_LINES]]
+    return f"*Most 👎, and why*\n{bullets(lines)}"
 
 
 def _answers_section(stats: Stats) -> str:
@@ -186,6 +212,8 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
         left = len(stats.helpful) - len(lines)
         more = f"\n…and {left} more." if left > 0 else ""
         blocks.append(section(f"*Helpful votes*\n{bullets(lines)}{more}"))
+    if stats.complaints:
+        blocks.append(section(complaints_section(kb, stats.complaints)))
     if stats.unanswered:
         lines = [
             f"“{quote_user_text(question.text, MAX_UNANSWERED_ECHO)}” — "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,20 +23,21 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.knowledge import KnowledgeBase, Option
-from bot.render.blocks import (
+from bot.render.block_kit import (
     MAX_MESSAGE_BLOCKS,
     Message,
     bullets,
-    company_link,
     context,
     escape,
     header,
     link,
     mention,
-    questionnaire_view,
     section,
     truncate,
 )
+from bot.render.companies import company_link
+from bot.render.questionnaire import questionnaire_view
+from bot.slack.wire.ids import DecisionActionId
 from bot.team import Agreement, Standing, TeamRecommendation
 
 MAX_DISAGREEMENTS_SHOWN = 10
@@ -48,15 +48,6 @@ MAX_VIEW_TITLE = 24
 NAVIGATION_BLOCK_ID = "navigation"
 MAX_MARKDOWN_BLOCK = 12_000
 """Slack's limit on the text of markdown blocks in one message."""
-
-
-class DecisionActionId(StrEnum):
-    """The action_ids of a decision's buttons."""
-
-    ADD_ANSWERS = "decision_add_answers"
-    CLOSE = "decision_close"
-    BACK = "decision_back"
-    """Back in the "Add my answers" modal (not the questionnaire's own Back)."""
 
 
 @dataclass(frozen=True)

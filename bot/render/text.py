@@ -17,7 +17,9 @@ from collections.abc import Collection, Iterable, Sequence
 from bot.advisor import Recommendation
 from bot.knowledge import Company, Entry, KnowledgeBase, Source
 from bot.matching import MatchResult
+from bot.render.score_table import score_table, text_table
 from bot.store import Stats
+from bot.store.reasons import REASON_LABELS
 
 WIDTH = 80
 """The width of text that does not go to a terminal (`framework-bot ask … | cat`)."""
@@ -140,6 +142,10 @@ def render_company(kb: KnowledgeBase, company: Company) -> str:
     return "\n".join(lines)
 
 
+TERMINAL_CELL_WIDTH = 28
+"""Question and answer cells are cut to this, so the score table fits 80 columns."""
+
+
 def render_recommendation(kb: KnowledgeBase, rec: Recommendation) -> str:
     """The recommendation in the order Slack shows it: verdict, reasons, trade-offs, examples."""
     verdict = "a clear choice" if rec.verdict == "clear" else "a close call"
@@ -170,6 +176,10 @@ def render_recommendation(kb: KnowledgeBase, rec: Recommendation) -> str:
             f"  If you answered “{then}” instead of “{now}” to “{question.prompt}”, "
             f"the recommendation would be {rec.flip.new_winner.name}."
         )
+    table = score_table(kb, rec)
+    if table.rows:
+        lines += ["", "Points per answer:"]
+        lines += [f"  {line}" for line in text_table(table, max_width=TERMINAL_CELL_WIDTH)]
     if rec.companies:
         lines += ["", f"Teams that chose {rec.winner.name}:"]
         lines += [render_company(kb, company) for company in rec.companies]
@@ -210,6 +220,17 @@ def render_stats(kb: KnowledgeBase, stats: Stats) -> str:
             f"    {h.rate:>4.0%}  {titles.get(h.target_id, h.target_id)} ({h.votes} votes)"
             for h in stats.helpful
         ]
+    if stats.complaints:
+        lines.append("  Most marked not helpful, and why:")
+        for complaint in stats.complaints:
+            reasons = ", ".join(
+                f"{REASON_LABELS[reason]} ({count})" for reason, count in complaint.reasons
+            )
+            name = titles.get(complaint.target_id, complaint.target_id)
+            lines.append(
+                f"    {complaint.not_helpful:>4}  {name}" + (f": {reasons}" if reasons else "")
+            )
+            lines += [f"          “{' '.join(note.split())}”" for note in complaint.notes]
     if stats.unanswered:
         lines.append("  Most frequent unanswered questions:")
         lines += [f"    {u.count:>4}  {u.text}" for u in stats.unanswered]

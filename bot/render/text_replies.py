@@ -1,7 +1,7 @@
 """Plain text for what the matcher made of a message (the terminal's counterparts of
-`intent_message`, `project_message` and `match_message` in blocks.py). `commands` is how the
-surface spells a command: "" in the session (`recommend`), "framework-bot " on the command line
-(`framework-bot recommend`)."""
+`intent_message` and `match_message` in answers.py, `project_message` in recommendation.py).
+`commands` is how the surface spells a command: "" in the session (`recommend`), "framework-bot "
+on the command line (`framework-bot recommend`)."""
 
 from __future__ import annotations
 

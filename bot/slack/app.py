@@ -40,6 +40,7 @@ TOKEN_ROTATION_MINUTES = 120
 DEFAULT_BOT_SCOPES = (
     "app_mentions:read",
     "canvases:write",
+    "assistant:write",
     "chat:write",
     "commands",
     "im:history",

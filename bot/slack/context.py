@@ -17,17 +17,15 @@ from bot.advisor import Recommendation, advise, lean
 from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge, Snapshot
 from bot.matching import MatchResult
-from bot.render.blocks import (
-    FeedbackButtons,
-    Message,
-    intent_message,
-    match_message,
-    project_message,
-)
+from bot.render.answers import intent_message, match_message
+from bot.render.block_kit import Message
+from bot.render.feedback import FeedbackButtons
+from bot.render.recommendation import project_message
 from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
 from bot.slack.platform.transport import KeepAliveWebClient
 from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.metadata import MessageFacts
 from bot.slack.wire.state import FeedbackValue, Place
 from bot.store import Store
 from bot.store.decisions import DecisionStore
@@ -201,16 +199,16 @@ class Turn:
             score=best.score if best is not None else None,
             closest=[(c.entry.id, c.score) for c in result.alternatives] if best is None else (),
         )
-        feedback = None
+        feedback = value = None
         if best is not None:
             value = FeedbackValue.for_entry(best.entry.id, question)
-            feedback = FeedbackButtons(value.encode_value())
+            feedback = FeedbackButtons(*value.vote_values())
 
         def topic_value(entry_id: str) -> str:
             # A topic picked from the suggestions answers this question: its vote keeps it.
             return FeedbackValue.for_entry(entry_id, question).encode_value()
 
-        return match_message(
+        message = match_message(
             self.kb,
             result,
             question,
@@ -218,6 +216,15 @@ class Turn:
             topic_value=topic_value,
             bodies=self.snapshot.answer_bodies,
         )
+        return message if value is None else self.labelled(message, value)
+
+    def labelled(
+        self, message: Message, value: FeedbackValue, verdict: str | None = None
+    ) -> Message:
+        """`message`, an answer or recommendation rated by `value`, with metadata saying what
+        it is and which knowledge version it came from."""
+        facts = MessageFacts.of(value, self.snapshot.stamp, verdict)
+        return message.with_metadata(facts.to_metadata())
 
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""

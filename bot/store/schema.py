@@ -127,6 +127,10 @@ feedback = Table(
     Column("question", Text, nullable=True),  # NULL once older than the retention period
     Column("helpful", Boolean, nullable=False),
     Column("voted_at", UtcDateTime(), nullable=False),
+    # Why a 👎 (bot/store/reasons.py): counts while reason_for = voted_at; note purged with text.
+    Column("reason", String(32), nullable=True),
+    Column("reason_note", Text, nullable=True),
+    Column("reason_for", UtcDateTime(), nullable=True),
     UniqueConstraint("team_id", "message_key", "user_id"),
     Index(None, "team_id", "voted_at"),
     Index(None, "voted_at"),

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, case, func, select
 
+from bot.store.reasons import Complaint, current_note, current_reason, most_complained
 from bot.store.schema import feedback, questions, recommendations
 
 ExportKind = Literal["feedback", "unanswered"]
@@ -79,6 +80,8 @@ class Stats:
     """Most frequent first; questions whose text was purged are not listed."""
     recommendations: tuple[RecommendationOutcome, ...]
     """Per framework and verdict, most frequent first."""
+    complaints: tuple[Complaint, ...] = ()
+    """The answers and recommendations with the most 👎, with their reasons."""
 
     @property
     def recommendations_by_framework(self) -> dict[str, int]:
@@ -181,6 +184,7 @@ def compute_stats(
             RecommendationOutcome(framework, verdict, count)
             for framework, verdict, count in outcomes
         ),
+        complaints=most_complained(connection, team_id, since, until, limit),
     )
 
 
@@ -193,6 +197,8 @@ FEEDBACK_COLUMNS = (
     "target_id",
     "helpful",
     "question",
+    "reason",
+    "reason_note",
 )
 UNANSWERED_COLUMNS = (
     "asked_at",
@@ -212,7 +218,9 @@ def export_csv(
     if what == "feedback":
         table, time_column = feedback, feedback.c.voted_at
         header: Sequence[str] = FEEDBACK_COLUMNS
-        query = select(*(feedback.c[name] for name in FEEDBACK_COLUMNS))
+        query = select(
+            *(feedback.c[name] for name in FEEDBACK_COLUMNS[:-2]), current_reason(), current_note()
+        )
     else:
         table, time_column = questions, questions.c.asked_at
         header = UNANSWERED_COLUMNS
@@ -239,7 +247,7 @@ def export_csv(
 
 
 def _feedback_cells(row: Any) -> list[str]:
-    voted_at, team, user, key, kind, target, helpful, question = row
+    voted_at, team, user, key, kind, target, helpful, question, reason, note = row
     return [
         voted_at.isoformat(),
         team,
@@ -249,6 +257,8 @@ def _feedback_cells(row: Any) -> list[str]:
         target,
         "true" if helpful else "false",
         _safe_cell(question or ""),
+        reason or "",
+        _safe_cell(note or ""),
     ]
 
 

@@ -29,6 +29,7 @@ from bot.store import migrate
 from bot.store.decision_texts import purge_decision_texts
 from bot.store.engine import READ_ONLY, is_connection_error
 from bot.store.folding import normalize_question
+from bot.store.reasons import MAX_REASON_NOTE, REASONS, Reason, upsert_reason
 from bot.store.schema import (
     TEAM_TABLES,
     events,
@@ -322,6 +323,48 @@ class Store:
                 "question": question,
                 "helpful": bool(helpful),
                 "voted_at": _aware(voted_at),
+            },
+        )
+
+    # -- why a 👎 (bot/store/reasons.py) ----------------------------------------------------
+
+    def record_vote_reason(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        message_key: str,
+        target_kind: TargetKind,
+        target_id: str,
+        question: str | None,
+        voted_at: datetime,
+        reason: Reason,
+        note: str | None = None,
+    ) -> None:
+        """The reason for the Not helpful vote made at `voted_at` (the vote as record_vote
+        stored it). It counts while that vote stands; a later vote retires it."""
+        if reason not in REASONS:
+            raise ValueError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
+        if target_kind not in TARGET_KINDS:
+            raise ValueError(
+                f"target_kind must be one of {', '.join(TARGET_KINDS)}, not {target_kind!r}"
+            )
+        voted_at = _aware(voted_at)
+        self._submit(
+            "vote_reason",
+            team_id,
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+                "message_key": message_key,
+                "target_kind": target_kind,
+                "target_id": target_id,
+                "question": question,
+                "helpful": False,
+                "voted_at": voted_at,
+                "reason": reason,
+                "reason_note": (note or "").strip()[:MAX_REASON_NOTE] or None,
+                "reason_for": voted_at,
             },
         )
 
@@ -776,6 +819,7 @@ _WRITERS: dict[str, Callable[[Connection, dict[str, Any]], None]] = {
     "question": _insert_row(questions),
     "recommendation": _insert_row(recommendations),
     "vote": _upsert_vote,
+    "vote_reason": upsert_reason,
     "stamp": _upsert_meta,
     "event": lambda connection, values: _note_events(connection, [values]),
 }
@@ -819,7 +863,12 @@ def _purge_texts(connection: Connection, cutoff: datetime) -> int:
         .where(feedback.c.voted_at < cutoff, feedback.c.question.is_not(None))
         .values(question=None)
     ).rowcount
-    return asked + voted + purge_decision_texts(connection, cutoff)
+    notes = connection.execute(
+        update(feedback)
+        .where(feedback.c.voted_at < cutoff, feedback.c.reason_note.is_not(None))
+        .values(reason_note=None)
+    ).rowcount
+    return asked + voted + notes + purge_decision_texts(connection, cutoff)
 
 
 def _now() -> datetime:

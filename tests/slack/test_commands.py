@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.render.blocks import escape
+from bot.render.block_kit import escape
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import ALICE, GENERAL, slash_command

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.render.blocks import ActionId, escape
+from bot.render.block_kit import escape
 from bot.slack.platform import redelivery
 from bot.slack.serving.wsgi import SlackWsgiApp
-from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.ids import ActionId, CallbackId
 from bot.slack.wire.state import FeedbackValue
 from bot.store import Store
 from tests.support.fake_slack import BOT_ID, FakeSlack

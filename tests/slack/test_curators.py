@@ -15,7 +15,7 @@ import pytest
 
 from bot.advisor import advise
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
-from bot.render.blocks import escape
+from bot.render.block_kit import escape
 from bot.settings import Settings
 from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store import Store, StoreUnavailable
@@ -203,6 +203,35 @@ def test_stats_show_what_the_app_recorded(
     for framework in kb.frameworks:
         assert f"{escape(framework.name)} — 1 (" in reply
         assert labels[verdicts[framework.id]] in reply
+
+
+def test_stats_list_the_answers_with_the_most_thumbs_down_and_why(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing = answerable(kb)
+    voted_at = datetime.now(UTC) - timedelta(minutes=1)
+    for user, why, note in [
+        ("U0A", "out_of_date", "<!here> Django 5.2 changed it"),
+        ("U0B", None, None),
+    ]:
+        vote = {
+            "team_id": TEAM_ID,
+            "user_id": user,
+            "message_key": "C0GENERAL:1.0",
+            "target_kind": "entry",
+            "target_id": entry.id,
+            "question": phrasing,
+        }
+        slack_store.record_vote(**vote, helpful=False, voted_at=voted_at)
+        if why is not None:
+            slack_store.record_vote_reason(**vote, voted_at=voted_at, reason=why, note=note)
+
+    reply = text_of(run(send, fake_slack, "stats", user_id=CURATOR))
+
+    assert "*Most 👎, and why*" in reply
+    assert f"{escape(entry.title)} — 2 👎: It's out of date (1)" in reply
+    assert "“&lt;!here&gt; Django 5.2 changed it”" in reply
+    assert "<!here>" not in reply
 
 
 def test_stats_show_only_the_askers_workspace(

@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.render.decision import DecisionActionId
 from bot.settings import Settings
 from bot.slack.serving.wsgi import create_wsgi_app
-from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.ids import CallbackId, DecisionActionId
 from bot.store import Store, create_store
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.postgres import schema_url

@@ -1,4 +1,4 @@
-"""Helpful / Not helpful under every answer and recommendation, end to end, and what curators
+"""👍 / 👎 under every answer and recommendation, end to end, and what curators
 get from the store: every vote (one per person per message, changeable), every question from
 every surface, every "not sure" with the closest topics and their scores, and every
 recommendation with its framework and verdict."""
@@ -18,12 +18,22 @@ from sqlalchemy import select
 
 from bot.advisor import advise
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
+from bot.live_knowledge import folder_stamp
 from bot.matching import Matcher
-from bot.render import blocks
-from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId, FeedbackButtons, escape
-from bot.slack.wire.ids import CallbackId
+from bot.render.answers import answer_message
+from bot.render.block_kit import MAX_BUTTON_VALUE, escape
+from bot.render.feedback import FeedbackButtons
+from bot.slack.wire.ids import (
+    FEEDBACK_BLOCK_ID,
+    NOTE_BLOCK_ID,
+    REASON_BLOCK_ID,
+    ActionId,
+    CallbackId,
+)
+from bot.slack.wire.metadata import MessageFacts
 from bot.slack.wire.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
 from bot.store import Store
+from bot.store.reasons import REASON_LABELS
 from bot.store.schema import questions
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.slack_fixtures import Send
@@ -38,6 +48,8 @@ from tests.support.slack_requests import (
     direct_message,
     message_shortcut,
     slash_command,
+    state_value,
+    view_submission,
 )
 from tests.support.slack_test_helpers import (
     answerable,
@@ -50,7 +62,8 @@ from tests.support.slack_test_helpers import (
 )
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
-VOTES = {True: ActionId.FEEDBACK_HELPFUL, False: ActionId.FEEDBACK_NOT_HELPFUL}
+OLD_BUTTONS = {True: ActionId.FEEDBACK_HELPFUL, False: ActionId.FEEDBACK_NOT_HELPFUL}
+"""The Helpful / Not helpful buttons of messages posted before the native 👍 / 👎."""
 STARTED = datetime.now(UTC) - timedelta(minutes=1)
 
 
@@ -67,14 +80,19 @@ def text_of(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def feedback_buttons(message_blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """action_id -> button of the feedback block of a message ({} when it has none)."""
-    return {
-        element["action_id"]: element
-        for block in message_blocks
-        if block.get("block_id") == FEEDBACK_BLOCK_ID
-        for element in block["elements"]
-    }
+def feedback_buttons(message_blocks: list[dict[str, Any]]) -> dict[bool, dict[str, Any]]:
+    """The vote -> the 👍 (True) and 👎 (False) buttons of a message's native feedback element,
+    {} when it has none."""
+    for block in message_blocks:
+        if block.get("block_id") == FEEDBACK_BLOCK_ID:
+            assert block["type"] == "context_actions"
+            [element] = block["elements"]
+            assert (element["type"], element["action_id"]) == (
+                "feedback_buttons",
+                ActionId.FEEDBACK,
+            )
+            return {True: element["positive_button"], False: element["negative_button"]}
+    return {}
 
 
 def content(message_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -155,12 +173,19 @@ def posted_answer(
 def click_vote(
     send: Send, message_blocks: list[dict[str, Any]], helpful: bool, **where: Any
 ) -> None:
-    """Click the vote button in `message_blocks`; `where` are block_actions' options saying
-    where the message is."""
-    button = feedback_buttons(message_blocks)[VOTES[helpful]]
+    """Click 👍 or 👎 in `message_blocks`; `where` are block_actions' options saying where the
+    message is."""
+    button = feedback_buttons(message_blocks)[helpful]
     send(
         "block_actions",
-        block_actions(button["action_id"], button["value"], block_id=FEEDBACK_BLOCK_ID, **where),
+        block_actions(
+            ActionId.FEEDBACK,
+            button["value"],
+            block_id=FEEDBACK_BLOCK_ID,
+            action_type="feedback_buttons",
+            text=button["text"]["text"],
+            **where,
+        ),
     )
 
 
@@ -200,11 +225,31 @@ def vote_on_ephemeral(
     )
 
 
+def share_in_channel(send: Send, fake: FakeSlack, result_blocks: list[dict[str, Any]]) -> None:
+    """Click "Share in channel" under an ephemeral recommendation."""
+    share = next(
+        element
+        for block in result_blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
+    )
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.SHARE_IN_CHANNEL,
+            share["value"],
+            ephemeral=True,
+            response_url=fake.response_url("share"),
+        ),
+    )
+
+
 # --- the buttons ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_every_answer_carries_helpful_and_not_helpful_and_its_question_is_stored(
+def test_every_answer_carries_native_feedback_buttons_and_its_question_is_stored(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, surface: str
 ) -> None:
     entry, phrasing = answerable(kb, 3)
@@ -213,12 +258,12 @@ def test_every_answer_carries_helpful_and_not_helpful_and_its_question_is_stored
 
     assert escape(entry.title) in text_of(asked.blocks)
     buttons = feedback_buttons(asked.blocks)
-    assert [b["text"]["text"] for b in buttons.values()] == ["Helpful", "Not helpful"]
-    assert {b.get("style") for b in buttons.values()} == {None}
+    assert [buttons[vote]["text"]["text"] for vote in (True, False)] == ["👍", "👎"]
     assert "Sources" in text_of(content(asked.blocks)[-1])
-    value = FeedbackValue.decode(buttons[ActionId.FEEDBACK_HELPFUL]["value"])
-    assert (value.kind, value.target) == ("entry", entry.id)
-    assert value.question is not None and phrasing in value.question
+    for vote in (True, False):
+        value = FeedbackValue.decode(buttons[vote]["value"])
+        assert (value.kind, value.target, value.helpful) == ("entry", entry.id, vote)
+        assert value.question is not None and phrasing in value.question
     [row] = stored_questions(slack_store)
     assert (row["team_id"], row["channel_id"], row["user_id"]) == (TEAM_ID, asked.channel, ALICE)
     assert (row["entry_id"], row["closest"]) == (entry.id, [])
@@ -254,7 +299,7 @@ def test_the_answer_after_a_topic_click_can_be_rated_with_the_question_that_was_
     topic = topic_buttons(suggestion.params["blocks"])[0]
     click_topic(send, suggestion, topic)
     answered = fake_slack.wait_for("chat.update")[0]
-    assert set(feedback_buttons(answered.params["blocks"])) == set(VOTES.values())
+    assert set(feedback_buttons(answered.params["blocks"])) == {True, False}
 
     vote_on(send, suggestion, True, message=answered.response["message"])
 
@@ -324,11 +369,10 @@ def test_the_voted_message_keeps_its_answer_and_sources_and_acknowledges_the_vot
     assert update["text"] == posted.params["text"]
     for source in kb.sources_for(entry.sources):
         assert source.url in text_of(update["blocks"])
-    buttons = feedback_buttons(update["blocks"])
-    assert buttons[VOTES[helpful]]["style"] == "primary"
-    assert "style" not in buttons[VOTES[not helpful]]
-    marked = "helpful" if helpful else "not helpful"
-    assert f"Thanks <@{ALICE}>: marked {marked}." in text_of(update["blocks"][-1])
+    assert feedback_buttons(update["blocks"]) == feedback_buttons(posted.params["blocks"])
+    marked, other = ("helpful", "👎") if helpful else ("not helpful", "👍")
+    thanks = f"Thanks <@{ALICE}>: marked {marked}. Click {other} to change your vote."
+    assert thanks in text_of(update["blocks"][-1])
     assert fake_slack.calls_to("chat.postMessage") == [posted]
 
 
@@ -342,7 +386,6 @@ def test_changing_a_vote_keeps_one_vote_per_person_per_message(
     vote_on(send, posted, False, message=first.response["message"])
 
     second = fake_slack.wait_for("chat.update", 2)[1].params
-    assert feedback_buttons(second["blocks"])[ActionId.FEEDBACK_NOT_HELPFUL]["style"] == "primary"
     assert "marked not helpful" in text_of(second["blocks"])
     [vote] = exported(slack_store, "feedback")
     assert (vote["user_id"], vote["helpful"]) == (ALICE, "false")
@@ -458,6 +501,245 @@ def test_an_unreadable_feedback_value_gets_a_polite_message_and_stores_nothing(
     assert exported(slack_store, "feedback") == []
 
 
+def test_a_click_on_the_old_helpful_button_still_counts_and_brings_the_native_buttons(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb)
+    old_value = FeedbackValue.for_entry(entry.id, phrasing).encode_value()
+    old_message = {
+        **posted.response["message"],
+        "blocks": [
+            *content(posted.params["blocks"]),
+            {
+                "type": "actions",
+                "block_id": FEEDBACK_BLOCK_ID,
+                "elements": [
+                    {"type": "button", "action_id": action_id, "value": old_value, "text": {}}
+                    for action_id in OLD_BUTTONS.values()
+                ],
+            },
+        ],
+    }
+
+    send(
+        "block_actions",
+        block_actions(
+            OLD_BUTTONS[True], old_value, block_id=FEEDBACK_BLOCK_ID, message=old_message
+        ),
+    )
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    assert content(update["blocks"]) == content(posted.params["blocks"])
+    assert feedback_buttons(update["blocks"]) == feedback_buttons(posted.params["blocks"])
+    assert f"Thanks <@{ALICE}>: marked helpful." in text_of(update["blocks"])
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_id"], vote["helpful"], vote["question"]) == (entry.id, "true", phrasing)
+
+
+# --- message metadata -----------------------------------------------------------------------------
+
+
+def test_a_posted_answer_says_in_its_metadata_what_it_answers_and_from_which_knowledge(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb, 4)
+
+    metadata = posted.params["metadata"]
+    assert metadata["event_type"] == "framework_answer"
+    payload = metadata["event_payload"]
+    assert (payload["kind"], payload["target"], payload["question"]) == (
+        "entry",
+        entry.id,
+        phrasing,
+    )
+    assert payload["knowledge_version"] == folder_stamp(None)
+
+
+def test_a_vote_reads_what_was_rated_from_the_messages_metadata(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    """An old button that carried only the entry: the metadata still says what was asked."""
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb)
+    bare = FeedbackValue.for_entry(entry.id, None).encode_value()
+
+    send(
+        "block_actions",
+        block_actions(
+            OLD_BUTTONS[True], bare, block_id=FEEDBACK_BLOCK_ID, message=posted.response["message"]
+        ),
+    )
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    assert update["metadata"] == posted.params["metadata"]
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_id"], vote["question"]) == (entry.id, phrasing)
+
+
+def test_a_shared_recommendation_carries_its_framework_verdict_and_answers(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    framework_id = FRAMEWORK_IDS[0]
+    result = recommend_by_command(send, fake_slack, kb, framework_id).body
+    share_in_channel(send, fake_slack, result["blocks"])
+
+    metadata = fake_slack.wait_for("chat.postMessage")[0].params["metadata"]
+    expected = advise(kb, best_answers(kb, framework_id))
+    assert metadata["event_type"] == "framework_recommendation"
+    payload = metadata["event_payload"]
+    assert (payload["target"], payload["verdict"]) == (framework_id, expected.verdict)
+    assert payload["answers"] == {q: list(options) for q, options in expected.answers.items()}
+    assert payload["knowledge_version"]
+
+
+# --- why a 👎 -------------------------------------------------------------------------------------
+
+
+def reason_modal(fake: FakeSlack) -> dict[str, Any]:
+    """The "What was wrong?" modal the last 👎 opened."""
+    opened = fake.wait_for("views.open")[-1].params
+    view = opened["view"]
+    assert isinstance(view, dict)
+    assert view["callback_id"] == CallbackId.FEEDBACK_REASON
+    return view
+
+
+def give_reason(send: Send, view: dict[str, Any], reason: str | None, note: str | None) -> Any:
+    values: dict[str, Any] = {}
+    if reason is not None:
+        values[REASON_BLOCK_ID] = {ActionId.FEEDBACK_REASON: state_value("radio_buttons", reason)}
+    if note is not None:
+        values[NOTE_BLOCK_ID] = {ActionId.FEEDBACK_NOTE: state_value("plain_text_input", note)}
+    return send("view_submission", view_submission(view=view, values=values))
+
+
+def test_a_thumbs_down_opens_the_reason_modal_whose_answer_is_stored_with_the_vote(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb, 2)
+
+    vote_on(send, posted, False)
+
+    view = reason_modal(fake_slack)
+    assert view["title"]["text"] == "What was wrong?"
+    shown = [option["text"]["text"] for option in view["blocks"][1]["element"]["options"]]
+    assert shown == list(REASON_LABELS.values())
+    fake_slack.wait_for("chat.update")
+    response = give_reason(send, view, "out_of_date", "Django 5.2 <!channel> changed this")
+
+    assert response.status == 200
+    assert response.body == ""  # the modal closes
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["target_id"], vote["helpful"], vote["question"]) == (entry.id, "false", phrasing)
+    assert (vote["reason"], vote["reason_note"]) == (
+        "out_of_date",
+        "Django 5.2 <!channel> changed this",
+    )
+    [complaint] = slack_store.stats(TEAM_ID, STARTED).complaints
+    assert (complaint.target_kind, complaint.target_id, complaint.not_helpful) == (
+        "entry",
+        entry.id,
+        1,
+    )
+    assert complaint.reasons == (("out_of_date", 1),)
+    assert complaint.notes == ("Django 5.2 <!channel> changed this",)
+
+
+def test_closing_the_reason_modal_keeps_the_vote(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb, 1)
+
+    vote_on(send, posted, False)
+
+    reason_modal(fake_slack)
+    assert "marked not helpful" in text_of(fake_slack.wait_for("chat.update")[0].params)
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["helpful"], vote["reason"], vote["reason_note"]) == ("false", "", "")
+    [complaint] = slack_store.stats(TEAM_ID, STARTED).complaints
+    assert (complaint.not_helpful, complaint.reasons, complaint.notes) == (1, (), ())
+
+
+def test_a_thumbs_up_opens_no_modal(send: Send, fake_slack: FakeSlack, kb: KnowledgeBase) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+
+    vote_on(send, posted, True)
+
+    fake_slack.wait_for("chat.update")
+    assert fake_slack.calls_to("views.open") == []
+
+
+def test_a_reason_modal_sent_without_a_reason_asks_for_one(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+    vote_on(send, posted, False)
+
+    response = give_reason(send, reason_modal(fake_slack), None, "just words")
+
+    assert response.json()["response_action"] == "errors"
+    assert REASON_BLOCK_ID in response.json()["errors"]
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["helpful"], vote["reason"]) == ("false", "")
+
+
+def test_a_vote_changed_after_its_reason_is_no_longer_counted_with_it(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, _, posted = posted_answer(send, fake_slack, kb)
+    vote_on(send, posted, False)
+    give_reason(send, reason_modal(fake_slack), "unclear", None)
+    first = fake_slack.wait_for("chat.update")[0]
+
+    vote_on(send, posted, True, message=first.response["message"])
+    fake_slack.wait_for("chat.update", 2)
+
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["helpful"], vote["reason"]) == ("true", "")
+    assert slack_store.stats(TEAM_ID, STARTED).complaints == ()
+
+
+def test_a_reason_for_an_earlier_vote_does_not_attach_to_a_later_one(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    """A modal left open while the person voted again: its reason belongs to the old vote."""
+    _, _, posted = posted_answer(send, fake_slack, kb)
+    vote_on(send, posted, False)
+    stale = reason_modal(fake_slack)
+    first = fake_slack.wait_for("chat.update")[0]
+    vote_on(send, posted, True, message=first.response["message"])
+    fake_slack.wait_for("chat.update", 2)
+
+    give_reason(send, stale, "wrong_topic", "late")
+
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["helpful"], vote["reason"], vote["reason_note"]) == ("true", "", "")
+
+
+def test_the_old_not_helpful_button_opens_the_reason_modal_too(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb)
+    old_value = FeedbackValue.for_entry(entry.id, phrasing).encode_value()
+
+    send(
+        "block_actions",
+        block_actions(
+            OLD_BUTTONS[False],
+            old_value,
+            block_id=FEEDBACK_BLOCK_ID,
+            message=posted.response["message"],
+        ),
+    )
+
+    give_reason(send, reason_modal(fake_slack), "other", "it was about Flask 1")
+    [vote] = exported(slack_store, "feedback")
+    assert (vote["helpful"], vote["reason"], vote["reason_note"]) == (
+        "false",
+        "other",
+        "it was about Flask 1",
+    )
+
+
 # --- recommendations ------------------------------------------------------------------------------
 
 
@@ -467,7 +749,7 @@ def test_a_finished_questionnaire_stores_the_framework_and_verdict(
 ) -> None:
     result = recommend_by_command(send, fake_slack, kb, framework_id).body
 
-    assert set(feedback_buttons(result["blocks"])) == set(VOTES.values())
+    assert set(feedback_buttons(result["blocks"])) == {True, False}
     expected = advise(kb, best_answers(kb, framework_id))
     assert slack_store.flush()
     stats = slack_store.stats(TEAM_ID, STARTED)
@@ -501,24 +783,9 @@ def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
 ) -> None:
     result = recommend_by_command(send, fake_slack, kb, FRAMEWORK_IDS[-1]).body
-    share = next(
-        element
-        for block in result["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == ActionId.SHARE_IN_CHANNEL
-    )
-    send(
-        "block_actions",
-        block_actions(
-            ActionId.SHARE_IN_CHANNEL,
-            share["value"],
-            ephemeral=True,
-            response_url=fake_slack.response_url("share"),
-        ),
-    )
+    share_in_channel(send, fake_slack, result["blocks"])
     shared = fake_slack.wait_for("chat.postMessage")[0]
-    assert set(feedback_buttons(shared.params["blocks"])) == set(VOTES.values())
+    assert set(feedback_buttons(shared.params["blocks"])) == {True, False}
 
     vote_on(send, shared, True, user=BOB)
 
@@ -541,7 +808,7 @@ def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
 def test_a_feedback_value_always_fits_in_a_button_and_reads_back(question: str) -> None:
     encoded = FeedbackValue.for_entry("some-entry", question).encode_value()
 
-    assert len(encoded) <= blocks.MAX_BUTTON_VALUE
+    assert len(encoded) <= MAX_BUTTON_VALUE
     decoded = FeedbackValue.decode(encoded)
     assert decoded.target == "some-entry"
     assert decoded.question is not None
@@ -565,9 +832,23 @@ def test_a_recommendation_value_too_long_for_a_button_drops_the_response_url_fir
 
 def test_answers_without_a_feedback_value_have_no_buttons(kb: KnowledgeBase) -> None:
     """Callers that rate nothing (the CLI, previews) get the answer alone."""
-    plain = blocks.answer_message(kb, kb.entries[0]).blocks_json()
-    rated = blocks.answer_message(kb, kb.entries[0], feedback=FeedbackButtons("v")).blocks_json()
+    plain = answer_message(kb, kb.entries[0]).blocks_json()
+    rated = answer_message(kb, kb.entries[0], feedback=FeedbackButtons("+v", "-v")).blocks_json()
 
     assert feedback_buttons(plain) == {}
     assert rated[: len(plain)] == plain
-    assert [b["value"] for b in feedback_buttons(rated).values()] == ["v", "v"]
+    assert [b["value"] for b in feedback_buttons(rated).values()] == ["+v", "-v"]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        None,
+        {},
+        {"event_type": "someone_elses_event", "event_payload": {"kind": "entry", "target": "x"}},
+        {"event_type": "framework_answer", "event_payload": {"kind": "opinion", "target": "x"}},
+        {"event_type": "framework_answer", "event_payload": "not an object"},
+    ],
+)
+def test_metadata_that_is_not_ours_is_not_read(metadata: dict[str, Any] | None) -> None:
+    assert MessageFacts.read(metadata) is None

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
-from bot.render.blocks import ActionId, question_block_id
-from bot.slack.wire.ids import CallbackId
+from bot.render.questionnaire import question_block_id
+from bot.slack.wire.ids import ActionId, CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
 from tests.support.slack_requests import (

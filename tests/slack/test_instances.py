@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
-from bot.render.blocks import FEEDBACK_BLOCK_ID, ActionId
+from bot.slack.wire.ids import FEEDBACK_BLOCK_ID, ActionId
 from bot.store import Store, create_store
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import FlakyPostgres, schema_url
@@ -242,20 +242,18 @@ def stats_text(fake: FakeSlack, post: Post, instance: WebProcess, token: str) ->
 
 
 def click_helpful(post: Post, instance: WebProcess, answer: dict) -> None:
-    """Click "Helpful" under a message the bot posted (the fake's recorded message)."""
+    """Click 👍 under a message the bot posted (the fake's recorded message)."""
     message = answer["message"]
     [feedback] = [
         block for block in message["blocks"] if block.get("block_id") == FEEDBACK_BLOCK_ID
     ]
-    [button] = [
-        element
-        for element in feedback["elements"]
-        if element["action_id"] == ActionId.FEEDBACK_HELPFUL
-    ]
+    [element] = feedback["elements"]
+    assert element["action_id"] == ActionId.FEEDBACK
     click = block_actions(
-        button["action_id"],
-        button["value"],
+        ActionId.FEEDBACK,
+        element["positive_button"]["value"],
         block_id=FEEDBACK_BLOCK_ID,
+        action_type="feedback_buttons",
         message=message,
         thread_ts=message.get("thread_ts"),
     )

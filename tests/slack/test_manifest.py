@@ -14,9 +14,9 @@ import yaml
 from slack_bolt import App
 
 from bot.knowledge import KnowledgeBase
-from bot.render.decision import DecisionActionId
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire import ids
+from bot.slack.wire.ids import DecisionActionId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -63,6 +63,8 @@ METHOD_SCOPES = {
     "chat.getPermalink": None,
     "conversations.canvases.create": "canvases:write",
     "canvases.create": "canvases:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setStatus": "assistant:write",
 }
 """Every Web API method the app calls (bot/slack/platform/messenger.py,
 bot/slack/flows/curation.py and bot/slack/flows/decisions.py), with the bot scope it needs
@@ -130,7 +132,12 @@ def test_every_listener_of_the_app_is_in_the_manifest_and_every_manifest_item_ha
 
 def test_every_button_the_app_renders_has_a_listener(slack_app: App) -> None:
     actions = registered(slack_app)["action"]
-    inputs = {ids.ActionId.QUESTIONNAIRE_CHOICE}
+    inputs = {
+        ids.ActionId.QUESTIONNAIRE_CHOICE,
+        ids.ActionId.FEEDBACK_REASON,
+        ids.ActionId.FEEDBACK_NOTE,
+    }
+    """Inputs of modals: read from the submitted view, never dispatched on their own."""
 
     for action_id in set(ids.ActionId) - inputs - {ids.ActionId.ANSWER_TOPIC}:
         assert action_id in actions
@@ -139,6 +146,7 @@ def test_every_button_the_app_renders_has_a_listener(slack_app: App) -> None:
     assert registered(slack_app)["view_submission"] == {
         ids.CallbackId.QUESTIONNAIRE,
         ids.CallbackId.DECISION_ANSWERS,
+        ids.CallbackId.FEEDBACK_REASON,
     }
 
 
@@ -238,6 +246,8 @@ def test_the_bot_scopes_are_exactly_those_the_app_uses(
     send("slash_command", slash_command("recommend", response_url=fake_slack.response_url("s")))
     send("global_shortcut", global_shortcut(ids.CallbackId.RECOMMEND_SHORTCUT))
     send("app_home_opened", EVENT_PAYLOADS["app_home_opened"]())
+    send("app_home_opened", app_home_opened(tab="messages"))
+    send("direct_message", direct_message("what is flask?", thread_ts="1700000000.000100"))
     send("slash_command", slash_command("stats", response_url=fake_slack.response_url("c")))
     wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.render.blocks import ActionId, question_block_id
-from bot.slack.wire.ids import CallbackId
+from bot.render.questionnaire import question_block_id
+from bot.slack.wire.ids import ActionId, CallbackId
 from tests.support.fake_slack import FakeSlack, ResponsePost
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -33,6 +33,7 @@ from tests.support.slack_test_helpers import (
     best_answer_steps,
     buttons,
     choice,
+    interactive_ids,
 )
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
@@ -70,7 +71,8 @@ def opened_view(fake: FakeSlack, count: int = 1) -> dict[str, Any]:
     return fake.wait_for("views.open", count)[count - 1].params["view"]
 
 
-FEEDBACK = {ActionId.FEEDBACK_HELPFUL, ActionId.FEEDBACK_NOT_HELPFUL}
+FEEDBACK = {ActionId.FEEDBACK}
+"""The native 👍 / 👎 under every recommendation."""
 """The buttons under every recommendation, shared copies included."""
 
 
@@ -103,7 +105,7 @@ def test_the_whole_questionnaire_from_the_command_recommends_the_framework_answe
     assert "What you give up" in text
     assert "What would change it" in text
     assert "Teams that chose" in text
-    assert set(buttons(blocks)) == {ActionId.SHARE_IN_CHANNEL, ActionId.START_OVER, *FEEDBACK}
+    assert interactive_ids(blocks) == {ActionId.SHARE_IN_CHANNEL, ActionId.START_OVER, *FEEDBACK}
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
@@ -128,7 +130,7 @@ def test_share_in_channel_posts_the_same_recommendation_publicly_marked_as_share
     assert "thread_ts" not in shared
     assert shared["blocks"][0]["elements"][0]["text"] == f"Shared by <@{ALICE}>"
     assert header(shared["blocks"]) == header(result["blocks"])
-    assert set(buttons(shared["blocks"])) == FEEDBACK
+    assert interactive_ids(shared["blocks"]) == FEEDBACK
 
 
 def test_an_unanswered_step_is_refused_inline_and_the_modal_stays(
@@ -250,7 +252,7 @@ def test_in_a_thread_the_result_is_ephemeral_in_that_thread_and_can_be_shared_th
     result = fake_slack.wait_for("chat.postEphemeral")[0].params
     assert (result["channel"], result["user"], result["thread_ts"]) == (GENERAL, BOB, parent)
     values = buttons(result["blocks"])
-    assert set(values) == {
+    assert interactive_ids(result["blocks"]) == {
         ActionId.SHARE_IN_CHANNEL,
         ActionId.SHARE_IN_THREAD,
         ActionId.START_OVER,
@@ -304,7 +306,7 @@ def test_the_global_shortcut_delivers_the_result_to_the_persons_dm(
     posted = fake_slack.wait_for("chat.postMessage")[0].params
     assert posted["channel"] == ALICE_DM
     assert header(posted["blocks"]) == f"Recommendation: {kb.framework(FRAMEWORK_IDS[0]).name}"
-    assert set(buttons(posted["blocks"])) == {ActionId.START_OVER, *FEEDBACK}
+    assert interactive_ids(posted["blocks"]) == {ActionId.START_OVER, *FEEDBACK}
 
 
 def test_the_home_tab_button_starts_a_questionnaire_whose_result_goes_to_the_dm(
@@ -349,7 +351,7 @@ def test_recommend_in_a_dm_offers_the_questionnaire_and_answers_in_the_dm(
 
     result = fake_slack.wait_for("chat.postMessage", 2)[1].params
     assert result["channel"] == ALICE_DM
-    assert set(buttons(result["blocks"])) == {ActionId.START_OVER, *FEEDBACK}
+    assert interactive_ids(result["blocks"]) == {ActionId.START_OVER, *FEEDBACK}
 
 
 def test_a_result_for_a_channel_the_bot_cannot_post_in_goes_to_the_dm_with_the_reason(

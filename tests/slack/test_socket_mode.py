@@ -33,10 +33,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
-from bot.render.blocks import ActionId, escape
+from bot.render.block_kit import escape
 from bot.settings import Settings
 from bot.slack.app import create_app
-from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.ids import ActionId, CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_socket_mode import (
     Ack,

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
+from bot.render.block_kit import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
 from bot.slack.flows.questionnaire import result_buttons
 from bot.slack.platform.redelivery import InMemoryDeduplicator
 from bot.slack.wire.state import Destination, Place, QuestionnaireState, ResultValue, StateError

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.render.blocks import ActionId
+from bot.slack.wire.ids import ActionId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (

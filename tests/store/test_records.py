@@ -287,7 +287,8 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
     text = store.export("feedback", "T1")
 
     assert text.splitlines()[0] == (
-        "voted_at,team_id,user_id,message_key,target_kind,target_id,helpful,question"
+        "voted_at,team_id,user_id,message_key,target_kind,target_id,helpful,question,"
+        "reason,reason_note"
     )
     assert rows(text) == [
         {
@@ -299,6 +300,8 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
             "target_id": "admin",
             "helpful": "true",
             "question": "does it have an admin?",
+            "reason": "",
+            "reason_note": "",
         },
         {
             "voted_at": (NOW - timedelta(minutes=1)).isoformat(),
@@ -309,6 +312,8 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
             "target_id": "flask",
             "helpful": "false",
             "question": "",
+            "reason": "",
+            "reason_note": "",
         },
     ]
 

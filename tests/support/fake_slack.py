@@ -45,7 +45,7 @@ OWNER_USER_ID = "U0OWNER"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 JSON_ENCODED_ARGUMENTS = frozenset(
-    {"blocks", "attachments", "view", "metadata", "document_content"}
+    {"blocks", "attachments", "view", "metadata", "document_content", "prompts"}
 )
 RESPONSE_URL_METHOD = "response_url"
 APPS_CONNECTIONS_OPEN = "apps.connections.open"
@@ -191,6 +191,8 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
+            "assistant.threads.setSuggestedPrompts": self._set_suggested_prompts,
+            "assistant.threads.setStatus": self._set_status,
             "oauth.v2.access": self._oauth_v2_access,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.canvases.create": self._conversations_canvases_create,
@@ -507,6 +509,8 @@ class FakeSlack:
             message["blocks"] = params["blocks"]
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
+        if isinstance(params.get("metadata"), dict):
+            message["metadata"] = params["metadata"]  # as Slack hands it back in a click
         return message
 
     @staticmethod
@@ -590,6 +594,21 @@ class FakeSlack:
                 "bot_id": BOT_ID,
             }
         }
+
+    def _set_suggested_prompts(self, params: dict[str, Any]) -> dict[str, Any]:
+        _require(params, "channel_id")
+        prompts = params.get("prompts")
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            raise SlackApiError("invalid_arguments")
+        if any(not (p.get("title") and p.get("message")) for p in prompts):
+            raise SlackApiError("invalid_arguments")
+        return {}
+
+    def _set_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        _require(params, "channel_id", "thread_ts")
+        if "status" not in params:
+            raise SlackApiError("invalid_arguments")
+        return {}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         _require(params, "trigger_id")

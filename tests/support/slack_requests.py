@@ -285,7 +285,8 @@ def block_actions(
     e.g. one the fake recorded; with `ephemeral=True` Slack sends no message, like for an
     ephemeral reply). container="view": the element is in a modal or Home tab, `view` (e.g. the
     `view` of a recorded views.open call) is filled in with id, hash and state like Slack does.
-    `action_type` is button, static_select, radio_buttons, overflow or checkboxes.
+    `action_type` is button, feedback_buttons, static_select, radio_buttons, overflow or
+    checkboxes.
     """
     payload = documented("block_actions")
     payload["user"] = _user_object(user_id)
@@ -647,6 +648,10 @@ def _action(
         action["text"] = {"type": "plain_text", "text": text or action_id, "emoji": True}
         if value is not None:
             action["value"] = value
+    elif action_type == "feedback_buttons":
+        # Slack sends the clicked button's value and text (its 👍 or 👎).
+        action["text"] = {"type": "plain_text", "text": text or "👍", "emoji": True}
+        action["value"] = value
     elif action_type in {"static_select", "radio_buttons", "overflow", "external_select"}:
         action["selected_option"] = _option(value, text)
     elif action_type == "checkboxes":

@@ -12,6 +12,7 @@
   "not sure" test).
 - `vague_question(kb)`: a question the matcher is not sure about but offers close topics for.
 - `buttons(blocks)`: action_id -> value of every button in a message's or view's blocks.
+- `interactive_ids(blocks)`: the action_ids of everything clickable, the native 👍 / 👎 included.
 - `topic_buttons(blocks)` and `click_topic(send, suggestion, topic)`: the "not sure" reply's topic
   buttons, and a click on one.
 - `choice(question, option_ids)` and `best_answer_steps(kb, framework_id)`: the modal state a
@@ -31,7 +32,8 @@ from slack_sdk.models.views import View
 
 from bot.knowledge import Entry, KnowledgeBase, Option, Question
 from bot.matching import Matcher
-from bot.render.blocks import ANSWER_TOPIC_PATTERN, ActionId, question_block_id
+from bot.render.questionnaire import question_block_id
+from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, ActionId
 from tests.support.fake_slack import Call, FakeSlack, ResponsePost
 from tests.support.slack_requests import block_actions, slash_command, state_value, view_submission
 
@@ -65,6 +67,9 @@ OPTION_COUNT_LIMITS = {
 MAX_OPTION_TEXT, MAX_OPTION_VALUE = 75, 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ACTIONS_ELEMENTS = 5
+MAX_FEEDBACK_TEXT, MAX_FEEDBACK_LABEL, MAX_FEEDBACK_VALUE = 75, 75, 2000
+MAX_TABLE_ROWS, MAX_TABLE_CELLS, MAX_TABLES_PER_MESSAGE = 100, 20, 1
 
 
 def _nodes(value: Any) -> Iterator[dict[str, Any]]:
@@ -115,6 +120,32 @@ def limit_problems(blocks: list[dict[str, Any]]) -> list[str]:
             problems.append("context with over 10 elements")
         if kind == "actions" and len(node.get("elements") or []) > MAX_ACTIONS_ELEMENTS:
             problems.append("actions with over 25 elements")
+        if kind == "context_actions":
+            elements = node.get("elements") or []
+            if not 1 <= len(elements) <= MAX_CONTEXT_ACTIONS_ELEMENTS:
+                problems.append(f"context_actions with {len(elements)} elements, not 1 to 5")
+            problems += [
+                f"{element.get('type')} in context_actions"
+                for element in elements
+                if element.get("type") not in {"feedback_buttons", "icon_button"}
+            ]
+        if kind == "feedback_buttons":
+            for side in ("positive_button", "negative_button"):
+                button = node.get(side) or {}
+                if not button.get("value") or len(button["value"]) > MAX_FEEDBACK_VALUE:
+                    problems.append(f"{side} value missing or over {MAX_FEEDBACK_VALUE}")
+                if not 0 < len(_text(button)) <= MAX_FEEDBACK_TEXT:
+                    problems.append(f"{side} text missing or over {MAX_FEEDBACK_TEXT}")
+                if len(button.get("accessibility_label") or "") > MAX_FEEDBACK_LABEL:
+                    problems.append(f"{side} accessibility_label over {MAX_FEEDBACK_LABEL}")
+        if kind == "table":
+            rows = node.get("rows") or []
+            if not 1 <= len(rows) <= MAX_TABLE_ROWS:
+                problems.append(f"table with {len(rows)} rows, not 1 to {MAX_TABLE_ROWS}")
+            if any(len(row) > MAX_TABLE_CELLS for row in rows):
+                problems.append(f"table row with over {MAX_TABLE_CELLS} cells")
+            if len({len(row) for row in rows}) > 1:
+                problems.append("table rows of different lengths")
         for option in node.get("options") or []:
             if isinstance(option, dict):
                 if len(_text(option)) > MAX_OPTION_TEXT:
@@ -136,6 +167,8 @@ def message_problems(message: dict[str, Any]) -> list[str]:
         return [*problems, f"blocks is a {type(blocks).__name__}"]
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         problems.append(f"{len(blocks)} blocks, over {MAX_MESSAGE_BLOCKS}")
+    if sum(1 for block in blocks if block.get("type") == "table") > MAX_TABLES_PER_MESSAGE:
+        problems.append("more than one table in a message")
     problems += _parse_problems(blocks)
     return problems + limit_problems(blocks)
 
@@ -244,6 +277,17 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
         element["action_id"]: element.get("value", "")
         for block in blocks
         if block["type"] == "actions"
+        for element in block["elements"]
+    }
+
+
+def interactive_ids(blocks: list[dict[str, Any]]) -> set[str]:
+    """The action_id of every element a person can click in `blocks`: buttons and the native
+    👍 / 👎 (`feedback_buttons` in a `context_actions` block)."""
+    return {
+        element["action_id"]
+        for block in blocks
+        if block["type"] in {"actions", "context_actions"}
         for element in block["elements"]
     }
 

@@ -11,7 +11,8 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.matching import clean_text
-from bot.render.blocks import Message, help_message
+from bot.render.answers import help_message
+from bot.render.block_kit import Message
 from bot.slack.context import AppContext, Turn
 from bot.slack.wire.ids import COMMAND
 from bot.slack.wire.payloads import MessageEvent, ValidationError, problems

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.knowledge import KnowledgeError
-from bot.render.blocks import Message
+from bot.render.block_kit import Message
 from bot.render.curator import (
     bad_period_message,
     curator_check_failed_message,

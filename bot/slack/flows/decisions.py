@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.knowledge import KnowledgeBase
 from bot.render.adr import RecordDetails, adr_markdown, canvas_mention
-from bot.render.blocks import Message
+from bot.render.block_kit import Message
 from bot.render.decision import (
     DecisionView,
     answers_view,

@@ -13,13 +13,9 @@ from slack_sdk.models.views import View
 
 from bot.advisor import AnswerError
 from bot.knowledge import Question
-from bot.render.blocks import (
-    FeedbackButtons,
-    ResultButtons,
-    question_block_id,
-    questionnaire_view,
-    recommendation_message,
-)
+from bot.render.feedback import FeedbackButtons
+from bot.render.questionnaire import question_block_id, questionnaire_view
+from bot.render.recommendation import ResultButtons, recommendation_message
 from bot.slack.context import Turn
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import COMMAND, ActionId, CallbackId
@@ -129,6 +125,6 @@ def deliver_recommendation(turn: Turn, state: QuestionnaireState) -> None:
         turn.kb,
         recommendation,
         buttons=result_buttons(state.to, recommendation.answers),
-        feedback=FeedbackButtons(rated.encode_value()),
+        feedback=FeedbackButtons(*rated.vote_values()),
     )
-    turn.slack.deliver(state.to, message)
+    turn.slack.deliver(state.to, turn.labelled(message, rated, recommendation.verdict))

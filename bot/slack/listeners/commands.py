@@ -16,13 +16,9 @@ from rapidfuzz import fuzz, process, utils
 from slack_bolt import Ack, App, BoltContext
 
 from bot.knowledge import Framework, KnowledgeBase
-from bot.render.blocks import (
-    Message,
-    companies_message,
-    help_message,
-    notice_message,
-    unknown_framework_message,
-)
+from bot.render.answers import help_message
+from bot.render.block_kit import Message, notice_message
+from bot.render.companies import companies_message, unknown_framework_message
 from bot.render.curator import curator_commands_note
 from bot.slack.context import AppContext, Turn
 from bot.slack.flows.curation import reload_reply, stats_reply

@@ -17,8 +17,8 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError, missing_questions, validate_answers
 from bot.matching import clean_text
-from bot.render.blocks import notice_view, question_block_id
-from bot.render.decision import DecisionActionId
+from bot.render.block_kit import notice_view
+from bot.render.questionnaire import question_block_id
 from bot.slack.context import AppContext
 from bot.slack.flows.decisions import (
     EXPIRED,
@@ -34,7 +34,7 @@ from bot.slack.flows.decisions import (
 )
 from bot.slack.flows.questionnaire import NEEDED, selected_options
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef, Submitter
-from bot.slack.wire.ids import CallbackId
+from bot.slack.wire.ids import CallbackId, DecisionActionId
 from bot.slack.wire.payloads import (
     BlockActions,
     MessageShortcut,

@@ -1,5 +1,7 @@
-"""App Home: published on `app_home_opened` (Home tab only): what the bot does, a button to
-start the questionnaire (the result goes to the DM), example questions and the companies."""
+"""App Home, on `app_home_opened`: the Home tab is published (what the bot does, a button to
+start the questionnaire whose result goes to the DM, example questions and the companies); the
+agent Messages tab gets its suggested prompts from the knowledge (`tab: "messages"`; a DM sent
+there is answered by the messages listener, as any DM)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.render.blocks import home_view
+from bot.render.home import PROMPTS_TITLE, agent_prompts, home_view
 from bot.slack.context import AppContext
 from bot.slack.wire.ids import Event
 from bot.slack.wire.payloads import HomeOpened, ValidationError, problems
@@ -27,7 +29,14 @@ def register(app: App, app_context: AppContext) -> None:
         except ValidationError as error:
             log.warning("Malformed app_home_opened event: %s", problems(error))
             return
-        if opened.tab != "home" or not app_context.claim_event(body, context):
+        if opened.tab not in {"home", "messages"} or not app_context.claim_event(body, context):
             return
         turn = app_context.turn(context)
-        turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))
+        if opened.tab == "home":
+            turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))
+            return
+        prompts = agent_prompts(turn.kb)
+        if not prompts or opened.channel is None:
+            log.info("Messages tab opened by user=%s: no prompts to show", opened.user)
+            return
+        turn.slack.set_suggested_prompts(opened.channel, prompts, PROMPTS_TITLE)

@@ -1,6 +1,8 @@
 """Direct messages to the bot (`message.im`): the answer in the DM, in the message's thread if
-it was sent in one. Every other message event (edits, deletions, joins, bots, other channel
-types) is acknowledged and ignored, so Slack does not retry it."""
+it was sent in one. A message in a thread of the DM is an assistant thread of the agent
+Messages tab: a status line shows while the answer is prepared, and the reply clears it (or,
+when the reply fails, the app does). Every other message event (edits, deletions, joins, bots,
+other channel types) is acknowledged and ignored, so Slack does not retry it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from bot.slack.wire.ids import Event
 from bot.slack.wire.state import Place
 
 log = logging.getLogger(__name__)
+
+WORKING_STATUS = "is looking that up…"
+"""Shown as "Framework Advisor is looking that up…" under the thread while the answer is made."""
 
 
 def register(app: App, app_context: AppContext) -> None:
@@ -36,8 +41,14 @@ def register(app: App, app_context: AppContext) -> None:
         if message is None:
             return
         turn = app_context.turn(context, message.channel)
+        working = (
+            message.thread_ts is not None
+            and turn.slack.set_status(message.channel, message.thread_ts, WORKING_STATUS).ok
+        )
         reply = reply_for(turn, message.text, Place(dm=True))
         outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
+        if not outcome.ok and working and message.thread_ts is not None:
+            turn.slack.set_status(message.channel, message.thread_ts, "")
         if not outcome.ok:
             log.error(
                 "Could not answer the DM of user=%s in %s: %s",

@@ -15,7 +15,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import missing_questions
-from bot.render.blocks import notice_view, question_block_id
+from bot.render.block_kit import notice_view
+from bot.render.questionnaire import question_block_id
 from bot.slack.context import AppContext
 from bot.slack.flows.questionnaire import (
     EXPIRED,

@@ -12,7 +12,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import AnswerError
-from bot.render.blocks import FeedbackButtons, recommendation_message
+from bot.render.feedback import FeedbackButtons
+from bot.render.recommendation import recommendation_message
 from bot.slack.context import AppContext, Turn
 from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
 from bot.slack.platform.messenger import problem_text
@@ -64,10 +65,11 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         turn.kb,
         recommendation,
         shared_by=click.user.id,
-        feedback=FeedbackButtons(rated.encode_value()),
+        feedback=FeedbackButtons(*rated.vote_values()),
     )
     thread_ts = (value.to.thread_ts or click.thread_ts) if in_thread else None
-    outcome = turn.slack.post_message(channel, message, thread_ts=thread_ts)
+    labelled = turn.labelled(message, rated, recommendation.verdict)
+    outcome = turn.slack.post_message(channel, labelled, thread_ts=thread_ts)
     if not outcome.ok:
         turn.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
 

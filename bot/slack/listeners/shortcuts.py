@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.matching import clean_text
-from bot.render.blocks import with_note
+from bot.render.block_kit import with_note
 from bot.slack.context import AppContext
 from bot.slack.flows.questionnaire import open_questionnaire
 from bot.slack.platform.messenger import problem_text

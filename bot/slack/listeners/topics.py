@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.render.blocks import FeedbackButtons, answer_message
+from bot.render.answers import answer_message
+from bot.render.feedback import FeedbackButtons
 from bot.slack.context import AppContext
 from bot.slack.platform.messenger import NOWHERE, problem_text
 from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN
@@ -49,11 +50,11 @@ def register(app: App, app_context: AppContext) -> None:
             turn.slack.tell(click.user.id, GONE, response_url=click.response_url, channel=channel)
             return
         # The answer's votes keep the question the person asked before picking the topic.
-        feedback = FeedbackButtons(picked.encode_value())
+        feedback = FeedbackButtons(*picked.vote_values())
         message = answer_message(
             turn.kb, entry, feedback=feedback, bodies=turn.snapshot.answer_bodies
         )
-        outcome = turn.slack.replace_clicked(click, message)
+        outcome = turn.slack.replace_clicked(click, turn.labelled(message, picked))
         if outcome.error == NOWHERE:
             log.warning("Topic click from user=%s has nowhere to answer", click.user.id)
             return

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.models.views import View
 
-from bot.render.blocks import APP_NAME, Message, notice_message, with_note
+from bot.render.block_kit import APP_NAME, Message, notice_message, with_note
 from bot.slack.platform.transport import KeepAliveWebhookClient
 from bot.slack.wire.payloads import BlockActions
 from bot.slack.wire.state import Destination
@@ -93,6 +93,7 @@ class Slack:
             thread_ts=thread_ts,
             text=message.text,
             blocks=message.blocks_json(),
+            metadata=message.metadata,
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -118,6 +119,7 @@ class Slack:
             ts=ts,
             text=message.text,
             blocks=message.blocks_json(),
+            metadata=message.metadata,
         )
 
     def replace_clicked(self, click: BlockActions, message: Message) -> Outcome:
@@ -147,6 +149,32 @@ class Slack:
     def publish_home(self, user: str, view: View) -> Outcome:
         return self._call(
             self.client.views_publish, f"home of user={user}", user_id=user, view=view.to_dict()
+        )
+
+    # -- the agent Messages tab (assistant:write) ----------------------------------------------
+
+    def set_suggested_prompts(
+        self, channel: str, prompts: list[dict[str, str]], title: str | None = None
+    ) -> Outcome:
+        """The prompts of the person's Messages tab with the app. No thread_ts: under
+        agent_view the prompts belong to the tab, and a thread_ts makes Slack ignore them."""
+        return self._call(
+            self.client.assistant_threads_setSuggestedPrompts,
+            f"suggested prompts in channel={channel}",
+            channel_id=channel,
+            prompts=prompts,
+            title=title,
+        )
+
+    def set_status(self, channel: str, thread_ts: str, status: str) -> Outcome:
+        """The line Slack shows under an assistant thread while the app works ("" clears it;
+        the app's reply in the thread clears it too)."""
+        return self._call(
+            self.client.assistant_threads_setStatus,
+            f"status in channel={channel} thread_ts={thread_ts}",
+            channel_id=channel,
+            thread_ts=thread_ts,
+            status=status,
         )
 
     def respond(self, url: str, message: Message, *, replace_original: bool = False) -> Outcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
+from bot.render.block_kit import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
 from bot.slack.wire.state import _Carried
 
 

@@ -1,23 +1,57 @@
 """Every name that wires Slack to a listener: the slash command, shortcut and view callback_ids,
-the subscribed events and the action_ids. manifest.yml must list exactly the manifest-facing
-ones (tests/slack/test_manifest.py checks both ways)."""
+the subscribed events, the action_ids and the block_ids a listener reads. manifest.yml must list
+exactly the manifest-facing ones (tests/slack/test_manifest.py checks both ways).
+
+The renderer builds the elements these name, so it imports this module and nothing else of
+bot.slack; this module imports nothing of the app (import-linter checks both).
+"""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from bot.render.blocks import ANSWER_TOPIC_PATTERN, COMMAND, ActionId
+COMMAND = "/framework"
+"""The slash command (manifest.yml), named in replies; the listeners register this one."""
 
-__all__ = [
-    "ANSWER_TOPIC_PATTERN",
-    "COMMAND",
-    "EVENTS",
-    "GLOBAL_SHORTCUTS",
-    "MESSAGE_SHORTCUTS",
-    "ActionId",
-    "CallbackId",
-    "Event",
-]
+
+class DecisionActionId(StrEnum):
+    """The action_ids of a decision's buttons."""
+
+    ADD_ANSWERS = "decision_add_answers"
+    CLOSE = "decision_close"
+    BACK = "decision_back"
+    """Back in the "Add my answers" modal (not the questionnaire's own Back)."""
+
+
+class ActionId(StrEnum):
+    """The action_id of every interactive element the app sends."""
+
+    START_QUESTIONNAIRE = "start_questionnaire"
+    QUESTIONNAIRE_BACK = "questionnaire_back"
+    QUESTIONNAIRE_CHOICE = "questionnaire_choice"
+    SHARE_IN_CHANNEL = "share_in_channel"
+    SHARE_IN_THREAD = "share_in_thread"
+    START_OVER = "start_over"
+    ANSWER_TOPIC = "answer_topic"
+    """Prefix: the suggestion buttons of one message are answer_topic_0, _1, … (action_ids
+    must be unique within a block)."""
+    FEEDBACK = "feedback_vote"
+    """Slack's native 👍 / 👎 (`feedback_buttons`); each button's value says which it is."""
+    FEEDBACK_HELPFUL = "feedback_helpful"
+    FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+    """The two buttons messages carried before the native ones; still answered."""
+    FEEDBACK_REASON = "feedback_reason"
+    FEEDBACK_NOTE = "feedback_note"
+
+
+ANSWER_TOPIC_PATTERN = re.compile(rf"^{ActionId.ANSWER_TOPIC.value}_\d+$")
+FEEDBACK_BLOCK_ID = "feedback"
+REASON_BLOCK_ID = "reason"
+NOTE_BLOCK_ID = "note"
+QUESTION_BLOCK_PREFIX = "question_"
+"""Each questionnaire step's input block is question_<question id>: a distinct block_id per
+question, so Slack does not carry one step's selection over into the next."""
 
 
 class CallbackId(StrEnum):
@@ -31,6 +65,8 @@ class CallbackId(StrEnum):
     """Message shortcut "Decide this as a team": a team decision titled by the message."""
     DECISION_ANSWERS = "decision_answers"
     """The questionnaire modal as "Add my answers" opens it for a team decision (a view)."""
+    FEEDBACK_REASON = "feedback_reason"
+    """The "What was wrong?" modal a 👎 opens (a view, so not in the manifest)."""
 
 
 class Event(StrEnum):

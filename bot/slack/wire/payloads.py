@@ -68,6 +68,8 @@ class MessageEvent(_Payload):
 class HomeOpened(_Payload):
     user: str = Field(min_length=1)
     tab: str = "home"
+    channel: str | None = None
+    """The person's DM with the app (the Messages tab's conversation)."""
 
 
 class Action(_Payload):
@@ -87,6 +89,8 @@ class _Container(_Payload):
 class _ClickedMessage(_Payload):
     ts: str | None = None
     thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    """What the app attached when it posted the message (bot/slack/wire/metadata.py)."""
 
 
 class _ViewState(_Payload):

@@ -9,11 +9,12 @@ listener asks the person to start again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.render.blocks import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
+from bot.render.block_kit import MAX_BUTTON_VALUE, MAX_PRIVATE_METADATA
 
 MAX_FEEDBACK_QUESTION = 1000
 """At most this much of a question travels in a feedback button (the matcher reads no more)."""
@@ -132,6 +133,16 @@ class FeedbackValue(_Carried):
     answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     shared_by: str | None = None
     to: Destination | None = None
+    helpful: bool | None = None
+    """The vote a native 👍 / 👎 button stands for (each carries its own value); None in the
+    value both older Helpful / Not helpful buttons shared, whose action_id said the vote."""
+
+    def voting(self, helpful: bool | None) -> FeedbackValue:
+        return self.model_copy(update={"helpful": helpful})
+
+    def vote_values(self) -> tuple[str, str]:
+        """The values of the 👍 and the 👎 button."""
+        return self.voting(True).encode_value(), self.voting(False).encode_value()
 
     @classmethod
     def for_entry(cls, entry_id: str, question: str | None) -> Self:
@@ -190,3 +201,17 @@ class FeedbackValue(_Carried):
         return len(self.model_dump_json(exclude_none=True, exclude_defaults=True)) <= (
             MAX_BUTTON_VALUE
         )
+
+
+class ReasonState(_Carried):
+    """The "What was wrong?" modal's private_metadata: the 👎 vote the reason belongs to, as it
+    was stored (`voted_at` says which vote, so a reason never attaches to a later one)."""
+
+    message_key: str = Field(min_length=1)
+    kind: Literal["entry", "recommendation"]
+    target: str = Field(min_length=1)
+    question: str | None = None
+    voted_at: datetime
+
+    def encode_metadata(self) -> str:
+        return self.encode(MAX_PRIVATE_METADATA)

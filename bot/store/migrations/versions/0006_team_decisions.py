@@ -4,7 +4,7 @@ Frozen: the tables are written out here as they were when this revision was made
 later change to bot/store/schema.py cannot change what this revision creates.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
