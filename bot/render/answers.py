@@ -157,6 +157,7 @@ def help_message(
         f"`{command} recommend`: answer a few questions and get a recommendation",
         f"`{command} ask QUESTION`: ask anything about {framework_names(kb)}",
         f"`{command} companies [{ids}]`: companies that chose each framework, with sources",
+        f"`{command} decide [TITLE]`: decide as a team in this channel and keep the record",
         f"`{command} help`: this help",
     ]
     intro = f"I help your team choose between {framework_names(kb)}."

@@ -282,7 +282,7 @@ def test_help_lists_the_subcommands_with_framework_ids_from_the_knowledge(
 ) -> None:
     text = _all_text(help_message(kb, "/framework").blocks_json())
 
-    for subcommand in ("recommend", "ask QUESTION", "companies", "help"):
+    for subcommand in ("recommend", "ask QUESTION", "companies", "decide [TITLE]", "help"):
         assert f"/framework {subcommand}" in text
     assert "|".join(f.id for f in kb.frameworks) in text
 
