@@ -17,6 +17,7 @@ from bot.knowledge import KnowledgeBase
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire import ids
 from bot.slack.wire.ids import DecisionActionId
+from bot.workflow_step import DESCRIPTION_INPUT, OUTPUTS
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -24,6 +25,7 @@ from tests.support.slack_requests import (
     app_mention,
     app_uninstalled,
     direct_message,
+    function_executed,
     global_shortcut,
     message_shortcut,
     slash_command,
@@ -40,12 +42,14 @@ EVENT_PAYLOADS: dict[str, Callable[[], dict[str, Any]]] = {
     "app_home_opened": lambda: app_home_opened(),
     "app_uninstalled": lambda: app_uninstalled(),
     "tokens_revoked": lambda: tokens_revoked(),
+    "function_executed": lambda: function_executed({"building": "json-api"}),
 }
 EVENT_KINDS = {"app_mention": "app_mention", "message.im": "direct_message"}
 EXPECTED_CALL = {
     "app_mention": "chat.postMessage",
     "message.im": "chat.postMessage",
     "app_home_opened": "views.publish",
+    "function_executed": "functions.completeSuccess",
 }
 """The Web API call that shows an event was answered; events without one (the workspace's data
 is deleted, nothing is said) count as handled when Bolt does not answer 404."""
@@ -127,7 +131,9 @@ def test_every_listener_of_the_app_is_in_the_manifest_and_every_manifest_item_ha
 
     assert listeners["command"] == {c["command"] for c in manifest["features"]["slash_commands"]}
     assert listeners["shortcut"] == {s["callback_id"] for s in manifest["features"]["shortcuts"]}
-    assert listeners["event"] == {ids.EVENTS[event] for event in events}
+    steps = {ids.EVENTS["function_executed"]}
+    assert listeners["event"] == {ids.EVENTS[event] for event in events} - steps
+    assert listeners["function_executed"] == set(manifest["functions"])
 
 
 def test_every_button_the_app_renders_has_a_listener(slack_app: App) -> None:
@@ -215,6 +221,23 @@ def test_every_manifest_event_is_handled(
     assert response.status == 200
     if event in EXPECTED_CALL:
         assert fake_slack.wait_for(EXPECTED_CALL[event])
+
+
+def test_the_workflow_steps_inputs_are_the_questionnaires_questions_and_options(
+    manifest: dict[str, Any], kb: KnowledgeBase
+) -> None:
+    [step] = manifest["functions"].values()
+    inputs = step["input_parameters"]["properties"]
+
+    assert list(inputs) == [q.id for q in kb.questionnaire.questions] + [DESCRIPTION_INPUT]
+    for question in kb.questionnaire.questions:
+        described = inputs[question.id]
+        assert all(option.id in described["description"] for option in question.options)
+        if question.kind == "single":
+            assert described["enum"] == [option.id for option in question.options]
+    assert step["input_parameters"]["required"] == []
+    assert step["output_parameters"]["required"] == list(OUTPUTS)
+    assert list(step["output_parameters"]["properties"]) == list(OUTPUTS)
 
 
 def test_every_manifest_event_has_a_payload_in_this_test(manifest: dict[str, Any]) -> None:

@@ -42,10 +42,28 @@ def manifest() -> dict[str, Any]:
     return yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
 
 
+def as_schema_describes(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with each function's parameters as the schema file describes them.
+
+    Slack's documentation of custom steps (and its Bolt templates) writes a function's
+    `input_parameters` and `output_parameters` as `{properties: {name: parameter}, required:
+    [names]}`; the schema's `hermes.types` has the parameters by name directly. The parameters
+    themselves are checked against the schema here; a `required` name must be one of them."""
+    adapted = copy.deepcopy(document)
+    for function in adapted.get("functions", {}).values():
+        for key in ("input_parameters", "output_parameters"):
+            declared = function.get(key)
+            if isinstance(declared, dict) and set(declared) <= {"properties", "required"}:
+                properties = declared.get("properties", {})
+                assert set(declared.get("required", [])) <= set(properties), key
+                function[key] = properties
+    return adapted
+
+
 def _errors(validator: jsonschema.protocols.Validator, document: dict[str, Any]) -> list[str]:
     return [
         f"{'/'.join(map(str, error.absolute_path)) or '(top level)'}: {error.message}"
-        for error in validator.iter_errors(document)
+        for error in validator.iter_errors(as_schema_describes(document))
     ]
 
 

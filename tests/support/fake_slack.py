@@ -45,7 +45,7 @@ OWNER_USER_ID = "U0OWNER"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 JSON_ENCODED_ARGUMENTS = frozenset(
-    {"blocks", "attachments", "view", "metadata", "document_content", "prompts"}
+    {"blocks", "attachments", "view", "metadata", "document_content", "prompts", "outputs"}
 )
 RESPONSE_URL_METHOD = "response_url"
 APPS_CONNECTIONS_OPEN = "apps.connections.open"
@@ -197,6 +197,8 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.canvases.create": self._conversations_canvases_create,
             "canvases.create": self._canvases_create,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
         }
         self._canvases: dict[str, Canvas] = {}
         self._channel_canvases: dict[str, str] = {}
@@ -602,6 +604,16 @@ class FakeSlack:
             raise SlackApiError("invalid_arguments")
         if any(not (p.get("title") and p.get("message")) for p in prompts):
             raise SlackApiError("invalid_arguments")
+        return {}
+
+    def _functions_complete_success(self, params: dict[str, Any]) -> dict[str, Any]:
+        _require(params, "function_execution_id")
+        if not isinstance(params.get("outputs"), dict):
+            raise SlackApiError("invalid_arguments")
+        return {}
+
+    def _functions_complete_error(self, params: dict[str, Any]) -> dict[str, Any]:
+        _require(params, "function_execution_id", "error")
         return {}
 
     def _set_status(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -253,6 +253,21 @@ def tokens_revoked(
     return _envelope(envelope, event_id)
 
 
+def function_executed(
+    inputs: dict[str, Any],
+    *,
+    execution_id: str = "Fx0FAKE00001",
+    callback_id: str = "recommend_framework",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The `function_executed` event: a workflow ran the app's step `callback_id` with `inputs`."""
+    envelope = documented("function_executed")
+    envelope["event"]["inputs"] = inputs
+    envelope["event"]["function_execution_id"] = execution_id
+    envelope["event"]["function"]["callback_id"] = callback_id
+    return _envelope(envelope, event_id)
+
+
 def url_verification(challenge: str) -> dict[str, Any]:
     """The handshake Slack sends when the Request URL is saved."""
     payload = documented("url_verification")

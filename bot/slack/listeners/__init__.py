@@ -24,6 +24,7 @@ from bot.slack.listeners import (
     results,
     shortcuts,
     topics,
+    workflow_step,
 )
 
 SURFACES = (
@@ -37,6 +38,7 @@ SURFACES = (
     feedback,
     shortcuts,
     decisions,
+    workflow_step,
     lifecycle,
     errors,
 )

@@ -24,6 +24,12 @@ class DecisionActionId(StrEnum):
     """Back in the "Add my answers" modal (not the questionnaire's own Back)."""
 
 
+class FunctionId(StrEnum):
+    """The callback_ids of the Workflow Builder steps (manifest.yml `functions`)."""
+
+    RECOMMEND_FRAMEWORK = "recommend_framework"
+
+
 class ActionId(StrEnum):
     """The action_id of every interactive element the app sends."""
 
@@ -75,6 +81,8 @@ class Event(StrEnum):
     APP_HOME_OPENED = "app_home_opened"
     APP_UNINSTALLED = "app_uninstalled"
     TOKENS_REVOKED = "tokens_revoked"
+    FUNCTION_EXECUTED = "function_executed"
+    """A Workflow Builder step of the app's runs (Bolt's `app.function` listens to it)."""
 
 
 MESSAGE_SHORTCUTS = (CallbackId.ASK_SHORTCUT, CallbackId.DECIDE_SHORTCUT)
@@ -86,5 +94,6 @@ EVENTS = {
     "app_home_opened": Event.APP_HOME_OPENED,
     "app_uninstalled": Event.APP_UNINSTALLED,
     "tokens_revoked": Event.TOKENS_REVOKED,
+    "function_executed": Event.FUNCTION_EXECUTED,
 }
 """Manifest bot_events -> the event type their listener receives."""
