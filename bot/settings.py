@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     """Bot scopes requested by the OAuth install, comma-separated (manifest.yml's by default)."""
     knowledge_sync_seconds: float = Field(default=15.0, gt=0)
     """How often an instance checks the store for knowledge reloaded by another instance."""
+    inbox_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long the instance that acknowledged a mention or DM has to answer it before another
+    instance may (the durable inbox)."""
+    inbox_sweep_seconds: float = Field(default=15.0, gt=0)
+    """How often an instance looks for acknowledged mentions and DMs nobody answered."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
@@ -22,6 +23,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import listeners
 from bot.slack.context import AppContext
 from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
+from bot.slack.platform.inbox_sweep import InboxSweeper
 from bot.slack.platform.installations import RememberingInstallationStore
 from bot.slack.platform.redelivery import (
     EventDeduplicator,
@@ -108,13 +110,20 @@ def create_app(
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
+    # Mentions and DMs acknowledged by a process that died before answering them.
+    InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     return app
 
 
 def open_store(settings: Settings) -> Store:
     """The store for DATABASE_URL, or an SQLite file in DATA_DIR."""
     url = settings.database_url.get_secret_value() if settings.database_url else None
-    return create_store(url, settings.data_dir, retention_days=settings.retention_days)
+    return create_store(
+        url,
+        settings.data_dir,
+        retention_days=settings.retention_days,
+        inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
+    )
 
 
 def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuthSettings:
@@ -158,6 +167,6 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
 
 def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
-    app.use(SkipRedeliveredEvents(app_context.dedupe))
+    app.use(SkipRedeliveredEvents(app_context.dedupe, app_context.store))
     listeners.register(app, app_context)
     call_matchers_with_body(app)

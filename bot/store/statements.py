@@ -8,12 +8,13 @@ newest (votes, the knowledge stamp) or an event claim that a concurrent claim ma
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store.schema import TEAM_TABLES, events, feedback, meta, questions, recommendations
 
@@ -34,6 +35,8 @@ class RecordKind(Enum):
     VOTE = "vote"
     STAMP = "stamp"
     EVENT = "event"
+    DONE = "answered delivery"
+    """The done mark of a delivery in the durable inbox (bot/store/inbox.py)."""
 
     def write(self, connection: Connection, rows: Sequence[Row]) -> None:
         """Write `rows` of this kind, in order, in the connection's transaction."""
@@ -79,19 +82,23 @@ def _upsert_stamps(connection: Connection, rows: Sequence[Row]) -> None:
         )
 
 
-CLAIM_EVENT = {
-    name: insert_for(events)
-    .values(
-        event_id=bindparam("event_id"),
-        team_id=bindparam("team_id"),
-        claimed_at=bindparam("claimed_at"),
-    )
-    .on_conflict_do_nothing(index_elements=[events.c.event_id])
-    .returning(events.c.event_id)
-    for name, insert_for in INSERT_FOR.items()
-}
-"""The event claim, built once per backend (it runs before events are answered): RETURNING
-gives a row only when this insert won; rowcount is not reliable for INSERT on every driver."""
+def _claims(*columns: str) -> dict[str, ReturningInsert[Any]]:
+    """An event claim setting `columns`, built once per backend (claims run before events are
+    answered): RETURNING gives a row only when this insert won; rowcount is not reliable for
+    INSERT on every driver."""
+    return {
+        name: insert_for(events)
+        .values({column: bindparam(column) for column in columns})
+        .on_conflict_do_nothing(index_elements=[events.c.event_id])
+        .returning(events.c.event_id)
+        for name, insert_for in INSERT_FOR.items()
+    }
+
+
+CLAIM_EVENT = _claims("event_id", "team_id", "claimed_at", "done_at")
+"""A claim made after the ack: done as it is made (its answer follows at once)."""
+ACCEPT_DELIVERY = _claims("event_id", "team_id", "claimed_at", "body", "lease_until")
+"""A mention or DM claimed before its ack, kept with its body until it is answered."""
 
 _NOTE_EVENTS = {
     name: insert_for(events).on_conflict_do_nothing(index_elements=[events.c.event_id])
@@ -104,12 +111,25 @@ def _note_events(connection: Connection, rows: Sequence[Row]) -> None:
     connection.execute(_NOTE_EVENTS[connection.dialect.name], list(rows))
 
 
+_MARK_DONE = (
+    update(events)
+    .where(events.c.event_id == bindparam("done_id"))
+    .values(done_at=bindparam("done_at"), body=None)
+)
+
+
+def _mark_done(connection: Connection, rows: Sequence[Row]) -> None:
+    now = datetime.now(UTC)
+    connection.execute(_MARK_DONE, [{"done_id": row["done_id"], "done_at": now} for row in rows])
+
+
 _WRITERS: dict[RecordKind, Callable[[Connection, Sequence[Row]], None]] = {
     RecordKind.QUESTION: _append_to(questions),
     RecordKind.RECOMMENDATION: _append_to(recommendations),
     RecordKind.VOTE: _upsert_votes,
     RecordKind.STAMP: _upsert_stamps,
     RecordKind.EVENT: _note_events,
+    RecordKind.DONE: _mark_done,
 }
 
 

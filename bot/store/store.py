@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, TypeVar
 
@@ -25,6 +26,7 @@ from bot.store import migrate
 from bot.store.availability import StoreUnavailable
 from bot.store.engine import READ_ONLY
 from bot.store.folding import normalize_question
+from bot.store.inbox import DEFAULT_LEASE, Acceptance, Inbox, Unfinished, collecting
 from bot.store.maintenance import (
     DEFAULT_EVENT_TTL,
     DEFAULT_MAINTENANCE_INTERVAL,
@@ -55,7 +57,16 @@ DEFAULT_LOG_INTERVAL = 60.0
 
 _T = TypeVar("_T")
 
-__all__ = ["DEFAULT_EVENT_TTL", "Health", "Store", "StoreUnavailable", "TargetKind", "Verdict"]
+__all__ = [
+    "DEFAULT_EVENT_TTL",
+    "Acceptance",
+    "Health",
+    "Store",
+    "StoreUnavailable",
+    "TargetKind",
+    "Unfinished",
+    "Verdict",
+]
 
 
 class Health(NamedTuple):
@@ -88,6 +99,7 @@ class Store:
         maintenance_interval: float = DEFAULT_MAINTENANCE_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         writer_thread: bool = True,
+        inbox_lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         if engine.dialect.name not in INSERT_FOR:
             raise ValueError(
@@ -113,6 +125,10 @@ class Store:
             writer_thread=writer_thread,
         )
         self.availability = self.writes.availability
+        self.inbox = Inbox(
+            engine, self.availability, self.writes, lease=inbox_lease, prepare=self._ensure_schema
+        )
+        self.closed = False
 
     @property
     def retention_days(self) -> int | None:
@@ -136,6 +152,7 @@ class Store:
     def close(self) -> None:
         """Stop the writer, write what is waiting (if the database is reachable) and release
         connections."""
+        self.closed = True
         self.writes.close()
         self.flush()
         self.engine.dispose()
@@ -163,13 +180,19 @@ class Store:
         so the caller's in-process dedupe is the only guard until the database is back."""
         if not self.available():
             return True
+        now = _now()
         try:
             with self.availability.attempt():
                 self._ensure_schema()
                 with self.engine.begin() as connection:
                     claimed = connection.execute(
                         CLAIM_EVENT[connection.dialect.name],
-                        {"event_id": event_id, "team_id": team_id, "claimed_at": _now()},
+                        {
+                            "event_id": event_id,
+                            "team_id": team_id,
+                            "claimed_at": now,
+                            "done_at": now,
+                        },
                     ).first()
         except StoreUnavailable:
             return True
@@ -179,11 +202,30 @@ class Store:
         """Claim `event_id` in the background, with the records: for a first delivery, which
         no other instance can have claimed, so the answer need not wait for the database.
         A retry of it that reaches another instance later finds the claim (`claim_event`)."""
+        now = _now()
         self._submit(
             RecordKind.EVENT,
             team_id,
-            {"event_id": event_id, "team_id": team_id, "claimed_at": _now()},
+            {"event_id": event_id, "team_id": team_id, "claimed_at": now, "done_at": now},
         )
+
+    # -- the durable inbox (bot/store/inbox.py) ----------------------------------------------
+
+    def accept_delivery(self, event_id: str, team_id: str | None, body: str) -> Acceptance:
+        """Claim a mention or DM before acknowledging it, keeping its body until it is done:
+        NEW (answer it inside `finishing`), DUPLICATE (claimed before, anywhere: do not answer)
+        or UNAVAILABLE (the database cannot say: deduplicate in memory)."""
+        return self.inbox.accept(event_id, team_id, body)
+
+    def finishing(self, event_id: str) -> AbstractContextManager[None]:
+        """Answer a delivery claimed with `accept_delivery` in this block: the records made on
+        this thread meanwhile are written in the transaction that marks it done."""
+        return self.inbox.finishing(event_id)
+
+    def lease_unfinished(self, limit: int = 20) -> list[Unfinished]:
+        """Deliveries acknowledged and never answered (their lease ran out), leased to this
+        instance to answer. Raises StoreUnavailable."""
+        return self.inbox.lease_unfinished(limit)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -362,12 +404,19 @@ class Store:
 
     def flush(self) -> bool:
         """Try to write everything waiting now, whatever the retry interval says. True when
-        nothing is left waiting."""
+        nothing is left waiting. Answers being finished on other threads (their records are
+        written with their done mark) are waited for first, for a moment."""
+        self.inbox.settle()
         self.writes.drain()
         return self.writes.waiting() == 0
 
     def _submit(self, kind: RecordKind, team_id: str | None, values: dict[str, object]) -> None:
-        self.writes.submit(Write(kind, team_id, dict(values)))
+        write = Write(kind, team_id, dict(values))
+        answer = collecting()
+        if answer is not None:
+            answer.append(write)  # written with the delivery's done mark
+        else:
+            self.writes.submit(write)
 
     def _write_now(self, work: Callable[[Connection], _T]) -> _T:
         """Write what is waiting first (so maintenance covers it), then run a maintenance

@@ -198,6 +198,7 @@ def test_the_health_check_says_ok_and_reports_the_database(wsgi_app: SlackWsgiAp
     assert report == {
         "status": "ok",
         "database": "ok",
+        "inbox": "durable",
         "records_waiting": 0,
         "records_lost": 0,
     }

@@ -166,6 +166,12 @@ class SlackWsgiApp:
         if self._health is not None:
             health = self._health()
             report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
+            report["inbox"] = (
+                "durable"
+                if health.ok
+                else "in memory only: mentions and DMs are deduplicated in this process, and "
+                "one acknowledged before a crash can be lost until the database is back"
+            )
             report["records_waiting"] = health.pending
             report["records_lost"] = health.dropped
         return status, [("content-type", "application/json")], json.dumps(report).encode()
