@@ -20,7 +20,8 @@ Result = TypeVar("Result")
 class _Slot(Generic[Item, Result]):
     def __init__(self, item: Item) -> None:
         self.item = item
-        self.woken = threading.Event()
+        self.woken: threading.Event | None = None
+        """Made only for a caller that has to wait (an Event is not free)."""
         self.leads = False
         self.result: Result | None = None
         self.error: BaseException | None = None
@@ -49,7 +50,9 @@ class GroupCommit(Generic[Item, Result]):
             self._waiting.append(slot)
             follow = self._busy
             self._busy = True
-        if follow:
+            if follow:
+                slot.woken = threading.Event()
+        if slot.woken is not None:
             slot.woken.wait()
             if not slot.leads:
                 return slot.outcome()
@@ -64,13 +67,14 @@ class GroupCommit(Generic[Item, Result]):
                 waiting.error = result
             else:
                 waiting.result = result
-            if waiting is not slot:
+            if waiting is not slot and waiting.woken is not None:
                 waiting.woken.set()
         with self._lock:
             if self._waiting:
                 successor = self._waiting[0]
                 successor.leads = True
-                successor.woken.set()
+                if successor.woken is not None:
+                    successor.woken.set()
             else:
                 self._busy = False
         return slot.outcome()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -80,21 +81,31 @@ FORGED = [  # a "timestamp" here is seconds from the moment the request is sent
     ("stale by six minutes", {"timestamp": -360}),
     ("six minutes in the future", {"timestamp": +360}),
     ("timestamp not a number", {"headers": {"X-Slack-Request-Timestamp": "soon"}}),
+    ("timestamp of 5,000 digits", {"headers": {"X-Slack-Request-Timestamp": "1" * 5000}}),
+    ("timestamp in superscript digits", {"headers": {"X-Slack-Request-Timestamp": "1²³"}}),
 ]
 
 
 @pytest.mark.parametrize("kind", ["slash_command", "app_mention"])
 @pytest.mark.parametrize("forgery", [case[1] for case in FORGED], ids=[case[0] for case in FORGED])
 def test_forged_or_stale_requests_get_401_and_do_nothing(
-    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, kind: str, forgery: dict[str, Any]
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    kind: str,
+    forgery: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     payload = a_command(fake_slack) if kind == "slash_command" else app_mention("<@U0BOT> hi")
     if "timestamp" in forgery:
         forgery = {**forgery, "timestamp": int(time.time()) + forgery["timestamp"]}
 
-    response = send(kind, payload, **forgery)
+    with caplog.at_level(logging.INFO):
+        response = send(kind, payload, **forgery)
 
     assert response.status == 401
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not any(record.exc_info for record in caplog.records)
     finish_listeners(wsgi_app)
     assert fake_slack.calls == []
     assert fake_slack.responses == []
