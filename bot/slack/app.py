@@ -12,7 +12,13 @@ from slack_bolt import App
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler, all_builtin_retry_handlers
+from slack_sdk.http_retry import (
+    HttpRequest,
+    HttpResponse,
+    RetryHandler,
+    RetryState,
+    all_builtin_retry_handlers,
+)
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -53,9 +59,28 @@ LISTENER_THREADS = 6
 up: at most ANSWER_SLOTS of its threads answer questions at a time, see AnswerSlots)."""
 
 
+class GatewayErrorRetryHandler(ServerErrorRetryHandler):
+    """slack_sdk's server-error handler retries 500 and 503; a 502 or 504 (a gateway between
+    here and Slack that failed or gave up) is as temporary."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in RETRIED_STATUSES
+
+
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+
+
 def retry_handlers() -> list[RetryHandler]:
-    """Connection errors, 429 (sleeping for Retry-After) and 500/503, for every client."""
-    return [*all_builtin_retry_handlers(), ServerErrorRetryHandler(max_retry_count=2)]
+    """Connection errors, 429 (sleeping for Retry-After) and 500/502/503/504, for every
+    client."""
+    return [*all_builtin_retry_handlers(), GatewayErrorRetryHandler(max_retry_count=2)]
 
 
 def create_app(

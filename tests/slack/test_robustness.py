@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from tests.support.slack_requests import (
     app_mention,
     block_actions,
     call_wsgi,
+    prepare,
     slash_command,
     url_verification,
     view_submission,
@@ -270,7 +272,7 @@ def test_a_429_on_chat_post_message_is_retried_after_retry_after_and_the_answer_
 
 
 @pytest.mark.slow  # waits out a real Retry-After or backoff
-@pytest.mark.parametrize("status", [500, 503])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_a_server_error_from_slack_is_retried(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, status: int
 ) -> None:
@@ -440,3 +442,27 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
     answers = fake_slack.calls_to("chat.postMessage") if kind == "app_mention" else None
     answered = len(answers) if answers is not None else len(fake_slack.responses) - 1
     assert answered == burst
+
+
+def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_unavailable(
+    slack_settings: Any, fake_slack: FakeSlack, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from bot.slack.serving.wsgi import create_wsgi_app
+
+    # A file where the folder's parent should be: mkdir fails even for root.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    settings = slack_settings.model_copy(update={"data_dir": blocker / "data"})
+
+    app = create_wsgi_app(settings)
+    body, headers = prepare(
+        "app_mention",
+        app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}"),
+        secret=SIGNING_SECRET,
+    )
+    assert call_wsgi(app, "POST", "/slack/events", body, headers).status == 200
+    fake_slack.wait_for("chat.postMessage")
+
+    report = call_wsgi(app, "GET", "/healthz").json()
+    assert report["database"].startswith("unavailable")
+    assert report["inbox"].startswith("in memory only")
