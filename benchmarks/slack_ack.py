@@ -60,7 +60,9 @@ ROUNDS = 5
 OTHER_LOAD_WARNING = 0.05
 """Share of the machine's CPU used by other processes above which the report warns."""
 
-OVERHEAD_TARGET = 1.5
+OVERHEAD_TARGET = 2.0
+"""Issue 14: a durable write (the inbox claim) before every mention's ack is worth up to 2x
+the minimal app; it was 1.5x before the inbox."""
 P99_TARGET_MS = 100.0
 P99_TARGET_LEVEL = 50
 

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     """How often an instance checks the store for knowledge reloaded by another instance."""
     review_after_days: int = Field(default=180, ge=1)
     """`kb check` warns about an entry whose `reviewed` date is older than this."""
+    inbox_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long the instance that acknowledged a mention or DM has to answer it before another
+    instance may (the durable inbox)."""
+    inbox_sweep_seconds: float = Field(default=15.0, gt=0)
+    """How often an instance looks for acknowledged mentions and DMs nobody answered."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import atexit
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler, all_builtin_retry_handlers
+from slack_sdk.http_retry import (
+    HttpRequest,
+    HttpResponse,
+    RetryHandler,
+    RetryState,
+    all_builtin_retry_handlers,
+)
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -22,6 +29,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import listeners
 from bot.slack.context import AppContext
 from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
+from bot.slack.platform.inbox_sweep import InboxSweeper
 from bot.slack.platform.installations import RememberingInstallationStore
 from bot.slack.platform.redelivery import (
     EventDeduplicator,
@@ -53,9 +61,28 @@ LISTENER_THREADS = 6
 up: at most ANSWER_SLOTS of its threads answer questions at a time, see AnswerSlots)."""
 
 
+class GatewayErrorRetryHandler(ServerErrorRetryHandler):
+    """slack_sdk's server-error handler retries 500 and 503; a 502 or 504 (a gateway between
+    here and Slack that failed or gave up) is as temporary."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in RETRIED_STATUSES
+
+
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+
+
 def retry_handlers() -> list[RetryHandler]:
-    """Connection errors, 429 (sleeping for Retry-After) and 500/503, for every client."""
-    return [*all_builtin_retry_handlers(), ServerErrorRetryHandler(max_retry_count=2)]
+    """Connection errors, 429 (sleeping for Retry-After) and 500/502/503/504, for every
+    client."""
+    return [*all_builtin_retry_handlers(), GatewayErrorRetryHandler(max_retry_count=2)]
 
 
 def create_app(
@@ -110,13 +137,20 @@ def create_app(
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
+    # Mentions and DMs acknowledged by a process that died before answering them.
+    InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     return app
 
 
 def open_store(settings: Settings) -> Store:
     """The store for DATABASE_URL, or an SQLite file in DATA_DIR."""
     url = settings.database_url.get_secret_value() if settings.database_url else None
-    return create_store(url, settings.data_dir, retention_days=settings.retention_days)
+    return create_store(
+        url,
+        settings.data_dir,
+        retention_days=settings.retention_days,
+        inbox_lease=timedelta(seconds=settings.inbox_lease_seconds),
+    )
 
 
 def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuthSettings:
@@ -160,6 +194,6 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
 
 def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
-    app.use(SkipRedeliveredEvents(app_context.dedupe))
+    app.use(SkipRedeliveredEvents(app_context.dedupe, app_context.store))
     listeners.register(app, app_context)
     call_matchers_with_body(app)

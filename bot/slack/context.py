@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -105,18 +106,32 @@ class AppContext:
         """Team decisions, on the store's database (written at once, not buffered)."""
         return DecisionStore(self.store.engine)
 
-    def answer_later(self, work: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
+    def answer_later(
+        self,
+        work: Callable[[], None],
+        on_error: Callable[[Exception], None],
+        context: BoltContext | None = None,
+    ) -> None:
         """Run `work` (answering a question whose event Bolt has acknowledged) now if an
         answer slot is free, else after the questions before it; an exception it raises goes
-        to `on_error`, as Bolt's error handler would."""
+        to `on_error`, as Bolt's error handler would. A delivery claimed in the durable inbox
+        (the request's `context` says so) is marked done with the records its answer made."""
+        finishing = self._finishing(context)
 
         def run() -> None:
-            try:
-                work()
-            except Exception as error:
-                on_error(error)
+            with finishing:
+                try:
+                    work()
+                except Exception as error:
+                    on_error(error)
 
         self.answers.submit(run)
+
+    def _finishing(self, context: BoltContext | None) -> AbstractContextManager[None]:
+        delivery = context.get(DELIVERY_KEY) if context is not None else None
+        if isinstance(delivery, Delivery) and delivery.inbox_id is not None:
+            return self.store.finishing(delivery.inbox_id)
+        return nullcontext()
 
     def claim_event(self, body: dict[str, Any], context: BoltContext) -> bool:
         """True when this event is this instance's to answer: the first claim of its event_id

@@ -18,6 +18,15 @@ Scale-out
     note_event(event_id, team_id=None) -> None
         The same claim written in the background with the records, for an event nobody else
         can have claimed yet (Slack's first delivery); a later claim_event of it is False.
+    accept_delivery(event_id, team_id, body) -> Acceptance (NEW, DUPLICATE, UNAVAILABLE)
+        The durable inbox: a mention or DM claimed before its ack, with its body and a lease
+        (the insert is the claim, so each event_id is answered at most once anywhere).
+    finishing(event_id) -> context manager
+        Answer it inside: the records made on this thread are written in the transaction that
+        marks the delivery done.
+    lease_unfinished(limit=20) -> list[Unfinished(event_id, body, attempt)]
+        Deliveries acknowledged and not answered whose lease ran out (their process died),
+        leased to the caller to answer (FOR UPDATE SKIP LOCKED on PostgreSQL).
     set_knowledge_stamp(stamp: str) -> None / get_knowledge_stamp() -> str | None
         The knowledge version last loaded by `/framework reload` on any instance; the others
         compare it with what they loaded and reload when it differs.
@@ -82,7 +91,15 @@ from bot.store.stats import (
     Stats,
     UnansweredQuestion,
 )
-from bot.store.store import Health, Store, StoreUnavailable, TargetKind, Verdict
+from bot.store.store import (
+    Acceptance,
+    Health,
+    Store,
+    StoreUnavailable,
+    TargetKind,
+    Unfinished,
+    Verdict,
+)
 
 DEFAULT_RETENTION_DAYS = 90
 
@@ -112,6 +129,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "EXPORT_FORMATS",
     "EXPORT_KINDS",
+    "Acceptance",
     "EntryCount",
     "ExportKind",
     "Health",
@@ -122,6 +140,7 @@ __all__ = [
     "StoreUnavailable",
     "TargetKind",
     "UnansweredQuestion",
+    "Unfinished",
     "Verdict",
     "create_store",
 ]

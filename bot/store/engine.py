@@ -6,6 +6,7 @@ to set up. `postgresql://` and Heroku's `postgres://` select PostgreSQL through 
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
 
 SQLITE_FILE_NAME = "framework-advisor.db"
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -42,7 +45,7 @@ def database_url_for(database_url: str | None, data_dir: Path) -> URL:
     """The URL to connect to: `database_url`, or the default SQLite file in `data_dir`
     (created if missing). PostgreSQL URLs get the psycopg 3 driver."""
     if database_url is None or not database_url.strip():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        _make_folder(data_dir)
         return URL.create("sqlite", database=str((data_dir / SQLITE_FILE_NAME).resolve()))
     try:
         url = make_url(database_url.strip())
@@ -54,8 +57,23 @@ def database_url_for(database_url: str | None, data_dir: Path) -> URL:
     if backend not in {"postgresql", "sqlite"}:
         raise DatabaseUrlError(_SUPPORTED)
     if backend == "sqlite" and url.database not in {None, "", ":memory:"}:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(Path(url.database).parent)
     return url
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the database's folder. One that cannot be created (a read-only disk, a file in
+    the way) is not fatal: the bot still answers, and the store reports the database
+    unavailable until the folder can be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        log.error(
+            "The data folder %s cannot be created (%s): questions are answered, nothing is "
+            "stored until it can be (set DATA_DIR to a writable folder)",
+            folder,
+            error.strerror or error,
+        )
 
 
 _SUPPORTED = (

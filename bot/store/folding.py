@@ -7,6 +7,16 @@ import re
 
 from bot.matching import clean_text
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL refuses it in text) and lone surrogates (no database or JSON encoder takes
+them; a JSON escape such as "\\ud800" in a Slack payload decodes to one)."""
+
+
+def storable(text: str) -> str:
+    """`text` without the code points a database refuses."""
+    return _UNSTORABLE.sub("", text)
+
+
 _APOSTROPHES = re.compile(r"['\u2019]")
 _NOT_WORD = re.compile(r"[\W_]+")
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 ID = String(64)
@@ -72,10 +73,17 @@ events = Table(
     Column("event_id", KEY, primary_key=True),
     Column("team_id", ID, nullable=True),
     Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("body", Text, nullable=True),  # the delivery, kept until it is answered
+    Column("lease_until", UtcDateTime(), nullable=True),  # who answers it holds it till then
+    Column("done_at", UtcDateTime(), nullable=True),  # NULL: acknowledged, not yet answered
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
     Index(None, "claimed_at"),
     Index(None, "team_id"),
+    Index(None, "done_at", "lease_until"),
 )
-"""Slack events already claimed by some instance; pruned after a day."""
+"""Slack events claimed by some instance, one row per event_id; pruned after a day. A row
+with a body and no done_at is the durable inbox: a mention or DM acknowledged and not yet
+answered, which any instance picks up once its lease has run out."""
 
 meta = Table(
     "meta",

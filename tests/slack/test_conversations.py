@@ -16,7 +16,7 @@ from bot.slack.platform import redelivery
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire.ids import ActionId, CallbackId
 from bot.slack.wire.state import FeedbackValue
-from bot.store import Store
+from bot.store import Acceptance, Store
 from tests.support.fake_slack import BOT_ID, FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -295,8 +295,10 @@ def test_a_retry_is_acknowledged_before_its_claim_in_the_database_and_answered_a
     monkeypatch: pytest.MonkeyPatch,
     kind: str,
 ) -> None:
-    """A retry (here, of a delivery another instance got first) must ask the database whether
-    that instance answered it; Slack's 3-second deadline must never wait for that."""
+    """Without the durable inbox (its write failed: the database is unreachable), a retry
+    (here, of a delivery another instance got first) must ask the database whether that
+    instance answered it; Slack's 3-second deadline must never wait for that."""
+    monkeypatch.setattr(slack_store, "accept_delivery", lambda *delivery: Acceptance.UNAVAILABLE)
     released = threading.Event()
     claims: list[bool] = []
     real_claim = slack_store.claim_event

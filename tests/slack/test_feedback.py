@@ -852,3 +852,31 @@ def test_answers_without_a_feedback_value_have_no_buttons(kb: KnowledgeBase) -> 
 )
 def test_metadata_that_is_not_ours_is_not_read(metadata: dict[str, Any] | None) -> None:
     assert MessageFacts.read(metadata) is None
+
+
+UNSTORABLE = [
+    pytest.param(surface, unstorable, id=f"{name}-{surface}")
+    for surface in SURFACES
+    for name, unstorable in (("NUL", "\x00"), ("lone surrogate", "\ud800"))
+    # A form-encoded slash command is UTF-8 bytes: only JSON's "\ud800" escape carries one.
+    if not (surface == "command" and unstorable == "\ud800")
+]
+
+
+@pytest.mark.parametrize(("surface", "unstorable"), UNSTORABLE)
+def test_a_question_with_code_points_databases_refuse_is_answered_and_stored_without_them(
+    send: Send,
+    fake_slack: FakeSlack,
+    slack_store: Store,
+    kb: KnowledgeBase,
+    surface: str,
+    unstorable: str,
+) -> None:
+    entry, phrasing = answerable(kb, 3)
+
+    asked = SURFACES[surface](send, fake_slack, f"{phrasing}{unstorable}")
+
+    assert escape(entry.title) in text_of(asked.blocks)
+    [row] = stored_questions(slack_store)
+    assert phrasing in row["text"]
+    assert unstorable not in row["text"]

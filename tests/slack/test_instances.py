@@ -32,6 +32,7 @@ from tests.support.slack_requests import (
     slash_command,
 )
 from tests.support.slack_test_helpers import MARKER_ANSWER, MARKER_QUESTION, add_marker_entry
+from tests.support.waiting import eventually
 from tests.support.web_process import WebProcess
 
 pytestmark = pytest.mark.slow  # subprocesses or servers of their own
@@ -317,3 +318,75 @@ def test_a_reload_on_one_instance_reaches_the_other(
         reply = fake_slack.wait_for("chat.postMessage", timeout=10)[0]
         answered = MARKER_ANSWER in json.dumps(reply.params["blocks"])
     assert answered, "the second instance never served the reloaded knowledge"
+
+
+def test_one_mention_replayed_to_two_instances_of_two_workers_is_answered_once(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+) -> None:
+    """Plain replays (no retry header) reach every worker of both instances: the memory of
+    one worker knows nothing of the others."""
+    first, second = start_instance(shared_database), start_instance(shared_database)
+    event = app_mention(f"<@U0BOT> {QUESTION}")
+
+    for _ in range(5):
+        assert send_together(post, [first.url, second.url, first.url], event) == [200] * 3
+
+    fake_slack.wait_for("chat.postMessage", 1, timeout=10)
+    time.sleep(GRACE_SECONDS)
+    assert answers_in_thread(fake_slack, event["event"]["ts"]) == 1
+
+
+def test_a_plain_redelivery_after_a_restart_is_not_answered_again(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+) -> None:
+    event = app_mention(f"<@U0BOT> {QUESTION}")
+    instance = start_instance(shared_database)
+    assert post(instance.url, "app_mention", event).status == 200
+    fake_slack.wait_for("chat.postMessage", 1, timeout=10)
+
+    instance.stop()
+    instance = start_instance(shared_database)
+    assert post(instance.url, "app_mention", event).status == 200
+    time.sleep(GRACE_SECONDS)
+
+    assert answers_in_thread(fake_slack, event["event"]["ts"]) == 1
+
+
+KILLED_BURST = 30
+
+
+def test_questions_acknowledged_by_an_instance_killed_before_answering_are_answered_once_after(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+    reader: Callable[[str], Store],
+) -> None:
+    """kill -9 of the Procfile's web process (master and workers) while its answers are on
+    their way to Slack: Slack will not resend what was acknowledged, so the next instance
+    must answer every one of them, once, and store each question."""
+    lease = {"INBOX_LEASE_SECONDS": "2", "INBOX_SWEEP_SECONDS": "0.5"}
+    dying = start_instance(shared_database, **lease)
+    fake_slack.hold("chat.postMessage")
+    events = [app_mention(f"<@U0BOT> {QUESTION} #{n}") for n in range(KILLED_BURST)]
+    for event in events:
+        assert post(dying.url, "app_mention", event).status == 200
+    eventually(lambda: fake_slack.held_calls >= 1, "an answer on its way to Slack")
+
+    dying.kill()
+    fake_slack.let_through()
+    start_instance(shared_database, **lease)
+
+    fake_slack.wait_for("chat.postMessage", KILLED_BURST, timeout=30)
+    time.sleep(GRACE_SECONDS)
+    assert [answers_in_thread(fake_slack, event["event"]["ts"]) for event in events] == [
+        1
+    ] * KILLED_BURST
+    store = reader(shared_database)
+    eventually(lambda: questions_stored(store) == KILLED_BURST, "every question stored")

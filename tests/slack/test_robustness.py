@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +31,7 @@ from tests.support.slack_requests import (
     app_mention,
     block_actions,
     call_wsgi,
+    prepare,
     slash_command,
     url_verification,
     view_submission,
@@ -80,21 +83,31 @@ FORGED = [  # a "timestamp" here is seconds from the moment the request is sent
     ("stale by six minutes", {"timestamp": -360}),
     ("six minutes in the future", {"timestamp": +360}),
     ("timestamp not a number", {"headers": {"X-Slack-Request-Timestamp": "soon"}}),
+    ("timestamp of 5,000 digits", {"headers": {"X-Slack-Request-Timestamp": "1" * 5000}}),
+    ("timestamp in superscript digits", {"headers": {"X-Slack-Request-Timestamp": "1²³"}}),
 ]
 
 
 @pytest.mark.parametrize("kind", ["slash_command", "app_mention"])
 @pytest.mark.parametrize("forgery", [case[1] for case in FORGED], ids=[case[0] for case in FORGED])
 def test_forged_or_stale_requests_get_401_and_do_nothing(
-    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, kind: str, forgery: dict[str, Any]
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    kind: str,
+    forgery: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     payload = a_command(fake_slack) if kind == "slash_command" else app_mention("<@U0BOT> hi")
     if "timestamp" in forgery:
         forgery = {**forgery, "timestamp": int(time.time()) + forgery["timestamp"]}
 
-    response = send(kind, payload, **forgery)
+    with caplog.at_level(logging.INFO):
+        response = send(kind, payload, **forgery)
 
     assert response.status == 401
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not any(record.exc_info for record in caplog.records)
     finish_listeners(wsgi_app)
     assert fake_slack.calls == []
     assert fake_slack.responses == []
@@ -198,6 +211,7 @@ def test_the_health_check_says_ok_and_reports_the_database(wsgi_app: SlackWsgiAp
     assert report == {
         "status": "ok",
         "database": "ok",
+        "inbox": "durable",
         "records_waiting": 0,
         "records_lost": 0,
     }
@@ -258,7 +272,7 @@ def test_a_429_on_chat_post_message_is_retried_after_retry_after_and_the_answer_
 
 
 @pytest.mark.slow  # waits out a real Retry-After or backoff
-@pytest.mark.parametrize("status", [500, 503])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_a_server_error_from_slack_is_retried(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase, status: int
 ) -> None:
@@ -428,3 +442,27 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
     answers = fake_slack.calls_to("chat.postMessage") if kind == "app_mention" else None
     answered = len(answers) if answers is not None else len(fake_slack.responses) - 1
     assert answered == burst
+
+
+def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_unavailable(
+    slack_settings: Any, fake_slack: FakeSlack, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from bot.slack.serving.wsgi import create_wsgi_app
+
+    # A file where the folder's parent should be: mkdir fails even for root.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    settings = slack_settings.model_copy(update={"data_dir": blocker / "data"})
+
+    app = create_wsgi_app(settings)
+    body, headers = prepare(
+        "app_mention",
+        app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}"),
+        secret=SIGNING_SECRET,
+    )
+    assert call_wsgi(app, "POST", "/slack/events", body, headers).status == 200
+    fake_slack.wait_for("chat.postMessage")
+
+    report = call_wsgi(app, "GET", "/healthz").json()
+    assert report["database"].startswith("unavailable")
+    assert report["inbox"].startswith("in memory only")

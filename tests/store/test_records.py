@@ -130,25 +130,24 @@ def test_interleaved_records_go_to_the_database_one_statement_per_kind(
 ) -> None:
     """Each answered mention makes a question and its event's claim: a batch of them is a
     few executemany, not a statement per record (that cost more than the answer itself)."""
-    store = make_store(background_writer=False)
+    store = make_store(writer_thread=False)  # the test takes the writer's turn itself
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith("INSERT"):
             statements.append(statement)
 
-    with store._drain_lock:  # hold the writer back until the batch is complete
-        for number in range(20):
-            store.note_event(f"Ev{number}", "T1")
-            ask(store, f"question {number}", "admin")
-            store.record_recommendation(
-                team_id="T1", user_id="U1", framework_id="django", verdict="clear"
-            )
-        event.listen(store.engine, "before_cursor_execute", count)
-        try:
-            store._drain()
-        finally:
-            event.remove(store.engine, "before_cursor_execute", count)
+    for number in range(20):
+        store.note_event(f"Ev{number}", "T1")
+        ask(store, f"question {number}", "admin")
+        store.record_recommendation(
+            team_id="T1", user_id="U1", framework_id="django", verdict="clear"
+        )
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        assert store.writes.drain_once() is True
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
 
     assert len(statements) == 3
     assert store.stats("T1", WEEK_AGO).questions == 20

@@ -173,6 +173,9 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._responses: list[ResponsePost] = []
         self._failures: dict[str, list[_ScriptedFailure]] = {}
+        self._held_methods: set[str] = set()
+        self._held_calls = 0
+        self._let_through = threading.Event()
         self._sequence = itertools.count(1)
         self._ts_base = int(time.time())
         self._server: _Server | None = None
@@ -375,6 +378,35 @@ class FakeSlack:
                 _ScriptedFailure(status, error, retry_after, times)
             )
 
+    def hold(self, method: str) -> None:
+        """Calls to `method` from now on never arrive: each waits, unrecorded, until
+        `let_through()` and then fails with 503 (what a process killed meanwhile never sees)."""
+        with self._lock:
+            self._held_methods.add(method)
+            self._let_through.clear()
+
+    def let_through(self) -> None:
+        """End `hold`: the waiting calls fail, the next ones are answered."""
+        with self._lock:
+            self._held_methods.clear()
+            self._let_through.set()
+
+    @property
+    def held_calls(self) -> int:
+        """Calls waiting in `hold` now."""
+        with self._lock:
+            return self._held_calls
+
+    def _held(self, method: str) -> bool:
+        with self._lock:
+            if method not in self._held_methods:
+                return False
+            self._held_calls += 1
+        self._let_through.wait(timeout=120)
+        with self._lock:
+            self._held_calls -= 1
+        return True
+
     def reset(self) -> None:
         """Forget recorded calls, response posts and scripted failures."""
         with self._lock:
@@ -433,6 +465,8 @@ class FakeSlack:
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body)."""
+        if self._held(method):
+            return 503, {}, {"ok": False, "error": "held"}
         status, extra_headers, body = self._answer(method, params, headers)
         self._record(
             Call(method, params, headers, status=status, response=body, at=time.monotonic())

@@ -5,9 +5,11 @@ Shared by tests/slack/conftest.py and benchmarks/slack_ack.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +136,18 @@ class WebProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started, as a crash would: nothing runs
+        its shutdown (no listener finishes, no buffered record is written)."""
+        if self._process is None:
+            return
+        doomed = [self._process.pid, *_children(self._process.pid)]
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._process.wait(timeout=5)
+        self._process = None
+
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 10 s)."""
         if self._process is None:
@@ -153,3 +167,16 @@ class WebProcess:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
         self._stderr.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found

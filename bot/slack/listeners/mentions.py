@@ -22,6 +22,7 @@ def register(app: App, app_context: AppContext) -> None:
         app_context.answer_later(
             partial(answer_mention, event, body, context),
             partial(report_unhandled, app_context, body=body, context=context),
+            context,
         )
 
     def answer_mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:

@@ -32,6 +32,7 @@ def register(app: App, app_context: AppContext) -> None:
         app_context.answer_later(
             partial(answer_direct_message, event, body, context),
             partial(report_unhandled, app_context, body=body, context=context),
+            context,
         )
 
     def answer_direct_message(

@@ -1,31 +1,40 @@
-"""Answer each event once, however often Slack delivers it.
+"""Answer each event once, however often Slack delivers it, and every acknowledged one.
 
-The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same event_id), and
-Bolt would dispatch each delivery as a new event. Two guards, so that the acknowledgement never
-waits for a database: before the ack, this process's memory refuses an event id it has seen
-(no I/O); after the ack, before answering, the listener claims the event id in the store
-(`AppContext.claim_event`, a unique row), which catches a delivery to another instance or one
-from before a restart.
+The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same event_id), a
+replay repeats one, and Bolt would dispatch each delivery as a new event.
 
-Only a retry can find its event claimed, so only a retry (or a first delivery whose listener
-starts so late that Slack may have retried it meanwhile) waits for the database's answer; a
-prompt first delivery's claim is written in the background with the records, well before any
-retry of it can arrive (Slack retries after 3 seconds without an ack).
+Mentions and DMs (what the bot answers) go through the durable inbox: before the ack, the
+delivery is claimed in the store with its body (`Store.accept_delivery`, one row per event_id,
+the insert being the claim), so it is answered at most once whichever worker or instance gets
+it, before or after a restart; and it is answered even if this process dies after the ack,
+since another instance's `InboxSweeper` (bot/slack/platform/inbox_sweep.py) picks up a row
+nobody finished. When the database cannot be asked, this process's memory deduplicates instead
+(said in the log and in /healthz), as it does for every other event.
+
+For those (and for inbox events in that fallback), two guards, so that the acknowledgement
+never waits for a database: before the ack, this process's memory refuses an event id it has
+seen (no I/O); after the ack, the listener claims the event id in the store
+(`AppContext.claim_event`). Only a retry (or a first delivery whose listener starts so late
+that Slack may have retried it meanwhile) waits for that claim; a prompt first delivery's
+claim is written in the background with the records.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_bolt import BoltRequest
 from slack_bolt.middleware import Middleware
 from slack_bolt.response import BoltResponse
+
+from bot.store import Acceptance, Store
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,8 @@ PROMPT_SECONDS = 1.0
 background: Slack cannot have retried it yet (it waits 3 seconds for the ack)."""
 DELIVERY_KEY = "delivery"
 """Where the request's Delivery is kept in Bolt's context."""
+REDELIVERED_KEY = "inbox_redelivery"
+"""Set (to the event id) in the context of a delivery the sweeper dispatches from the inbox."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,16 @@ class Delivery:
 
     retry: bool
     arrived_at: float = field(default_factory=time.monotonic)
+    inbox_id: str | None = None
+    """The event id when the delivery is claimed in the durable inbox: answer it inside
+    `Store.finishing(inbox_id)`; nobody else can answer it."""
 
     def needs_checked_claim(self, now: float | None = None) -> bool:
         """True when another instance may have claimed this event already: it is a retry, or
-        its listener starts late enough that Slack may have retried it meanwhile."""
+        its listener starts late enough that Slack may have retried it meanwhile (never for a
+        delivery claimed in the inbox: that claim was made before the ack)."""
+        if self.inbox_id is not None:
+            return False
         waited = (time.monotonic() if now is None else now) - self.arrived_at
         return self.retry or waited >= PROMPT_SECONDS
 
@@ -97,14 +114,32 @@ class InMemoryDeduplicator:
             return len(self._seen)
 
 
-class SkipRedeliveredEvents(Middleware):
-    """An event_id seen before (Slack's retry of a slow or failed delivery) is acknowledged and
-    not answered again. It runs after signature verification, so forged requests cannot use up
-    event ids. A Middleware subclass rather than a function: Bolt then calls it directly
-    instead of building its full keyword-argument set for every request."""
+def kept_in_inbox(event: Any) -> bool:
+    """A mention or a person's DM: what the bot answers, so what must not be lost."""
+    if not isinstance(event, dict):
+        return False
+    kind = event.get("type")
+    if kind == "app_mention":
+        return True
+    return (
+        kind == "message"
+        and event.get("channel_type") == "im"
+        and event.get("subtype") is None
+        and event.get("bot_id") is None
+    )
 
-    def __init__(self, dedupe: EventDeduplicator) -> None:
+
+class SkipRedeliveredEvents(Middleware):
+    """An event_id seen before (Slack's retry of a slow or failed delivery, a replay) is
+    acknowledged and not answered again. It runs after signature verification, so forged
+    requests cannot use up event ids. A Middleware subclass rather than a function: Bolt then
+    calls it directly instead of building its full keyword-argument set for every request."""
+
+    def __init__(self, dedupe: EventDeduplicator, store: Store | None = None) -> None:
         self.dedupe = dedupe
+        self.store = store
+        self._durable = True
+        self._mode_lock = threading.Lock()
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
@@ -114,9 +149,40 @@ class SkipRedeliveredEvents(Middleware):
         if not isinstance(event_id, str) or not event_id:
             return next()
         retry = req.headers.get("x-slack-retry-num", [None])[0]
+        if req.context.get(REDELIVERED_KEY) == event_id:
+            req.context[DELIVERY_KEY] = Delivery(retry=True, inbox_id=event_id)
+            return next()
+        if self.store is not None and kept_in_inbox(body.get("event")):
+            team = body.get("team_id")
+            acceptance = self.store.accept_delivery(
+                event_id, team if isinstance(team, str) else None, json.dumps(body)
+            )
+            self._note_mode(durable=acceptance is not Acceptance.UNAVAILABLE)
+            if acceptance is Acceptance.NEW:
+                self.dedupe.first_delivery(event_id)  # for when the database goes away
+                req.context[DELIVERY_KEY] = Delivery(retry=retry is not None, inbox_id=event_id)
+                return next()
+            if acceptance is Acceptance.DUPLICATE:
+                self.dedupe.first_delivery(event_id)
+                log.info("Event %s already claimed; ignoring delivery %s", event_id, retry)
+                return BoltResponse(status=200, body="")
         if not self.dedupe.first_delivery(event_id):
             reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
             return BoltResponse(status=200, body="")
         req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
         return next()
+
+    def _note_mode(self, *, durable: bool) -> None:
+        with self._mode_lock:
+            changed, self._durable = self._durable != durable, durable
+        if not changed:
+            return
+        if durable:
+            log.warning("The durable inbox is back: mentions and DMs are claimed in the database")
+        else:
+            log.warning(
+                "The durable inbox is unavailable (database unreachable): mentions and DMs are "
+                "deduplicated in this process's memory only, and one acknowledged by a process "
+                "that dies before answering it is lost"
+            )

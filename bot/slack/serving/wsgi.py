@@ -166,6 +166,12 @@ class SlackWsgiApp:
         if self._health is not None:
             health = self._health()
             report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
+            report["inbox"] = (
+                "durable"
+                if health.ok
+                else "in memory only: mentions and DMs are deduplicated in this process, and "
+                "one acknowledged before a crash can be lost until the database is back"
+            )
             report["records_waiting"] = health.pending
             report["records_lost"] = health.dropped
         return status, [("content-type", "application/json")], json.dumps(report).encode()
@@ -177,7 +183,11 @@ class SlackWsgiApp:
         bytes, and a signed body that is not UTF-8 must get 400 while a forged one gets 401."""
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        # ASCII digits only, and few of them: str.isdigit() accepts "²" and int() refuses it,
+        # and int() refuses 5,000 digits; either must be a 401, not a traceback.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return False
+        if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
             return False
         digest = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
         return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)

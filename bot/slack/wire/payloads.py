@@ -7,9 +7,11 @@ KeyError deep inside a listener. Unknown fields are ignored: Slack adds fields o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from bot.store.folding import storable
 
 __all__ = [
     "Action",
@@ -23,6 +25,10 @@ __all__ = [
     "ViewSubmission",
     "problems",
 ]
+
+
+Text = Annotated[str, AfterValidator(storable)]
+"""What a person typed, without NUL and lone surrogates: answered, rendered and stored."""
 
 
 class _Payload(BaseModel):
@@ -39,7 +45,7 @@ class _Channel(_Payload):
 
 class SlashCommand(_Payload):
     command: str
-    text: str = ""
+    text: Text = ""
     user_id: str = Field(min_length=1)
     channel_id: str = ""
     response_url: str = Field(min_length=1)
@@ -50,7 +56,7 @@ class MessageEvent(_Payload):
     """An `app_mention` or `message` event (the fields both have)."""
 
     type: str
-    text: str = ""
+    text: Text = ""
     user: str | None = None
     channel: str = Field(min_length=1)
     ts: str = Field(min_length=1)
@@ -143,7 +149,7 @@ class ViewSubmission(_Payload):
 
 
 class _ShortcutMessage(_Payload):
-    text: str = ""
+    text: Text = ""
     ts: str = Field(min_length=1)
     thread_ts: str | None = None
 

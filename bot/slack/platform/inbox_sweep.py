@@ -1,0 +1,69 @@
+"""Answer what another process acknowledged and never answered (it died after the ack).
+
+At start and then every `interval`, lease the inbox rows whose lease ran out
+(`Store.lease_unfinished`) and dispatch each through the app as it first arrived. Such a
+dispatch carries `REDELIVERED_KEY` in its context, so the redelivery middleware lets it
+through to the listeners, which answer it inside `Store.finishing` as they do any inbox
+delivery. It is dispatched as Socket Mode requests are, without a signature to check: the
+body was checked when it was first received, before it was written to the inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from slack_bolt import App, BoltRequest
+
+from bot.slack.platform.redelivery import REDELIVERED_KEY
+from bot.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SWEEP_SECONDS = 15.0
+
+
+class InboxSweeper:
+    def __init__(self, app: App, store: Store, interval: float = DEFAULT_SWEEP_SECONDS) -> None:
+        self._app = app
+        self._store = store
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="inbox-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set() and not self._store.closed:
+            try:
+                self.sweep_once()
+            except Exception:
+                log.exception("The inbox sweep failed; it runs again in %ss", self._interval)
+            self._stopped.wait(self._interval)
+
+    def sweep_once(self) -> int:
+        """Lease and dispatch the unfinished deliveries found now; how many."""
+        try:
+            unfinished = self._store.lease_unfinished()
+        except StoreUnavailable:
+            return 0
+        for delivery in unfinished:
+            log.warning(
+                "Answering event %s, acknowledged but never answered (attempt %d)",
+                delivery.event_id,
+                delivery.attempt,
+            )
+            self._app.dispatch(
+                BoltRequest(
+                    body=json.loads(delivery.body),
+                    mode="socket_mode",
+                    context={REDELIVERED_KEY: delivery.event_id},
+                )
+            )
+        return len(unfinished)

@@ -1,0 +1,267 @@
+"""The durable inbox: a mention or DM is written down before it is acknowledged, and marked
+done in the same transaction as the records its answer made.
+
+The claim is the insert: one `events` row per event_id, `INSERT … ON CONFLICT DO NOTHING`, so
+however often and to whichever instance Slack delivers an event, one claim wins. The winner
+holds a lease while it answers; a row whose lease ran out without being done (the process died
+after the ack) is leased again by whichever instance looks next (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL; SQLite's write lock serialises the lease), answered and marked done. Claims and
+done marks of concurrent requests share transactions (group commit).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from bot.store.availability import Availability, StoreUnavailable
+from bot.store.group_commit import GroupCommit
+from bot.store.schema import events
+from bot.store.statements import ACCEPT_DELIVERY, RecordKind, write_grouped
+from bot.store.write_queue import Write, WriteQueue
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+"""How long the instance that acknowledged a delivery has to answer it before another may."""
+SETTLE_SECONDS = 2.0
+"""How long `settle()` waits for answers in progress (their records are not written yet)."""
+MAX_ATTEMPTS = 3
+"""Leases of one delivery after the first: one that failed this often is given up (logged)."""
+
+
+class Acceptance(Enum):
+    NEW = "new"
+    """Claimed here: answer it, then finish it."""
+    DUPLICATE = "duplicate"
+    """Claimed before (a retry, a replay, another instance): do not answer it."""
+    UNAVAILABLE = "unavailable"
+    """The database could not be asked: fall back to deduplicating in memory."""
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A delivery acknowledged and not answered, leased to the caller."""
+
+    event_id: str
+    body: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class _Claim:
+    event_id: str
+    team_id: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class _Finish:
+    event_id: str
+    writes: tuple[Write, ...]
+
+
+_collected: ContextVar[list[Write] | None] = ContextVar("collected_records", default=None)
+
+
+def collecting() -> list[Write] | None:
+    """The records of the answer being finished on this thread, if one is."""
+    return _collected.get()
+
+
+class Inbox:
+    def __init__(
+        self,
+        engine: Engine,
+        availability: Availability,
+        writes: WriteQueue,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
+        prepare: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._availability = availability
+        self._writes = writes
+        self.lease = lease
+        self._max_attempts = max_attempts
+        self._prepare = prepare
+        self._claims: GroupCommit[_Claim, bool] = GroupCommit(self._claim_batch)
+        self._finishes: GroupCommit[_Finish, None] = GroupCommit(self._finish_batch)
+        self._answering = 0
+        self._settled = threading.Condition()
+
+    # -- claiming --------------------------------------------------------------------------
+
+    def accept(self, event_id: str, team_id: str | None, body: str) -> Acceptance:
+        """Claim a delivery before its acknowledgement, with its body and a lease."""
+        if not self._availability.may_try():
+            return Acceptance.UNAVAILABLE
+        try:
+            won = self._claims.submit(_Claim(event_id, team_id, body))
+        except StoreUnavailable:
+            return Acceptance.UNAVAILABLE
+        except Exception:
+            logger.exception("Could not write event %s to the inbox", event_id)
+            return Acceptance.UNAVAILABLE
+        return Acceptance.NEW if won else Acceptance.DUPLICATE
+
+    def _claim_batch(self, claims: Sequence[_Claim]) -> list[bool | BaseException]:
+        now = _now()
+        with self._availability.attempt():
+            self._prepare()
+            with self._engine.begin() as connection:
+                statement = ACCEPT_DELIVERY[connection.dialect.name]
+                return [
+                    connection.execute(
+                        statement,
+                        {
+                            "event_id": claim.event_id,
+                            "team_id": claim.team_id,
+                            "claimed_at": now,
+                            "body": claim.body,
+                            "lease_until": now + self.lease,
+                        },
+                    ).first()
+                    is not None
+                    for claim in claims
+                ]
+
+    # -- finishing -------------------------------------------------------------------------
+
+    @contextmanager
+    def finishing(self, event_id: str) -> Iterator[None]:
+        """Answer the delivery inside this block: the records submitted on this thread meanwhile
+        are written with its done mark, in one transaction, when the block ends (also when it
+        raises: the person was told something, and a retry would only repeat it)."""
+        records: list[Write] = []
+        token = _collected.set(records)
+        with self._settled:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            _collected.reset(token)
+            try:
+                self.finish(event_id, records)
+            finally:
+                with self._settled:
+                    self._answering -= 1
+                    self._settled.notify_all()
+
+    def settle(self, timeout: float = SETTLE_SECONDS) -> None:
+        """Wait (a little) for answers in progress on other threads to write their records,
+        so that a read made after a reply was posted sees that reply's records."""
+        if collecting() is not None:
+            return  # called from inside an answer: it cannot wait for itself
+        with self._settled:
+            self._settled.wait_for(lambda: self._answering == 0, timeout)
+
+    def finish(self, event_id: str, records: Sequence[Write]) -> None:
+        finished = _Finish(event_id, tuple(records))
+        if self._availability.may_try():
+            try:
+                self._finishes.submit(finished)
+                return
+            except StoreUnavailable:
+                pass
+        self._queue(finished)
+
+    def _queue(self, finished: _Finish) -> None:
+        """The database went away between the claim and the answer: the records and the done
+        mark wait in the write queue, together."""
+        for write in finished.writes:
+            self._writes.submit(write)
+        self._writes.submit(Write(RecordKind.DONE, None, {"done_id": finished.event_id}))
+
+    def _finish_batch(self, finishes: Sequence[_Finish]) -> list[BaseException | None]:
+        try:
+            with self._availability.attempt():
+                self._prepare()
+                with self._engine.begin() as connection:
+                    self._write_finishes(connection, finishes)
+            return [None] * len(finishes)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            if len(finishes) == 1:
+                # A record the database refuses: the queue writes it alone and drops it (counted,
+                # logged); the done mark goes with it.
+                self._queue(finishes[0])
+                return [None]
+        results: list[BaseException | None] = []
+        for finished in finishes:
+            try:
+                results.extend(self._finish_batch([finished]))
+            except StoreUnavailable as error:
+                results.append(error)
+        return results
+
+    @staticmethod
+    def _write_finishes(connection: Connection, finishes: Sequence[_Finish]) -> None:
+        write_grouped(
+            connection,
+            [(write.kind, write.values) for finished in finishes for write in finished.writes],
+        )
+        RecordKind.DONE.write(connection, [{"done_id": f.event_id} for f in finishes])
+
+    # -- picking up ------------------------------------------------------------------------
+
+    def lease_unfinished(self, limit: int = 20) -> list[Unfinished]:
+        """Deliveries acknowledged and not answered whose lease ran out, leased to the caller
+        (oldest first); one leased too often is given up and logged. Raises StoreUnavailable."""
+        now = _now()
+        with self._availability.attempt():
+            self._prepare()
+            with self._engine.begin() as connection:
+                rows = connection.execute(
+                    select(events.c.event_id, events.c.body, events.c.attempts)
+                    .where(
+                        events.c.done_at.is_(None),
+                        events.c.body.is_not(None),
+                        events.c.lease_until < now,
+                    )
+                    .order_by(events.c.claimed_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                given_up = [row.event_id for row in rows if row.attempts >= self._max_attempts]
+                leased = [row for row in rows if row.attempts < self._max_attempts]
+                if given_up:
+                    RecordKind.DONE.write(connection, [{"done_id": i} for i in given_up])
+                    logger.error(
+                        "Gave up answering %d events after %d attempts each: %s",
+                        len(given_up),
+                        self._max_attempts + 1,
+                        ", ".join(given_up),
+                    )
+                if leased:
+                    connection.execute(
+                        update(events)
+                        .where(events.c.event_id.in_([row.event_id for row in leased]))
+                        .values(lease_until=now + self.lease, attempts=events.c.attempts + 1)
+                    )
+        return [Unfinished(row.event_id, row.body, row.attempts + 1) for row in leased]
+
+    def unfinished_count(self) -> int:
+        """Deliveries acknowledged and not yet answered, on every instance."""
+        with self._availability.attempt(), self._engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).where(
+                        events.c.done_at.is_(None), events.c.body.is_not(None)
+                    )
+                ).scalar_one()
+            )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

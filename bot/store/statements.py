@@ -1,0 +1,180 @@
+"""The SQL the store runs, one typed statement per kind of record.
+
+Each `RecordKind` names what a buffered write holds and how it reaches the database: a plain
+insert (questions, recommendations: a run of them is one executemany), an upsert that keeps the
+newest (votes, the knowledge stamp) or an event claim that a concurrent claim may have beaten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
+
+from bot.store.decision_texts import purge_decision_texts
+from bot.store.reasons import upsert_reason
+from bot.store.schema import TEAM_TABLES, events, feedback, meta, questions, recommendations
+
+Row = dict[str, Any]
+
+INSERT_FOR: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+"""INSERT with ON CONFLICT support, per backend the store runs on."""
+
+
+class RecordKind(Enum):
+    """What a buffered write holds; its value names it in logs ("a vote record")."""
+
+    QUESTION = "question"
+    RECOMMENDATION = "recommendation"
+    VOTE = "vote"
+    STAMP = "stamp"
+    EVENT = "event"
+    DONE = "answered delivery"
+    """The done mark of a delivery in the durable inbox (bot/store/inbox.py)."""
+    VOTE_REASON = "vote reason"
+    """Why a 👎 (bot/store/reasons.py), kept with the vote it was given for."""
+
+    def write(self, connection: Connection, rows: Sequence[Row]) -> None:
+        """Write `rows` of this kind, in order, in the connection's transaction."""
+        _WRITERS[self](connection, rows)
+
+
+def _upsert_on(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    return INSERT_FOR[connection.dialect.name](table)
+
+
+def _append_to(table: Table) -> Callable[[Connection, Sequence[Row]], None]:
+    def write(connection: Connection, rows: Sequence[Row]) -> None:
+        connection.execute(insert(table), list(rows))
+
+    return write
+
+
+def _upsert_votes(connection: Connection, rows: Sequence[Row]) -> None:
+    changed = ("target_kind", "target_id", "question", "helpful", "voted_at")
+    for values in rows:
+        statement = _upsert_on(connection, feedback).values(**values)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[feedback.c.team_id, feedback.c.message_key, feedback.c.user_id],
+                set_={name: statement.excluded[name] for name in changed},
+                where=feedback.c.voted_at <= statement.excluded.voted_at,
+            )
+        )
+
+
+def _upsert_stamps(connection: Connection, rows: Sequence[Row]) -> None:
+    for values in rows:
+        statement = _upsert_on(connection, meta).values(**values)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[meta.c.key],
+                set_={
+                    "value": statement.excluded.value,
+                    "updated_at": statement.excluded.updated_at,
+                },
+                where=meta.c.updated_at <= statement.excluded.updated_at,
+            )
+        )
+
+
+def _claims(*columns: str) -> dict[str, ReturningInsert[Any]]:
+    """An event claim setting `columns`, built once per backend (claims run before events are
+    answered): RETURNING gives a row only when this insert won; rowcount is not reliable for
+    INSERT on every driver."""
+    return {
+        name: insert_for(events)
+        .values({column: bindparam(column) for column in columns})
+        .on_conflict_do_nothing(index_elements=[events.c.event_id])
+        .returning(events.c.event_id)
+        for name, insert_for in INSERT_FOR.items()
+    }
+
+
+CLAIM_EVENT = _claims("event_id", "team_id", "claimed_at", "done_at")
+"""A claim made after the ack: done as it is made (its answer follows at once)."""
+ACCEPT_DELIVERY = _claims("event_id", "team_id", "claimed_at", "body", "lease_until")
+"""A mention or DM claimed before its ack, kept with its body until it is answered."""
+
+_NOTE_EVENTS = {
+    name: insert_for(events).on_conflict_do_nothing(index_elements=[events.c.event_id])
+    for name, insert_for in INSERT_FOR.items()
+}
+"""A claim written in the background: the event may have been claimed by a retry meanwhile."""
+
+
+def _note_events(connection: Connection, rows: Sequence[Row]) -> None:
+    connection.execute(_NOTE_EVENTS[connection.dialect.name], list(rows))
+
+
+_MARK_DONE = (
+    update(events)
+    .where(events.c.event_id == bindparam("done_id"))
+    .values(done_at=bindparam("done_at"), body=None)
+)
+
+
+def _mark_done(connection: Connection, rows: Sequence[Row]) -> None:
+    now = datetime.now(UTC)
+    connection.execute(_MARK_DONE, [{"done_id": row["done_id"], "done_at": now} for row in rows])
+
+
+def _upsert_reasons(connection: Connection, rows: Sequence[Row]) -> None:
+    for row in rows:
+        upsert_reason(connection, row)
+
+
+_WRITERS: dict[RecordKind, Callable[[Connection, Sequence[Row]], None]] = {
+    RecordKind.QUESTION: _append_to(questions),
+    RecordKind.RECOMMENDATION: _append_to(recommendations),
+    RecordKind.VOTE: _upsert_votes,
+    RecordKind.STAMP: _upsert_stamps,
+    RecordKind.EVENT: _note_events,
+    RecordKind.DONE: _mark_done,
+    RecordKind.VOTE_REASON: _upsert_reasons,
+}
+
+
+def write_grouped(connection: Connection, writes: Sequence[tuple[RecordKind, Row]]) -> None:
+    """Each kind's records in one go, in the order they came: records of different kinds do
+    not depend on each other (a question, its event's claim, a vote), so an interleaved batch
+    is still two or three executemany, not one statement per record."""
+    runs: dict[RecordKind, list[Row]] = {}
+    for kind, values in writes:
+        runs.setdefault(kind, []).append(values)
+    for kind, rows in runs.items():
+        kind.write(connection, rows)
+
+
+def delete_team_rows(connection: Connection, team_id: str) -> None:
+    for table in TEAM_TABLES:
+        connection.execute(delete(table).where(table.c.team_id == team_id))
+
+
+def purge_texts(connection: Connection, cutoff: datetime) -> int:
+    """Blank question texts older than `cutoff` (questions, votes and their 👎 notes, team
+    decisions' titles and names); returns how many."""
+    asked = connection.execute(
+        update(questions)
+        .where(questions.c.asked_at < cutoff, questions.c.text.is_not(None))
+        .values(text=None, normalized=None)
+    ).rowcount
+    voted = connection.execute(
+        update(feedback)
+        .where(feedback.c.voted_at < cutoff, feedback.c.question.is_not(None))
+        .values(question=None)
+    ).rowcount
+    notes = connection.execute(
+        update(feedback)
+        .where(feedback.c.voted_at < cutoff, feedback.c.reason_note.is_not(None))
+        .values(reason_note=None)
+    ).rowcount
+    return asked + voted + notes + purge_decision_texts(connection, cutoff)

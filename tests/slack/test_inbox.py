@@ -1,0 +1,153 @@
+"""The durable inbox end to end, in process: signed mentions and DMs to app instances sharing
+one database are answered at most once however often they arrive, and one acknowledged by an
+instance that never answered it is answered by another (SQLite here; PostgreSQL is `slow`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.settings import Settings
+from bot.slack.context import AnswerSlots
+from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
+from bot.store import Store, create_store
+from bot.store.schema import events
+from tests.support.fake_slack import FakeSlack
+from tests.support.postgres import schema_url
+from tests.support.slack_fixtures import SIGNING_SECRET
+from tests.support.slack_requests import app_mention, call_wsgi, direct_message, prepare
+from tests.support.waiting import eventually
+
+SHORT_LEASE = timedelta(seconds=0.3)
+QUESTION = "does django have an admin panel"
+BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "app_mention": app_mention,
+    "direct_message": direct_message,
+}
+
+
+@pytest.fixture(params=("sqlite", pytest.param("postgresql", marks=pytest.mark.slow)))
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The DATABASE_URL the instances share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    server = request.getfixturevalue("postgres_url")
+    return schema_url(server, request.getfixturevalue("postgres_schema"))
+
+
+@pytest.fixture
+def instance(
+    shared_url: str, slack_settings: Settings, tmp_path: Path
+) -> Iterator[Callable[..., SlackWsgiApp]]:
+    """instance(**settings) -> another app instance (its own store, memory and sweeper)."""
+    stores: list[Store] = []
+
+    def start(**settings: Any) -> SlackWsgiApp:
+        store = create_store(shared_url, tmp_path / "data", inbox_lease=SHORT_LEASE)
+        stores.append(store)
+        app = create_wsgi_app(slack_settings.model_copy(update=settings), store=store)
+        assert isinstance(app, SlackWsgiApp)
+        return app
+
+    yield start
+    for store in stores:
+        store.close()
+
+
+def deliver(app: SlackWsgiApp, kind: str, event: dict[str, Any], **headers: str) -> int:
+    body, signed = prepare(kind, event, secret=SIGNING_SECRET, headers=headers)
+    return call_wsgi(app, "POST", "/slack/events", body, signed).status
+
+
+def finish_listeners(*apps: SlackWsgiApp) -> None:
+    for app in apps:
+        app.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def answers(fake: FakeSlack) -> int:
+    return len(fake.calls_to("chat.postMessage"))
+
+
+def done(store_url: str, tmp_path: Path, event_id: str) -> bool:
+    checker = create_store(store_url, tmp_path / "checker")
+    try:
+        with checker.engine.connect() as connection:
+            found = connection.execute(
+                select(events.c.done_at).where(events.c.event_id == event_id)
+            ).one()
+        return found.done_at is not None
+    finally:
+        checker.close()
+
+
+@pytest.mark.parametrize("kind", BUILDERS)
+def test_one_delivery_replayed_to_two_instances_at_once_is_answered_once(
+    instance: Callable[..., SlackWsgiApp], fake_slack: FakeSlack, kind: str
+) -> None:
+    apps = [instance(), instance()]
+    event = BUILDERS[kind](f"<@U0BOT> {QUESTION}")
+    start = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def replay(number: int) -> None:
+        start.wait()
+        statuses.append(deliver(apps[number % 2], kind, event))  # no retry header: a replay
+
+    threads = [threading.Thread(target=replay, args=(number,)) for number in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    finish_listeners(*apps)
+
+    assert statuses == [200] * 12
+    assert answers(fake_slack) == 1
+
+
+def test_a_plain_redelivery_after_a_restart_is_not_answered_again(
+    instance: Callable[..., SlackWsgiApp], fake_slack: FakeSlack
+) -> None:
+    event = app_mention(f"<@U0BOT> {QUESTION}")
+    before = instance()
+    assert deliver(before, "app_mention", event) == 200
+    finish_listeners(before)
+    assert answers(fake_slack) == 1
+
+    after = instance()  # a restarted process: nothing in memory
+    assert deliver(after, "app_mention", event) == 200
+    finish_listeners(after)
+
+    assert answers(fake_slack) == 1
+
+
+@pytest.mark.parametrize("kind", BUILDERS)
+def test_a_delivery_acknowledged_by_an_instance_that_never_answered_is_answered_by_another(
+    instance: Callable[..., SlackWsgiApp],
+    fake_slack: FakeSlack,
+    shared_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """The first instance acknowledges the delivery and dies before answering it (its answer
+    queue swallows the work); Slack will not resend an acknowledged event."""
+    dying = instance()
+    event = BUILDERS[kind](f"<@U0BOT> {QUESTION}")
+    with monkeypatch.context() as dead:
+        dead.setattr(AnswerSlots, "submit", lambda slots, work: None)
+        assert deliver(dying, kind, event) == 200
+        finish_listeners(dying)
+    assert answers(fake_slack) == 0
+
+    instance(inbox_sweep_seconds=0.1)  # finds it once the first instance's lease runs out
+
+    [answer] = fake_slack.wait_for("chat.postMessage", timeout=10)
+    assert "admin" in str(answer.params).lower()
+    eventually(lambda: done(shared_url, tmp_path, event["event_id"]), "the delivery done")
+    assert answers(fake_slack) == 1

@@ -1,0 +1,141 @@
+"""The durable inbox: a claim per event_id before the ack, a lease while it is answered, and
+the done mark written with the answer's records (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.store import Acceptance, Store
+from bot.store.schema import events
+
+SHORT_LEASE = timedelta(seconds=0.3)
+WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
+
+
+def ask(store: Store, text: str) -> None:
+    store.record_question(
+        team_id="T1", channel_id="C1", user_id="U1", text=text, entry_id=None, score=0.2
+    )
+
+
+def row(store: Store, event_id: str) -> dict[str, Any]:
+    with store.engine.connect() as connection:
+        found = connection.execute(select(events).where(events.c.event_id == event_id)).one()
+    return dict(found._mapping)
+
+
+def after_the_lease() -> None:
+    time.sleep(SHORT_LEASE.total_seconds() + 0.05)  # the lease is wall-clock time in the database
+
+
+def test_the_first_claim_of_an_event_wins_on_every_instance(
+    make_store: Callable[..., Store],
+) -> None:
+    first, second = make_store(), make_store()
+
+    assert first.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}') is Acceptance.NEW
+    assert first.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}') is Acceptance.DUPLICATE
+    assert second.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}') is Acceptance.DUPLICATE
+    assert second.claim_event("Ev1", "T1") is False  # the claim that is not a delivery, too
+
+
+def test_concurrent_claims_of_one_event_share_transactions_and_one_wins(
+    make_store: Callable[..., Store],
+) -> None:
+    stores = [make_store(), make_store()]
+    outcomes: list[Acceptance] = []
+    start = threading.Barrier(16)
+
+    def deliver(number: int) -> None:
+        start.wait()
+        event_id = f"Ev{number % 4}"
+        outcomes.append(stores[number % 2].accept_delivery(event_id, "T1", "{}"))
+
+    threads = [threading.Thread(target=deliver, args=(number,)) for number in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count(Acceptance.NEW) == 4
+    assert outcomes.count(Acceptance.DUPLICATE) == 12
+
+
+def test_the_records_of_an_answer_are_written_with_its_done_mark(
+    make_store: Callable[..., Store],
+) -> None:
+    store = make_store(inbox_lease=SHORT_LEASE)
+    store.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
+
+    with store.finishing("Ev1"):
+        ask(store, "what is django")
+        assert store.health().pending == 0  # held for the done mark's transaction
+        assert row(store, "Ev1")["done_at"] is None
+
+    done = row(store, "Ev1")
+    assert done["done_at"] is not None
+    assert done["body"] is None  # the delivery is not kept once answered
+    assert store.stats("T1", WEEK_AGO).questions == 1
+    after_the_lease()
+    assert store.lease_unfinished() == []
+
+
+def test_an_unanswered_delivery_is_leased_to_one_instance_once_its_lease_runs_out(
+    make_store: Callable[..., Store],
+) -> None:
+    first, second = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    first.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
+    assert second.lease_unfinished() == []  # the instance that acknowledged it is answering
+
+    after_the_lease()
+    leased = second.lease_unfinished()
+    again = first.lease_unfinished()
+
+    assert [(found.event_id, found.body, found.attempt) for found in leased] == [
+        ("Ev1", '{"event_id": "Ev1"}', 1)
+    ]
+    assert again == []  # leased to `second` for now
+    with second.finishing("Ev1"):
+        ask(second, "answered by the second instance")
+    after_the_lease()
+    assert first.lease_unfinished() == []
+
+
+def test_a_delivery_that_keeps_failing_is_given_up_after_its_attempts(
+    make_store: Callable[..., Store], caplog: Any
+) -> None:
+    store = make_store(inbox_lease=timedelta(0))
+    store.accept_delivery("Ev1", "T1", "{}")
+
+    attempts = [[found.attempt for found in store.lease_unfinished()] for _ in range(4)]
+
+    assert attempts == [[1], [2], [3], []]
+    assert row(store, "Ev1")["done_at"] is not None
+    assert "Gave up answering 1 events" in caplog.text
+
+
+def test_concurrent_sweeps_lease_each_delivery_once(make_store: Callable[..., Store]) -> None:
+    dead = make_store(inbox_lease=timedelta(0))  # acknowledged them, then died
+    for number in range(30):
+        dead.accept_delivery(f"Ev{number}", "T1", "{}")
+    stores = [make_store() for _ in range(3)]
+    leased: list[str] = []
+    start = threading.Barrier(3)
+
+    def sweep(store: Store) -> None:
+        start.wait()
+        leased.extend(found.event_id for found in store.lease_unfinished(limit=30))
+
+    threads = [threading.Thread(target=sweep, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(leased) == sorted(f"Ev{number}" for number in range(30))
