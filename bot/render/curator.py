@@ -33,6 +33,7 @@ from bot.render.block_kit import (
     section,
     truncate,
 )
+from bot.render.text import decisions_line
 from bot.store import HelpfulRate, Stats
 from bot.store.reasons import REASON_LABELS, Complaint
 
@@ -195,7 +196,7 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
         header(f"Framework Advisor stats: {period}"),
         context(f"{_day(stats.since)} to {_day(stats.until)} (UTC), this workspace only."),
     ]
-    if not (stats.questions or stats.recommendation_count or stats.helpful):
+    if not (stats.questions or stats.recommendation_count or stats.helpful or stats.decisions):
         text = f"Nothing was asked or recommended here in {period}."
         blocks.append(section(text))
         return Message(text, tuple(blocks))
@@ -224,6 +225,8 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
         blocks.append(section(f"*Most frequent unanswered questions*\n{bullets(lines)}"))
     if stats.recommendation_count:
         blocks.append(section(_recommendations_section(kb, stats)))
+    if stats.decision_count:
+        blocks.append(section(f"*Team decisions:* {decisions_line(kb, stats)}"))
     text = (
         f"Stats for {period}: {stats.questions} questions, {stats.answered} answered, "
         f"{stats.not_sure} not sure, {stats.recommendation_count} recommendations."

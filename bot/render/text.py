@@ -245,4 +245,20 @@ def render_stats(kb: KnowledgeBase, stats: Stats) -> str:
         if stats.recommendation_count
         else "  Recommendations: none in this period"
     )
+    if stats.decision_count:
+        lines.append(f"  Team decisions: {decisions_line(kb, stats)}")
     return "\n".join(lines)
+
+
+def decisions_line(kb: KnowledgeBase, stats: Stats) -> str:
+    """Team decisions started in the period: how many are open, what the closed ones chose."""
+    names = {framework.id: framework.name for framework in kb.frameworks}
+    closed = ", ".join(
+        f"{names.get(framework_id, framework_id)} {count}"
+        for framework_id, count in stats.decisions_by_framework.items()
+    )
+    return (
+        f"{stats.decision_count} ({stats.open_decisions} open"
+        + (f"; closed: {closed}" if closed else "")
+        + ")"
+    )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, case, func, select
 
 from bot.store.reasons import Complaint, current_note, current_reason, most_complained
-from bot.store.schema import feedback, questions, recommendations
+from bot.store.schema import decisions, feedback, questions, recommendations
 
 ExportKind = Literal["feedback", "unanswered"]
 EXPORT_KINDS: tuple[ExportKind, ...] = ("feedback", "unanswered")
@@ -63,6 +63,15 @@ class RecommendationOutcome:
 
 
 @dataclass(frozen=True)
+class DecisionOutcome:
+    status: str
+    """"open" or "closed"."""
+    framework_id: str | None
+    """The chosen framework of a closed decision."""
+    count: int
+
+
+@dataclass(frozen=True)
 class Stats:
     """One workspace over [since, until)."""
 
@@ -82,6 +91,25 @@ class Stats:
     """Per framework and verdict, most frequent first."""
     complaints: tuple[Complaint, ...] = ()
     """The answers and recommendations with the most 👎, with their reasons."""
+    decisions: tuple[DecisionOutcome, ...] = ()
+    """Team decisions started in the period, by status and chosen framework."""
+
+    @property
+    def decision_count(self) -> int:
+        return sum(outcome.count for outcome in self.decisions)
+
+    @property
+    def open_decisions(self) -> int:
+        return sum(outcome.count for outcome in self.decisions if outcome.status == "open")
+
+    @property
+    def decisions_by_framework(self) -> dict[str, int]:
+        """Closed decisions per chosen framework, most first."""
+        return _totals(
+            (outcome.framework_id, outcome.count)
+            for outcome in self.decisions
+            if outcome.status == "closed" and outcome.framework_id is not None
+        )
 
     @property
     def recommendations_by_framework(self) -> dict[str, int]:
@@ -185,6 +213,19 @@ def compute_stats(
             for framework, verdict, count in outcomes
         ),
         complaints=most_complained(connection, team_id, since, until, limit),
+        decisions=tuple(
+            DecisionOutcome(status, framework, count)
+            for status, framework, count in connection.execute(
+                select(decisions.c.status, decisions.c.framework_id, func.count())
+                .where(
+                    decisions.c.team_id == team_id,
+                    decisions.c.created_at >= since,
+                    decisions.c.created_at < until,
+                )
+                .group_by(decisions.c.status, decisions.c.framework_id)
+                .order_by(func.count().desc(), decisions.c.status)
+            ).all()
+        ),
     )
 
 

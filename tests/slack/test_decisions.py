@@ -245,11 +245,27 @@ def test_closing_by_the_starter_leaves_an_adr_canvas_in_the_channel(
     assert "](https://" in record  # the companies cite their sources
     assert f"https://fake-workspace.slack.com/archives/{GENERAL}/p" in record
     assert "Knowledge version: " in record
-    closed = fake_slack.wait_for("chat.update", updates + 1)[updates]
+    closed = closed_message(fake_slack, updates, f"docs/T0TEST/{canvas.canvas_id}")
     shown = texts(closed.params["blocks"])
     assert closed.params["ts"] == decision.ts
     assert "Decided: Django" in shown and f"docs/T0TEST/{canvas.canvas_id}" in shown
     assert DecisionActionId.ADD_ANSWERS.value not in json.dumps(closed.params["blocks"])
+
+
+def closed_message(fake_slack: FakeSlack, updates_before: int, saying: str) -> Call:
+    """The update that closed the decision message: the one saying `saying` (a "being written"
+    update may come first while the record is made)."""
+    return eventually(
+        lambda: next(
+            (
+                call
+                for call in fake_slack.calls_to("chat.update")[updates_before:]
+                if saying in texts(call.params)
+            ),
+            None,
+        ),
+        f"the decision message updated to say {saying!r}",
+    )
 
 
 def test_closing_by_someone_else_is_refused_politely(
@@ -308,7 +324,7 @@ def test_without_canvases_the_record_is_posted_in_the_thread(
     markdown = [b["text"] for b in record.params["blocks"] if b["type"] == "markdown"]
     assert markdown and all(section in markdown[0] for section in MADR_SECTIONS)
     assert fake_slack.canvases == []
-    closed = texts(fake_slack.wait_for("chat.update", updates + 1)[updates].params)
+    closed = texts(closed_message(fake_slack, updates, "posted in this thread").params)
     assert "Canvases aren't available here" in closed and "posted in this thread" in closed
     assert "canvases aren't available here" in texts(record.params["blocks"])
 

@@ -3,12 +3,16 @@ a restart loses nothing, uninstall removes them and retention removes their free
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.knowledge import KnowledgeBase
+from bot.render.curator import stats_message
+from bot.render.text import render_stats
 from bot.store import Store
 from bot.store.decisions import Decision, DecisionClosed, DecisionNotFound, DecisionStore
 
@@ -195,3 +199,29 @@ def test_retention_removes_titles_and_names_but_keeps_the_outcome(store: Store) 
     assert after.names() == {"U0ALICE": "U0ALICE"}
     assert (after.framework_id, after.ballots()["U0ALICE"]["scale"]) == ("django", ("large",))
     assert decisions.counts("T1") == {("closed", "django"): 1}
+
+
+def test_stats_count_the_periods_decisions_and_what_the_closed_ones_chose(
+    store: Store, kb: KnowledgeBase
+) -> None:
+    decisions = decisions_of(store)
+    for title, outcome in (("Billing", "django"), ("Search", "flask"), ("Admin", "django")):
+        decision = started(decisions, title=title)
+        decisions.close(
+            team_id="T1",
+            decision_id=decision.id,
+            closed_by="U0ALICE",
+            framework_id=outcome,
+            verdict="clear",
+        )
+    started(decisions, title="Still open")
+    started(decisions, team_id="T2", title="Another workspace")
+
+    stats = store.stats("T1", datetime.now(UTC) - timedelta(days=1))
+
+    assert stats.decision_count == 4 and stats.open_decisions == 1
+    assert stats.decisions_by_framework == {"django": 2, "flask": 1}
+    assert "Team decisions: 4 (1 open; closed: Django 2, Flask 1)" in render_stats(kb, stats)
+    slack_stats = json.dumps(stats_message(kb, stats, 1).blocks_json(), ensure_ascii=False)
+    assert "*Team decisions:* 4 (1 open; closed: Django 2, Flask 1)" in slack_stats
+    assert store.stats("T1", datetime.now(UTC) + timedelta(days=1)).decision_count == 0

@@ -531,7 +531,6 @@ class FakeSocketMode:
             ).encode("latin-1")
         )
         with self._lock:
-            self._tickets.discard(ticket)
             connection = SocketConnection(next(self._numbers), ticket, sock, reader)
             self._connections.append(connection)
             self._lock.notify_all()
@@ -559,6 +558,9 @@ class FakeSocketMode:
         with self._lock:
             if ticket not in self._tickets:
                 return 401, "Unauthorized: unknown or used ticket"
+            # Used up here, under the lock, before the 101 goes out: a client that reconnects
+            # the moment it reads the 101 must find the ticket gone.
+            self._tickets.discard(ticket)
         return None
 
     def _read_messages(self, connection: SocketConnection) -> None:
