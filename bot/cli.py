@@ -42,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(kb: KnowledgeBase | None = None) -> _Parser:
     """The command line; with `kb`, `recommend --help` lists every question and option id."""
-    from bot.store import EXPORT_FORMATS, EXPORT_KINDS
+    from bot.exports import EXPORT_FORMATS, EXPORT_KINDS
 
     parser = _Parser(
         prog="framework-bot",

@@ -80,12 +80,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.exports import EXPORT_FORMATS, EXPORT_KINDS, ExportKind
 from bot.store.engine import database_url_for, make_engine
 from bot.store.stats import (
-    EXPORT_FORMATS,
-    EXPORT_KINDS,
     EntryCount,
-    ExportKind,
     HelpfulRate,
     RecommendationOutcome,
     Stats,

@@ -8,16 +8,13 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from bot.exports import ExportKind
 from bot.store.reasons import Complaint, current_note, current_reason, most_complained
 from bot.store.schema import decisions, feedback, questions, recommendations
-
-ExportKind = Literal["feedback", "unanswered"]
-EXPORT_KINDS: tuple[ExportKind, ...] = ("feedback", "unanswered")
-EXPORT_FORMATS = ("csv",)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Literal, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, select, union
 
+from bot.exports import EXPORT_FORMATS, EXPORT_KINDS, ExportKind
 from bot.store import migrate
 from bot.store.availability import StoreUnavailable
 from bot.store.engine import READ_ONLY
@@ -36,9 +37,6 @@ from bot.store.reasons import MAX_REASON_NOTE, REASONS, Reason
 from bot.store.schema import feedback, meta, questions, recommendations
 from bot.store.statements import CLAIM_EVENT, INSERT_FOR, RecordKind, purge_texts
 from bot.store.stats import (
-    EXPORT_FORMATS,
-    EXPORT_KINDS,
-    ExportKind,
     Stats,
     compute_stats,
     export_csv,
