@@ -300,23 +300,12 @@ class Store:
         """A Helpful / Not helpful vote. One vote per person per message (`message_key`,
         e.g. "C123:1700000000.000100"): voting again replaces the earlier vote, unless the
         stored vote is newer (votes delayed by an outage never undo a later one)."""
-        if target_kind not in TARGET_KINDS:
-            raise ValueError(
-                f"target_kind must be one of {', '.join(TARGET_KINDS)}, not {target_kind!r}"
-            )
         self._submit(
             RecordKind.VOTE,
             team_id,
-            {
-                "team_id": team_id,
-                "user_id": user_id,
-                "message_key": message_key,
-                "target_kind": target_kind,
-                "target_id": target_id,
-                "question": question,
-                "helpful": bool(helpful),
-                "voted_at": _aware(voted_at),
-            },
+            _vote_row(
+                team_id, user_id, message_key, target_kind, target_id, question, helpful, voted_at
+            ),
         )
 
     # -- why a 👎 (bot/store/reasons.py) ----------------------------------------------------
@@ -338,26 +327,17 @@ class Store:
         stored it). It counts while that vote stands; a later vote retires it."""
         if reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, not {reason!r}")
-        if target_kind not in TARGET_KINDS:
-            raise ValueError(
-                f"target_kind must be one of {', '.join(TARGET_KINDS)}, not {target_kind!r}"
-            )
-        voted_at = _aware(voted_at)
+        vote = _vote_row(
+            team_id, user_id, message_key, target_kind, target_id, question, False, voted_at
+        )
         self._submit(
             RecordKind.VOTE_REASON,
             team_id,
             {
-                "team_id": team_id,
-                "user_id": user_id,
-                "message_key": message_key,
-                "target_kind": target_kind,
-                "target_id": target_id,
-                "question": question,
-                "helpful": False,
-                "voted_at": voted_at,
+                **vote,
                 "reason": reason,
                 "reason_note": (note or "").strip()[:MAX_REASON_NOTE] or None,
-                "reason_for": voted_at,
+                "reason_for": vote["voted_at"],
             },
         )
 
@@ -499,6 +479,33 @@ class Store:
                 self.maintenance.run(connection)
         except StoreUnavailable:
             pass  # the outage is logged; maintenance runs after the next write
+
+
+def _vote_row(
+    team_id: str,
+    user_id: str,
+    message_key: str,
+    target_kind: TargetKind,
+    target_id: str,
+    question: str | None,
+    helpful: bool,
+    voted_at: datetime | None,
+) -> dict[str, object]:
+    """One vote as the feedback table holds it; raises ValueError for an unknown target kind."""
+    if target_kind not in TARGET_KINDS:
+        raise ValueError(
+            f"target_kind must be one of {', '.join(TARGET_KINDS)}, not {target_kind!r}"
+        )
+    return {
+        "team_id": team_id,
+        "user_id": user_id,
+        "message_key": message_key,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "question": question,
+        "helpful": bool(helpful),
+        "voted_at": _aware(voted_at),
+    }
 
 
 def _now() -> datetime:

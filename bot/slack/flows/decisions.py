@@ -12,12 +12,9 @@ the last update Slack receives shows every answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.views import View
 
 from bot.knowledge import KnowledgeBase
@@ -32,7 +29,7 @@ from bot.render.decision import (
 )
 from bot.slack.context import Turn
 from bot.slack.flows.curation import is_curator
-from bot.slack.platform.messenger import Outcome, problem_text
+from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef
 from bot.slack.wire.ids import COMMAND, CallbackId
 from bot.store import StoreUnavailable
@@ -273,36 +270,23 @@ def decision_title(turn: Turn, decision_id: int) -> str:
 # -- Close and record ----------------------------------------------------------------------------
 
 
-def _call(turn: Turn, method: Callable[..., Any], context: str, **arguments: Any) -> Outcome:
-    """One Web API call the messenger has no method for, failures logged and returned."""
-    name = getattr(method, "__name__", "api_call")
-    try:
-        response = method(**arguments)
-    except SlackApiError as error:
-        code = error.response.get("error") or f"http_{error.response.status_code}"
-        log.warning("Slack API %s failed with %s (%s)", name, code, context)
-        return Outcome(False, code)
-    except (SlackClientError, OSError) as error:
-        log.error("Slack API %s could not be sent (%s): %r", name, context, error)
-        return Outcome(False, "connection_error")
-    return Outcome(True, data=response.data if isinstance(response.data, dict) else {})
-
-
 def _permalink(turn: Turn, decision: Decision) -> str | None:
     ts = decision.thread_ts or decision.message_ts
     if ts is None:
         return None
     client = turn.slack.client
-    outcome = _call(
-        turn, client.chat_getPermalink, f"decision {decision.id}", channel=decision.channel_id,
+    outcome = turn.slack.call(
+        client.chat_getPermalink,
+        f"decision {decision.id}",
+        channel=decision.channel_id,
         message_ts=ts,
-    )  # fmt: skip
+    )
     link = outcome.data.get("permalink") if outcome.ok else None
     return link if isinstance(link, str) else None
 
 
 def _canvas_url(turn: Turn, canvas_id: str) -> str | None:
-    outcome = _call(turn, turn.slack.client.auth_test, "canvas link")
+    outcome = turn.slack.call(turn.slack.client.auth_test, "canvas link")
     base = outcome.data.get("url") if outcome.ok else None
     team = outcome.data.get("team_id") if outcome.ok else None
     if not isinstance(base, str) or not isinstance(team, str):
@@ -319,15 +303,20 @@ def publish_record(
     client = turn.slack.client
     document = {"type": "markdown", "markdown": markdown}
     where = f"decision {decision.id} channel={decision.channel_id}"
-    created = _call(
-        turn, client.conversations_canvases_create, where, channel_id=decision.channel_id,
+    created = turn.slack.call(
+        client.conversations_canvases_create,
+        where,
+        channel_id=decision.channel_id,
         document_content=document,
-    )  # fmt: skip
+    )
     if not created.ok and created.error == CANVAS_EXISTS:
-        created = _call(
-            turn, client.canvases_create, where, title=title, document_content=document,
+        created = turn.slack.call(
+            client.canvases_create,
+            where,
+            title=title,
+            document_content=document,
             channel_id=decision.channel_id,
-        )  # fmt: skip
+        )
     canvas_id = created.data.get("canvas_id") if created.ok else None
     if isinstance(canvas_id, str):
         return "canvas", _canvas_url(turn, canvas_id)

@@ -6,8 +6,8 @@ listeners of the modal, and how its state travels, are in bot/slack/listeners/qu
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from slack_sdk.models.views import View
 
@@ -21,6 +21,7 @@ from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import COMMAND, ActionId, CallbackId
 from bot.slack.wire.payloads import problems
 from bot.slack.wire.state import (
+    Answering,
     Destination,
     FeedbackValue,
     QuestionnaireState,
@@ -29,6 +30,8 @@ from bot.slack.wire.state import (
 )
 
 log = logging.getLogger(__name__)
+
+InProgress = TypeVar("InProgress", bound=Answering)
 
 NEEDED = {
     "single": "Choose an answer to go on.",
@@ -88,6 +91,16 @@ def selected_options(
             chosen.append(option.get("value"))
     ids = tuple(option.id for option in question.options if option.id in chosen)
     return ids[:1] if question.kind == "single" else ids
+
+
+def stepped_back(
+    questions: Sequence[Question], values: Mapping[str, Mapping[str, Any]], state: InProgress
+) -> InProgress:
+    """`state` one step back (Back in the modal), keeping what was chosen on the step left."""
+    if state.step < len(questions):
+        question = questions[state.step]
+        state = state.with_answer(question.id, selected_options(values, question))
+    return state.at_step(max(min(state.step, len(questions)) - 1, 0))
 
 
 def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> ResultButtons:

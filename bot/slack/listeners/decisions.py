@@ -32,7 +32,7 @@ from bot.slack.flows.decisions import (
     step_view,
     store_of,
 )
-from bot.slack.flows.questionnaire import NEEDED, selected_options
+from bot.slack.flows.questionnaire import NEEDED, selected_options, stepped_back
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef, Submitter
 from bot.slack.wire.ids import CallbackId, DecisionActionId
 from bot.slack.wire.payloads import (
@@ -178,12 +178,7 @@ def register(app: App, app_context: AppContext) -> None:
         except (ValidationError, StateError) as error:
             log.warning("Unreadable decision Back click: %s", problems(error))
             return
-        if state.step < len(questions):
-            question = questions[state.step]
-            state = state.with_answer(
-                question.id, selected_options(click.view.state.values, question)
-            )
-        state = state.at_step(max(min(state.step, len(questions)) - 1, 0))
+        state = stepped_back(questions, click.view.state.values, state)
         title = decision_title(turn, state.decision)
         turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state, title))
 

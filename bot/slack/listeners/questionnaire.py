@@ -25,6 +25,7 @@ from bot.slack.flows.questionnaire import (
     open_questionnaire,
     selected_options,
     step_view,
+    stepped_back,
 )
 from bot.slack.wire.ids import ActionId, CallbackId
 from bot.slack.wire.payloads import BlockActions, ValidationError, ViewSubmission, problems
@@ -83,12 +84,7 @@ def register(app: App, app_context: AppContext) -> None:
         except (ValidationError, StateError) as error:
             log.warning("Unreadable questionnaire Back click: %s", problems(error))
             return
-        if state.step < len(questions):
-            question = questions[state.step]
-            state = state.with_answer(
-                question.id, selected_options(click.view.state.values, question)
-            )
-        state = state.at_step(max(min(state.step, len(questions)) - 1, 0))
+        state = stepped_back(questions, click.view.state.values, state)
         turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state))
 
     @app.action(ActionId.START_QUESTIONNAIRE)

@@ -70,7 +70,9 @@ class Slack:
 
     # -- single calls --------------------------------------------------------------------------
 
-    def _call(self, method: Callable[..., Any], context: str, **arguments: Any) -> Outcome:
+    def call(self, method: Callable[..., Any], context: str, **arguments: Any) -> Outcome:
+        """Any Web API call (`method` is the client's), its failure logged and returned: the
+        methods below for what the listeners send most, this for the rest (canvases)."""
         name = getattr(method, "__name__", "api_call")
         try:
             response = method(**arguments)
@@ -86,7 +88,7 @@ class Slack:
     def post_message(
         self, channel: str, message: Message, *, thread_ts: str | None = None
     ) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.chat_postMessage,
             f"channel={channel} thread_ts={thread_ts}",
             channel=channel,
@@ -101,7 +103,7 @@ class Slack:
     def post_ephemeral(
         self, channel: str, user: str, message: Message, *, thread_ts: str | None = None
     ) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.chat_postEphemeral,
             f"channel={channel} user={user} thread_ts={thread_ts}",
             channel=channel,
@@ -112,7 +114,7 @@ class Slack:
         )
 
     def update_message(self, channel: str, ts: str, message: Message) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.chat_update,
             f"channel={channel} ts={ts}",
             channel=channel,
@@ -133,12 +135,12 @@ class Slack:
         return self.update_message(channel, ts, message)
 
     def open_view(self, trigger_id: str, view: View, context: str) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.views_open, context, trigger_id=trigger_id, view=view.to_dict()
         )
 
     def update_view(self, view_id: str, view_hash: str | None, view: View) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.views_update,
             f"view_id={view_id}",
             view_id=view_id,
@@ -147,7 +149,7 @@ class Slack:
         )
 
     def publish_home(self, user: str, view: View) -> Outcome:
-        return self._call(
+        return self.call(
             self.client.views_publish, f"home of user={user}", user_id=user, view=view.to_dict()
         )
 
@@ -158,7 +160,7 @@ class Slack:
     ) -> Outcome:
         """The prompts of the person's Messages tab with the app. No thread_ts: under
         agent_view the prompts belong to the tab, and a thread_ts makes Slack ignore them."""
-        return self._call(
+        return self.call(
             self.client.assistant_threads_setSuggestedPrompts,
             f"suggested prompts in channel={channel}",
             channel_id=channel,
@@ -169,7 +171,7 @@ class Slack:
     def set_status(self, channel: str, thread_ts: str, status: str) -> Outcome:
         """The line Slack shows under an assistant thread while the app works ("" clears it;
         the app's reply in the thread clears it too)."""
-        return self._call(
+        return self.call(
             self.client.assistant_threads_setStatus,
             f"status in channel={channel} thread_ts={thread_ts}",
             channel_id=channel,
@@ -200,7 +202,7 @@ class Slack:
 
     def send_to_dm(self, user: str, message: Message) -> Outcome:
         """Post `message` in the person's DM with the app."""
-        opened = self._call(self.client.conversations_open, f"DM with user={user}", users=user)
+        opened = self.call(self.client.conversations_open, f"DM with user={user}", users=user)
         if not opened.ok:
             return opened
         channel = opened.data.get("channel", {}).get("id")

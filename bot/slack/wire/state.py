@@ -87,18 +87,17 @@ class Place(_Carried):
         return self.encode(MAX_BUTTON_VALUE)
 
 
-class QuestionnaireState(_Carried):
-    """A questionnaire in progress: the step shown (0-based), the answers so far, and where
-    the result goes. This is the modal's private_metadata."""
+class Answering(_Carried):
+    """The questionnaire modal in progress, whoever it is for: the step shown (0-based) and
+    the answers so far. Its private_metadata is a subclass, which adds where the answers go."""
 
     step: int = Field(default=0, ge=0)
     answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    to: Destination
 
     def encode_metadata(self) -> str:
         return self.encode(MAX_PRIVATE_METADATA)
 
-    def with_answer(self, question_id: str, option_ids: tuple[str, ...]) -> QuestionnaireState:
+    def with_answer(self, question_id: str, option_ids: tuple[str, ...]) -> Self:
         answers = dict(self.answers)
         if option_ids:
             answers[question_id] = option_ids
@@ -106,8 +105,14 @@ class QuestionnaireState(_Carried):
             answers.pop(question_id, None)
         return self.model_copy(update={"answers": answers})
 
-    def at_step(self, step: int) -> QuestionnaireState:
+    def at_step(self, step: int) -> Self:
         return self.model_copy(update={"step": step})
+
+
+class QuestionnaireState(Answering):
+    """One person's questionnaire, and where the result goes."""
+
+    to: Destination
 
 
 class ResultValue(_Carried):
