@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from slack_sdk.models.views import View
 
@@ -19,7 +20,7 @@ from bot.render.recommendation import ResultButtons, recommendation_message
 from bot.slack.context import Turn
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import COMMAND, ActionId, CallbackId
-from bot.slack.wire.payloads import problems
+from bot.slack.wire.payloads import BlockActions, ValidationError, problems
 from bot.slack.wire.state import (
     Answering,
     Destination,
@@ -93,14 +94,34 @@ def selected_options(
     return ids[:1] if question.kind == "single" else ids
 
 
-def stepped_back(
-    questions: Sequence[Question], values: Mapping[str, Mapping[str, Any]], state: InProgress
-) -> InProgress:
-    """`state` one step back (Back in the modal), keeping what was chosen on the step left."""
+@dataclass(frozen=True)
+class BackClick(Generic[InProgress]):
+    """A readable Back click in the questionnaire modal: the view to update, and the state one
+    step back with what was chosen on the step left kept."""
+
+    view_id: str
+    view_hash: str | None
+    state: InProgress
+
+
+def back_click(
+    body: dict[str, Any], kind: type[InProgress], questions: Sequence[Question], what: str
+) -> BackClick[InProgress] | None:
+    """`body` read as a Back click in a modal carrying `kind`; None (logged, naming `what`)
+    when it is not one the app can read."""
+    try:
+        click = BlockActions.model_validate(body)
+        if click.view is None:
+            raise StateError("a Back click outside a modal")
+        state = kind.decode(click.view.private_metadata)
+    except (ValidationError, StateError) as error:
+        log.warning("Unreadable %s Back click: %s", what, problems(error))
+        return None
     if state.step < len(questions):
         question = questions[state.step]
-        state = state.with_answer(question.id, selected_options(values, question))
-    return state.at_step(max(min(state.step, len(questions)) - 1, 0))
+        state = state.with_answer(question.id, selected_options(click.view.state.values, question))
+    back = state.at_step(max(min(state.step, len(questions)) - 1, 0))
+    return BackClick(click.view.id, click.view.hash, back)
 
 
 def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> ResultButtons:

@@ -32,7 +32,7 @@ from bot.slack.flows.decisions import (
     step_view,
     store_of,
 )
-from bot.slack.flows.questionnaire import NEEDED, selected_options, stepped_back
+from bot.slack.flows.questionnaire import NEEDED, back_click, selected_options
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef, Submitter
 from bot.slack.wire.ids import CallbackId, DecisionActionId
 from bot.slack.wire.payloads import (
@@ -170,17 +170,10 @@ def register(app: App, app_context: AppContext) -> None:
         ack()
         turn = app_context.turn(context)
         questions = turn.kb.questionnaire.questions
-        try:
-            click = BlockActions.model_validate(body)
-            if click.view is None:
-                raise StateError("a Back click outside a modal")
-            state = DecisionAnswering.decode(click.view.private_metadata)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable decision Back click: %s", problems(error))
-            return
-        state = stepped_back(questions, click.view.state.values, state)
-        title = decision_title(turn, state.decision)
-        turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state, title))
+        back = back_click(body, DecisionAnswering, questions, "decision")
+        if back is not None:
+            title = decision_title(turn, back.state.decision)
+            turn.slack.update_view(back.view_id, back.view_hash, step_view(turn, back.state, title))
 
 
 def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:

@@ -21,11 +21,11 @@ from bot.slack.context import AppContext
 from bot.slack.flows.questionnaire import (
     EXPIRED,
     NEEDED,
+    back_click,
     deliver_recommendation,
     open_questionnaire,
     selected_options,
     step_view,
-    stepped_back,
 )
 from bot.slack.wire.ids import ActionId, CallbackId
 from bot.slack.wire.payloads import BlockActions, ValidationError, ViewSubmission, problems
@@ -76,16 +76,9 @@ def register(app: App, app_context: AppContext) -> None:
         ack()
         turn = app_context.turn(context)
         questions = turn.kb.questionnaire.questions
-        try:
-            click = BlockActions.model_validate(body)
-            if click.view is None:
-                raise StateError("a Back click outside a modal")
-            state = QuestionnaireState.decode(click.view.private_metadata)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable questionnaire Back click: %s", problems(error))
-            return
-        state = stepped_back(questions, click.view.state.values, state)
-        turn.slack.update_view(click.view.id, click.view.hash, step_view(turn, state))
+        back = back_click(body, QuestionnaireState, questions, "questionnaire")
+        if back is not None:
+            turn.slack.update_view(back.view_id, back.view_hash, step_view(turn, back.state))
 
     @app.action(ActionId.START_QUESTIONNAIRE)
     def start_questionnaire(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
