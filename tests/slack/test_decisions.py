@@ -476,3 +476,38 @@ def test_two_instances_on_postgresql_serving_alternate_clicks_give_the_same_resu
     finally:
         for store in stores:
             store.close()
+
+
+def test_back_in_the_decision_modal_shows_the_previous_step_and_keeps_both_answers(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    decision = start(send, fake_slack)
+    first, second = kb.questionnaire.questions[:2]
+    picked = first.options[1].id
+    step_one = open_form(send, fake_slack, decision, ALICE)
+    step_two = send(
+        "view_submission",
+        view_submission(view=step_one, values=choice(first, [picked]), user_id=ALICE),
+    ).json()["view"]
+
+    response = send(
+        "block_actions",
+        block_actions(
+            DecisionActionId.BACK.value,
+            "1",
+            container="view",
+            view={**step_two, "id": "V0DECIDE2", "hash": "h2"},
+            state_values=choice(second, [second.options[0].id]),
+            user_id=ALICE,
+        ),
+    )
+
+    assert response.status == 200
+    update = fake_slack.wait_for("views.update")[0].params
+    assert (update["view_id"], update["hash"]) == ("V0DECIDE2", "h2")
+    back = update["view"]
+    assert back["callback_id"] == CallbackId.DECISION_ANSWERS
+    assert TITLE in texts(back["blocks"])
+    metadata = json.loads(back["private_metadata"])
+    assert metadata.get("step", 0) == 0  # the first step (a default, so not written)
+    assert metadata["answers"] == {first.id: [picked], second.id: [second.options[0].id]}
