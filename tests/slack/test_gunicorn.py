@@ -3,6 +3,7 @@ the fake Slack, over HTTP."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -15,7 +16,7 @@ import pytest
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase
 from bot.render.questionnaire import question_block_id
 from bot.slack.wire.ids import ActionId, CallbackId
-from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack import Call, FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post
 from tests.support.slack_requests import (
     ALICE,
@@ -35,6 +36,7 @@ from tests.support.slack_test_helpers import (
     assert_valid_block_kit,
     best_answers,
 )
+from tests.support.waiting import eventually
 from tests.support.web_process import WebProcess, procfile_command
 
 pytestmark = pytest.mark.slow  # subprocesses or servers of their own
@@ -135,6 +137,12 @@ def test_bad_requests_get_4xx_over_http_and_the_server_stays_up(
     assert "Traceback" not in server.output()
 
 
+def answers_to(fake: FakeSlack, asked: set[str]) -> list[Call] | None:
+    """The answers posted in the threads of the mentions `asked`, once each has one."""
+    found = [c for c in fake.calls_to("chat.postMessage") if c.params.get("thread_ts") in asked]
+    return found if len(found) >= len(asked) else None
+
+
 def test_framework_bot_serve_builds_the_app_in_each_worker_so_a_reload_reaches_them_all(
     tmp_path: Path, post: Post
 ) -> None:
@@ -164,11 +172,16 @@ def test_framework_bot_serve_builds_the_app_in_each_worker_so_a_reload_reaches_t
             # Workers check the store every 0.2 s: within seconds every answer is fresh.
             deadline = time.monotonic() + 10
             while True:
-                fake.reset()
+                # This round's answers only: a late answer to an earlier round is not counted.
+                asked: set[str] = set()
                 for _ in range(12):
                     mention = app_mention(f"<@U0BOT> {MARKER_QUESTION}")
+                    asked.add(mention["event"]["ts"])
                     assert post(server.url, "app_mention", mention).status == 200
-                answers = fake.wait_for("chat.postMessage", 12, timeout=10)
+                answers = eventually(
+                    functools.partial(answers_to, fake, asked),
+                    "an answer to each of this round's 12 mentions",
+                )
                 served = [MARKER_ANSWER in json.dumps(call.params["blocks"]) for call in answers]
                 if all(served) or time.monotonic() > deadline:
                     break
