@@ -145,6 +145,20 @@ def test_a_stamp_published_before_the_instance_started_is_not_acted_on(
     assert store.stamp == "0123456789abcdef"
 
 
+def test_a_reload_published_while_the_instance_was_starting_is_followed(folder: Path) -> None:
+    """A gunicorn worker still booting: it loaded the folder, then a curator's reload on another
+    worker published the edited folder before this one started following."""
+    store = StampStore()
+    live = LiveKnowledge(folder)
+    edit(folder, OLD_TITLE, NEW_TITLE)
+    reload_elsewhere(folder, store)
+
+    live.mark_seen(store)
+
+    assert live.sync(store) is True
+    assert title(live) == NEW_TITLE
+
+
 def test_an_instance_serving_other_files_warns_once_per_published_stamp(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
