@@ -13,12 +13,12 @@ new instances would otherwise announce the new stamp and make every old instance
 (old) folder and warn, and an old instance restarted mid-deploy would announce the old stamp to
 the new ones. Instead, an instance reads the published stamp when it starts following and takes
 it as already seen: it has just loaded its folder, which is at least as new as that reload. Only
-stamps published after that make it reload. When the folder has changed since the instance loaded
-it, a reload may have been published in between, so the stamp is not taken as seen. When the store cannot be read at that moment, the
-first stamp it does read is acted on (a reload of an unchanged folder costs nothing, a missed
-reload would serve stale answers). An instance whose folder still differs from the published
-stamp after reloading serves other files than the curator's instance: it logs a warning once per
-published stamp and keeps serving what it has.
+stamps published after that make it reload. When the folder has changed since the instance
+loaded it, a reload may have been published in between, so the stamp is not taken as seen. When
+the store cannot be read at that moment, the first stamp it does read is acted on (a reload of an
+unchanged folder costs nothing, a missed reload would serve stale answers). An instance whose
+folder still differs from the published stamp after reloading serves other files than the
+curator's instance: it logs a warning once per published stamp and keeps serving what it has.
 """
 
 from __future__ import annotations

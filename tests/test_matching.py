@@ -371,3 +371,34 @@ def test_short_questions_on_the_shipped_knowledge(
 ) -> None:
     best = shipped.match(question).best
     assert (best.entry.id if best else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("when does django make more sense than flask", "when-to-choose-django"),
+        ("when does flask make more sense than django", "when-to-choose-flask"),
+        ("in what situations is dj the better pick over flask", "when-to-choose-django"),
+    ],
+)
+def test_of_two_mirror_entries_the_first_named_framework_leads(
+    shipped: Matcher, question: str, expected: str
+) -> None:
+    """ "When to choose Django" and "When to choose Flask" share every word of a message that
+    names both frameworks: the one it asks about comes first."""
+    best = shipped.match(question).best
+    assert best is not None and best.entry.id == expected
+
+
+def test_mirror_entries_are_the_titles_that_differ_only_in_the_framework(
+    shipped: Matcher,
+) -> None:
+    pairs = {
+        (shipped.kb.entries[own].id, shipped.kb.entries[other].id)
+        for own, other in shipped.mirrors["django"]
+    }
+    assert pairs == {
+        ("what-is-django", "what-is-flask"),
+        ("when-to-choose-django", "when-to-choose-flask"),
+        ("companies-using-django", "companies-using-flask"),
+    }

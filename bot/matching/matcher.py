@@ -95,6 +95,12 @@ AMBIGUITY_LIKENESS = 70.0
 """...when the two entries' closest phrasings are also this alike word for word (0..100), so
 related topics that merely share a sentence's subject are not flagged."""
 
+MIRROR_MARGIN = 15.0
+"""Two mirror entries (the same topic for each framework, such as "When to choose Django" and
+"When to choose Flask") score alike for a message that names both frameworks, whose words they
+share; when they are within this many points, the message's first-named framework decides which
+one leads ("when does django make more sense than flask" is about Django)."""
+
 Kind = Literal["answer", "not-sure", "intent", "project"]
 
 
@@ -162,6 +168,11 @@ class Matcher:
         self.reader = ProjectReader(kb.questionnaire, self._aliases)
         names = [text for f in kb.frameworks for text in (f.id, f.name)]
         self._anchors = [_stem_phrase(text) for text in (*names, *kb.anchors)]
+        self._framework_stems = {
+            framework.id: {stem(framework.id), stem(framework.name.lower())}
+            for framework in kb.frameworks
+        }
+        self.mirrors = _mirror_entries(kb)
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         owners: list[int] = []
         texts: list[str] = []
@@ -269,15 +280,35 @@ class Matcher:
                     lexical[index] = score
         semantic = self._semantic(parts)
         share = LEXICAL_SHARE if self.encoder is not None else 1.0
-        fused: list[tuple[float, int]] = []
-        for index in range(len(self.kb.entries)):
-            score = share * lexical.get(index, 0.0) + (1 - share) * 100 * float(semantic[index])
-            if score >= ALTERNATIVE_FLOOR:
-                fused.append((score, -index))
+        scores = [
+            share * lexical.get(index, 0.0) + (1 - share) * 100 * float(semantic[index])
+            for index in range(len(self.kb.entries))
+        ]
+        self._order_mirrors(scores, self.first_framework(parts[0]))
+        fused = [
+            (score, -index) for index, score in enumerate(scores) if score >= ALTERNATIVE_FLOOR
+        ]
         return [
             Candidate(self.kb.entries[-negative], round(score, 1))
             for score, negative in heapq.nlargest(count, fused)
         ]
+
+    def first_framework(self, text: str) -> str | None:
+        """The id of the framework `text` names first (abbreviations spelled out), if any."""
+        for word in words(self.expand(text)):
+            word_stem = stem(word)
+            for framework, stems in self._framework_stems.items():
+                if word_stem in stems:
+                    return framework
+        return None
+
+    def _order_mirrors(self, scores: list[float], first: str | None) -> None:
+        """Give the higher score of each close mirror pair to the entry of `first`."""
+        if first is None:
+            return
+        for own, other in self.mirrors.get(first, ()):
+            if scores[own] < scores[other] <= scores[own] + MIRROR_MARGIN:
+                scores[own], scores[other] = scores[other], scores[own]
 
     def _semantic(self, parts: list[str]) -> np.ndarray:
         """Per entry, the best cosine (floored at 0) between any part and any of its texts."""
@@ -288,6 +319,27 @@ class Matcher:
         best = np.zeros(entries, dtype=np.float32)
         best[self._owner_ids] = np.maximum.reduceat(similarity, self._owner_starts)
         return np.clip(best, 0.0, 1.0)
+
+
+def _mirror_entries(kb: KnowledgeBase) -> dict[str, list[tuple[int, int]]]:
+    """Per framework id, the (its entry, the other framework's entry) index pairs of entries
+    whose titles differ only in the framework's name."""
+    names = {framework.id: framework.name for framework in kb.frameworks}
+    by_shape: dict[str, dict[str, int]] = {}
+    for index, entry in enumerate(kb.entries):
+        title_words = entry.title.split()
+        named = [f for f, name in names.items() if name in title_words]
+        if len(named) != 1:
+            continue
+        shape = " ".join("{}" if word == names[named[0]] else word for word in title_words)
+        by_shape.setdefault(shape, {})[named[0]] = index
+    mirrors: dict[str, list[tuple[int, int]]] = {}
+    for group in by_shape.values():
+        for framework, own in group.items():
+            for other_framework, other in group.items():
+                if other_framework != framework:
+                    mirrors.setdefault(framework, []).append((own, other))
+    return mirrors
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
