@@ -122,6 +122,17 @@ def test_the_longest_signal_decides_a_single_choice_question(matcher: Matcher) -
     assert reading.answers.get("admin") == ("not-needed",)
 
 
+def test_between_equally_long_signals_the_option_with_more_of_them_wins(matcher: Matcher) -> None:
+    """ "classification model" and "pytorch" say ML service; "one route" alone says small API."""
+    reading = matcher.reader.read("a pytorch classification model behind one route, which one?")
+    assert reading.answers.get("building") == ("ml-or-data-tool",)
+
+
+def test_equally_strong_signals_of_two_options_answer_nothing(matcher: Matcher) -> None:
+    reading = matcher.reader.read("a classification model behind one route, which one?")
+    assert "building" not in reading.answers
+
+
 def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:
     understanding = matcher.understand("how do I add sign-in to my flask app")
     assert understanding.kind != "project"
@@ -171,6 +182,7 @@ def test_abbreviations_are_spelled_out_from_the_knowledge(
 ) -> None:
     assert kb.aliases["drf"] == "django rest framework"
     assert matcher.expand("drf or sqla?") == "django rest framework or sqlalchemy"
+    assert matcher.expand("should it be flask") == "should it be flask", "an English word"
 
 
 def test_the_embedding_model_loads_offline_from_the_package() -> None:

@@ -4,7 +4,8 @@ Each option in knowledge/questionnaire.yaml lists `signals`, phrases that indica
 "back office", "by friday"). A signal is found when its words, stemmed, occur one after another
 in the message, so "signing in" finds "sign-in" and "back-office" finds "back office". For a
 single-choice question the option with the longest signal found wins ("no admin" over
-"admin"); two options tied on it leave the question unanswered rather than guess. The
+"admin"), then the option more of whose signals the message holds; two options tied on both
+leave the question unanswered rather than guess. The
 questionnaire's `choice_cues` ("which one", "should we use") say that the message asks which
 framework to pick.
 """
@@ -91,12 +92,14 @@ class ProjectReader:
     def read(self, text: str) -> ProjectReading:
         stems = self._message_stems(text)
         longest: list[dict[str, tuple[int, str]]] = [{} for _ in self._questions]
+        phrases: list[dict[str, set[str]]] = [defaultdict(set) for _ in self._questions]
         asks = False
         for start, first in enumerate(stems):
             for number, option, phrase, phrase_stems in self._signals.get(first, ()):
                 size = len(phrase_stems)
                 if stems[start : start + size] == phrase_stems:
                     found_for = longest[number]
+                    phrases[number][option.id].add(phrase)
                     if size > found_for.get(option.id, (0, ""))[0]:
                         found_for[option.id] = (size, phrase)
             if not asks:
@@ -104,15 +107,21 @@ class ProjectReader:
                     stems[start : start + len(cue)] == cue for cue in self._cues.get(first, ())
                 )
         found: list[Signal] = []
-        for question, by_size in zip(self._questions, longest, strict=True):
+        for question, by_size, found_phrases in zip(self._questions, longest, phrases, strict=True):
             if not by_size:
                 continue
             by_option = {option.id: option for option in question.options}
             if question.kind == "multiple":
                 picked = [o for o in question.options if o.id in by_size and not o.exclusive]
             else:
-                top = max(size for size, _ in by_size.values())
-                leaders = [option_id for option_id, (size, _) in by_size.items() if size == top]
+                # The longest signal wins ("no admin" over "admin"); between equally long
+                # ones, the option more of whose signals the message holds; a tie says nothing.
+                strength = {
+                    option_id: (size, len(found_phrases[option_id]))
+                    for option_id, (size, _) in by_size.items()
+                }
+                top = max(strength.values())
+                leaders = [option_id for option_id, value in strength.items() if value == top]
                 picked = [by_option[leaders[0]]] if len(leaders) == 1 else []
             found.extend(Signal(question, option, by_size[option.id][1]) for option in picked)
         return ProjectReading(tuple(found), asks)
