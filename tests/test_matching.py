@@ -402,3 +402,11 @@ def test_mirror_entries_are_the_titles_that_differ_only_in_the_framework(
         ("when-to-choose-django", "when-to-choose-flask"),
         ("companies-using-django", "companies-using-flask"),
     }
+
+
+def test_one_generic_sentence_does_not_outbid_what_the_message_is_about(shipped: Matcher) -> None:
+    best = shipped.match(
+        "our pentest is next week and the auditors will ask about csrf, xss and sql injection. "
+        "what does each framework give us out of the box?"
+    ).best
+    assert best is not None and best.entry.id == "security"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.knowledge import Entry, Intent, KnowledgeBase
 from bot.matching.intents import IntentMatch, IntentMatcher
@@ -94,6 +95,10 @@ AMBIGUITY_MARGIN = 10.0
 AMBIGUITY_LIKENESS = 70.0
 """...when the two entries' closest phrasings are also this alike word for word (0..100), so
 related topics that merely share a sentence's subject are not flagged."""
+
+SENTENCE_LIFT = 0.5
+"""How far a sentence scoring above its whole message lifts an entry towards the sentence's
+score (1: all the way, 0: the whole message alone counts)."""
 
 MIRROR_MARGIN = 15.0
 """Two mirror entries (the same topic for each framework, such as "When to choose Django" and
@@ -273,17 +278,20 @@ class Matcher:
         parts = [part for part in parts if content_words(part)]
         if not parts:
             return []
-        lexical: dict[int, float] = {}
-        for part in parts:
+        entries = len(self.kb.entries)
+        lexical = np.zeros((len(parts), entries), dtype=np.float32)
+        for row, part in enumerate(parts):
             for index, score in self.lexical.scores(part).items():
-                if score > lexical.get(index, 0.0):
-                    lexical[index] = score
-        semantic = self._semantic(parts)
+                lexical[row, index] = score
         share = LEXICAL_SHARE if self.encoder is not None else 1.0
-        scores = [
-            share * lexical.get(index, 0.0) + (1 - share) * 100 * float(semantic[index])
-            for index in range(len(self.kb.entries))
-        ]
+        semantic = self._semantic(parts)
+        whole = share * lexical[0] + (1 - share) * 100 * semantic[0]
+        # A sentence that scores above the whole message lifts an entry part of the way: the
+        # rest of the message must agree, or one generic sentence ("what does each framework
+        # give us") outbids the topic the message is about.
+        best_parts = share * lexical.max(axis=0) + (1 - share) * 100 * semantic.max(axis=0)
+        lift = np.maximum(best_parts - whole, 0.0)
+        scores = [float(score) for score in whole + SENTENCE_LIFT * lift]
         self._order_mirrors(scores, self.first_framework(parts[0]))
         fused = [
             (score, -index) for index, score in enumerate(scores) if score >= ALTERNATIVE_FLOOR
@@ -310,14 +318,15 @@ class Matcher:
             if scores[own] < scores[other] <= scores[own] + MIRROR_MARGIN:
                 scores[own], scores[other] = scores[other], scores[own]
 
-    def _semantic(self, parts: list[str]) -> np.ndarray:
-        """Per entry, the best cosine (floored at 0) between any part and any of its texts."""
+    def _semantic(self, parts: list[str]) -> npt.NDArray[np.float32]:
+        """Per part and entry, the best cosine (floored at 0) between the part and any of the
+        entry's texts."""
         entries = len(self.kb.entries)
+        best = np.zeros((len(parts), entries), dtype=np.float32)
         if self._vectors is None or self.encoder is None:
-            return np.zeros(entries, dtype=np.float32)
-        similarity = cosine(self.encoder.encode(parts), self._vectors).max(axis=0)
-        best = np.zeros(entries, dtype=np.float32)
-        best[self._owner_ids] = np.maximum.reduceat(similarity, self._owner_starts)
+            return best
+        similarity = cosine(self.encoder.encode(parts), self._vectors)
+        best[:, self._owner_ids] = np.maximum.reduceat(similarity, self._owner_starts, axis=1)
         return np.clip(best, 0.0, 1.0)
 
 
