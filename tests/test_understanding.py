@@ -133,6 +133,16 @@ def test_equally_strong_signals_of_two_options_answer_nothing(matcher: Matcher) 
     assert "building" not in reading.answers
 
 
+def test_a_choice_between_products_the_knowledge_does_not_know_is_not_a_project(
+    matcher: Matcher,
+) -> None:
+    understanding = matcher.understand(
+        "we need a crm for the sales team with login and reports, which one should we pick, "
+        "hubspot or salesforce?"
+    )
+    assert understanding.kind == "not-sure"
+
+
 def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:
     understanding = matcher.understand("how do I add sign-in to my flask app")
     assert understanding.kind != "project"

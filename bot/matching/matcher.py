@@ -236,13 +236,19 @@ class Matcher:
             assert intent is not None
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(whole)
+        anchored = self.anchored(whole)
         if (
             reading.asks_choice
             and not self.elsewhere(whole)
             and (
-                len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
-                or (len(reading.signals) >= PROJECT_MIN_SIGNALS and self.anchored(whole))
-                or (len(reading.signals) == 1 and not result.confident and self.anchored(whole))
+                # Unanchored, the choice asked about may be between products the knowledge
+                # does not know ("hubspot or salesforce?").
+                (
+                    len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
+                    and not self._names_something_else(whole)
+                )
+                or (len(reading.signals) >= PROJECT_MIN_SIGNALS and anchored)
+                or (len(reading.signals) == 1 and not result.confident and anchored)
             )
         ):
             return Understanding("project", result, reading=reading)
