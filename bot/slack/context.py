@@ -28,7 +28,7 @@ from bot.slack.platform.transport import KeepAliveWebClient
 from bot.slack.wire.ids import COMMAND
 from bot.slack.wire.metadata import MessageFacts
 from bot.slack.wire.state import FeedbackValue, Place
-from bot.store import Store
+from bot.store import Store, new_question_uid
 from bot.store.decisions import DecisionStore
 
 MAX_QUESTION_CHARS = 1000
@@ -205,6 +205,7 @@ class Turn:
         question = result.question
         best = result.best
         asker = self.asker
+        uid = new_question_uid()  # before the record is written: the metadata names it
         self.store.record_question(
             team_id=asker.team_id,
             channel_id=channel_id or asker.channel_id,
@@ -213,15 +214,16 @@ class Turn:
             entry_id=best.entry.id if best is not None else None,
             score=best.score if best is not None else None,
             closest=[(c.entry.id, c.score) for c in result.alternatives] if best is None else (),
+            uid=uid,
         )
         feedback = value = None
         if best is not None:
-            value = FeedbackValue.for_entry(best.entry.id, question)
+            value = FeedbackValue.for_entry(best.entry.id, question, uid)
             feedback = FeedbackButtons(*value.vote_values())
 
         def topic_value(entry_id: str) -> str:
             # A topic picked from the suggestions answers this question: its vote keeps it.
-            return FeedbackValue.for_entry(entry_id, question).encode_value()
+            return FeedbackValue.for_entry(entry_id, question, uid).encode_value()
 
         message = match_message(
             self.kb,
@@ -237,7 +239,8 @@ class Turn:
         self, message: Message, value: FeedbackValue, verdict: str | None = None
     ) -> Message:
         """`message`, an answer or recommendation rated by `value`, with metadata saying what
-        it is and which knowledge version it came from."""
+        it is, which knowledge version it came from and (for an answer) the stored question
+        it answers."""
         facts = MessageFacts.of(value, self.snapshot.stamp, verdict)
         return message.with_metadata(facts.to_metadata())
 

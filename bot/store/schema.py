@@ -36,6 +36,8 @@ KEY = String(255)
 """Slack event ids and message keys (channel + ts)."""
 SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite auto-increments only INTEGER PRIMARY KEY."""
+UID = String(32)
+"""An id made by the app before the row is written (a hex UUID), e.g. a question's."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -107,8 +109,12 @@ questions = Table(
     Column("score", Float, nullable=True),
     Column("closest", JSON, nullable=False),  # [{"entry_id": ..., "score": ...}, ...]
     Column("asked_at", UtcDateTime(), nullable=False),
+    # Made when the question is answered, before it is written, so the answer's message
+    # metadata can name it; NULL for questions stored before migration 0007.
+    Column("uid", UID, nullable=True),
     Index(None, "team_id", "asked_at"),
     Index(None, "asked_at"),
+    Index(None, "uid"),
 )
 
 recommendations = Table(
@@ -139,6 +145,8 @@ feedback = Table(
     Column("reason", String(32), nullable=True),
     Column("reason_note", Text, nullable=True),
     Column("reason_for", UtcDateTime(), nullable=True),
+    # The question (questions.uid) the rated answer was given to, when its message said.
+    Column("question_uid", UID, nullable=True),
     UniqueConstraint("team_id", "message_key", "user_id"),
     Index(None, "team_id", "voted_at"),
     Index(None, "voted_at"),

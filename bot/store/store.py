@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -239,9 +240,11 @@ class Store:
         score: float | None,
         closest: Sequence[tuple[str, float]] = (),
         asked_at: datetime | None = None,
+        uid: str | None = None,
     ) -> None:
         """A question the bot answered with `entry_id`, or was not sure about (entry_id None,
-        `closest` the topics it offered instead, with their scores)."""
+        `closest` the topics it offered instead, with their scores). `uid` is the id the
+        answer's message metadata names it by (see `new_question_uid`)."""
         self._submit(
             RecordKind.QUESTION,
             team_id,
@@ -258,6 +261,7 @@ class Store:
                     for closest_id, closest_score in closest
                 ],
                 "asked_at": _aware(asked_at),
+                "uid": uid,
             },
         )
 
@@ -296,16 +300,28 @@ class Store:
         question: str | None,
         helpful: bool,
         voted_at: datetime | None = None,
+        question_uid: str | None = None,
     ) -> None:
         """A Helpful / Not helpful vote. One vote per person per message (`message_key`,
         e.g. "C123:1700000000.000100"): voting again replaces the earlier vote, unless the
-        stored vote is newer (votes delayed by an outage never undo a later one)."""
+        stored vote is newer (votes delayed by an outage never undo a later one).
+        `question_uid` is the stored question the rated answer was given to, when known."""
         self._submit(
             RecordKind.VOTE,
             team_id,
-            _vote_row(
-                team_id, user_id, message_key, target_kind, target_id, question, helpful, voted_at
-            ),
+            {
+                **_vote_row(
+                    team_id,
+                    user_id,
+                    message_key,
+                    target_kind,
+                    target_id,
+                    question,
+                    helpful,
+                    voted_at,
+                ),
+                "question_uid": question_uid,
+            },
         )
 
     # -- why a 👎 (bot/store/reasons.py) ----------------------------------------------------
@@ -322,6 +338,7 @@ class Store:
         voted_at: datetime,
         reason: Reason,
         note: str | None = None,
+        question_uid: str | None = None,
     ) -> None:
         """The reason for the Not helpful vote made at `voted_at` (the vote as record_vote
         stored it). It counts while that vote stands; a later vote retires it."""
@@ -335,6 +352,7 @@ class Store:
             team_id,
             {
                 **vote,
+                "question_uid": question_uid,
                 "reason": reason,
                 "reason_note": (note or "").strip()[:MAX_REASON_NOTE] or None,
                 "reason_for": vote["voted_at"],
@@ -506,6 +524,12 @@ def _vote_row(
         "helpful": bool(helpful),
         "voted_at": _aware(voted_at),
     }
+
+
+def new_question_uid() -> str:
+    """The id of a question about to be answered: made before the question is written (it is
+    written behind the write queue), so the answer's message metadata can carry it."""
+    return uuid.uuid4().hex
 
 
 def _now() -> datetime:

@@ -31,10 +31,15 @@ from bot.slack.wire.ids import (
     CallbackId,
 )
 from bot.slack.wire.metadata import MessageFacts
-from bot.slack.wire.state import MAX_FEEDBACK_QUESTION, Destination, FeedbackValue
+from bot.slack.wire.state import (
+    MAX_FEEDBACK_QUESTION,
+    Destination,
+    FeedbackValue,
+    ResultValue,
+)
 from bot.store import Store
 from bot.store.reasons import REASON_LABELS
-from bot.store.schema import questions
+from bot.store.schema import feedback, questions
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -589,6 +594,105 @@ def test_a_shared_recommendation_carries_its_framework_verdict_and_answers(
     assert (payload["target"], payload["verdict"]) == (framework_id, expected.verdict)
     assert payload["answers"] == {q: list(options) for q, options in expected.answers.items()}
     assert payload["knowledge_version"]
+
+
+def stored_votes(store: Store) -> list[dict[str, Any]]:
+    assert store.flush()
+    with store.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(select(feedback))]
+
+
+def test_an_answers_metadata_names_the_question_as_stored(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    _, phrasing, posted = posted_answer(send, fake_slack, kb)
+
+    question_id = posted.params["metadata"]["event_payload"]["question_id"]
+    [stored] = stored_questions(slack_store)
+    assert (stored["text"], stored["uid"]) == (phrasing, question_id)
+    assert question_id
+
+
+def test_a_vote_is_stored_against_the_question_its_messages_metadata_names(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase
+) -> None:
+    """The button carries no question id (an older one): the metadata says which it was."""
+    entry, _, posted = posted_answer(send, fake_slack, kb)
+    bare = FeedbackValue.for_entry(entry.id, None).voting(False).encode_value()
+
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.FEEDBACK,
+            bare,
+            block_id=FEEDBACK_BLOCK_ID,
+            action_type="feedback_buttons",
+            message=posted.response["message"],
+        ),
+    )
+
+    update = fake_slack.wait_for("chat.update")[0].params
+    [stored] = stored_questions(slack_store)
+    [vote] = stored_votes(slack_store)
+    assert (vote["target_id"], vote["helpful"], vote["question_uid"]) == (
+        entry.id,
+        False,
+        stored["uid"],
+    )
+    assert update["metadata"]["event_payload"]["question_id"] == stored["uid"]
+
+
+@pytest.mark.parametrize("buttons", ["current", "older"])
+def test_a_vote_on_a_message_without_metadata_is_read_from_its_button(
+    send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, buttons: str
+) -> None:
+    """A message posted before the metadata (or one Slack kept none for): the current buttons
+    carry the question and its id, the older ones only the entry."""
+    entry, phrasing, posted = posted_answer(send, fake_slack, kb)
+    message = {k: v for k, v in posted.response["message"].items() if k != "metadata"}
+    if buttons == "older":
+        value = FeedbackValue.for_entry(entry.id, None).encode_value()
+        send(
+            "block_actions",
+            block_actions(OLD_BUTTONS[True], value, block_id=FEEDBACK_BLOCK_ID, message=message),
+        )
+    else:
+        vote_on(send, posted, True, message=message)
+
+    fake_slack.wait_for("chat.update")
+    [stored] = stored_questions(slack_store)
+    [vote] = stored_votes(slack_store)
+    expected = (phrasing, stored["uid"]) if buttons == "current" else (None, None)
+    assert (vote["target_id"], vote["helpful"]) == (entry.id, True)
+    assert (vote["question"], vote["question_uid"]) == expected
+
+
+def test_sharing_reads_the_answers_from_the_messages_metadata(
+    send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
+) -> None:
+    """A result posted as a message (a channel result that fell back to the DM) says in its
+    metadata what it recommended; a button's copy that disagrees does not win."""
+    first, second = FRAMEWORK_IDS[:2]
+    stale = ResultValue(
+        answers=best_answers(kb, second), to=Destination(user=ALICE, channel=GENERAL)
+    )
+    facts = MessageFacts.of(
+        FeedbackValue.for_recommendation(first, best_answers(kb, first)), "v1", "clear"
+    )
+
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.SHARE_IN_CHANNEL,
+            stale.encode_value(),
+            channel=ALICE_DM,
+            message={"ts": "1700000000.000900", "metadata": facts.to_metadata().to_dict()},
+        ),
+    )
+
+    shared = fake_slack.wait_for("chat.postMessage")[0].params
+    assert shared["channel"] == GENERAL
+    assert shared["metadata"]["event_payload"]["target"] == first
 
 
 # --- why a 👎 -------------------------------------------------------------------------------------

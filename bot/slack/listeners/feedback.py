@@ -10,6 +10,11 @@ action_id says the vote; they are answered the same way.
 
 The reason is stored with the vote it was given for (the modal's private_metadata says which),
 so a vote changed meanwhile is never given a stale reason.
+
+What was rated is read from the message's metadata where it has ours (bot/slack/wire/metadata.py:
+the entry or the answers, and the id of the stored question the answer was given to), else from
+the button's value (ephemeral replies, messages posted before the metadata). The vote is stored
+with that question id when there is one.
 """
 
 from __future__ import annotations
@@ -91,7 +96,9 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool | None = None) -> No
         return
     facts = MessageFacts.read(click.message.metadata if click.message else None)
     if facts is not None:
-        value = facts.rated(value)  # what the message says it is, over a button's copy
+        # What the message says it is (the entry or answers, the stored question's id), over
+        # the button's copy; a message without our metadata is read from its button alone.
+        value = facts.rated(value)
     vote = value.helpful if helpful is None else helpful
     if vote is None:
         log.warning("Feedback value from user=%s says no vote", user)
@@ -113,6 +120,7 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool | None = None) -> No
         question=question,
         helpful=vote,
         voted_at=voted_at,
+        question_uid=value.question_id,
     )
     if not vote and click.trigger_id:
         # First, while the trigger is fresh (3 seconds): the message can be rebuilt after.
@@ -122,6 +130,7 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool | None = None) -> No
             target=value.target,
             question=question,
             voted_at=voted_at,
+            question_id=value.question_id,
         )
         view = reason_view(reason.encode_metadata(), CallbackId.FEEDBACK_REASON)
         turn.slack.open_view(click.trigger_id, view, f"reason modal for user={user}")
@@ -184,6 +193,7 @@ def record_reason(turn: Turn, body: dict[str, Any]) -> str | None:
         voted_at=state.voted_at,
         reason=reason,
         note=typed_note(submission.view.state.values),
+        question_uid=state.question_id,
     )
     return None
 

@@ -1,7 +1,8 @@
 """The buttons under a recommendation: "Share in channel", "Share in thread", "Start over".
 
 Their values carry the answers and where the result was shown, so the recommendation is
-recomputed from the knowledge on click, on whichever instance gets it.
+recomputed from the knowledge on click, on whichever instance gets it. A result posted as a
+message (in the DM) carries its answers in its metadata too, and a share reads them from there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.slack.context import AppContext, Turn
 from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import ActionId
+from bot.slack.wire.metadata import MessageFacts
 from bot.slack.wire.payloads import BlockActions, ValidationError, problems
 from bot.slack.wire.state import FeedbackValue, ResultValue, StateError
 
@@ -47,13 +49,17 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
     if read is None:
         return
     click, value = read
+    facts = MessageFacts.read(click.message.metadata if click.message else None)
+    answers = value.answers
+    if facts is not None and facts.kind == "recommendation" and facts.answers:
+        answers = facts.answers  # what the message says it recommended, over a button's copy
     channel = value.to.channel or click.channel_id
     tell = {"response_url": click.response_url, "channel": channel}
     if channel is None:
         log.warning("Share click from user=%s names no channel", click.user.id)
         return
     try:
-        recommendation = turn.recommend(value.answers)
+        recommendation = turn.recommend(answers)
     except AnswerError as error:
         log.warning("Shared answers of user=%s no longer fit: %s", click.user.id, problems(error))
         turn.slack.tell(click.user.id, EXPIRED, **tell)

@@ -20,7 +20,8 @@ EVENT_TYPES = {"entry": ANSWER_EVENT, "recommendation": RECOMMENDATION_EVENT}
 
 class MessageFacts(BaseModel):
     """The event_payload: the entry (or the recommended framework, its verdict and the
-    answers), the question as asked, and the knowledge version it was answered from."""
+    answers), the question as asked and its id in the store (`questions.uid`), and the
+    knowledge version it was answered from."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -30,6 +31,7 @@ class MessageFacts(BaseModel):
     question: str | None = None
     answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     verdict: str | None = None
+    question_id: str | None = None
 
     @classmethod
     def of(cls, value: FeedbackValue, knowledge_version: str, verdict: str | None = None) -> Self:
@@ -40,6 +42,7 @@ class MessageFacts(BaseModel):
             question=value.question,
             answers=value.answers,
             verdict=verdict,
+            question_id=value.question_id,
         )
 
     def to_metadata(self) -> Metadata:
@@ -66,5 +69,6 @@ class MessageFacts(BaseModel):
                 "target": self.target,
                 "question": self.question,
                 "answers": self.answers,
+                "question_id": self.question_id,
             }
         )

@@ -141,6 +141,9 @@ class FeedbackValue(_Carried):
     helpful: bool | None = None
     """The vote a native 👍 / 👎 button stands for (each carries its own value); None in the
     value both older Helpful / Not helpful buttons shared, whose action_id said the vote."""
+    question_id: str | None = None
+    """The stored question the answer was given to (`questions.uid`), for messages that carry
+    no metadata (ephemeral replies); buttons made before it have none."""
 
     def voting(self, helpful: bool | None) -> FeedbackValue:
         return self.model_copy(update={"helpful": helpful})
@@ -150,10 +153,12 @@ class FeedbackValue(_Carried):
         return self.voting(True).encode_value(), self.voting(False).encode_value()
 
     @classmethod
-    def for_entry(cls, entry_id: str, question: str | None) -> Self:
+    def for_entry(cls, entry_id: str, question: str | None, question_id: str | None = None) -> Self:
         """An answer with entry `entry_id` to `question` (None when the person picked the
-        topic from suggestions rather than asking for it)."""
-        return cls(kind="entry", target=entry_id, question=question or None)
+        topic from suggestions rather than asking for it), stored as `question_id`."""
+        return cls(
+            kind="entry", target=entry_id, question=question or None, question_id=question_id
+        )
 
     @classmethod
     def for_recommendation(
@@ -217,6 +222,7 @@ class ReasonState(_Carried):
     target: str = Field(min_length=1)
     question: str | None = None
     voted_at: datetime
+    question_id: str | None = None
 
     def encode_metadata(self) -> str:
         return self.encode(MAX_PRIVATE_METADATA)
