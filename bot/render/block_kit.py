@@ -252,9 +252,12 @@ def notice_message(text: str) -> Message:
 
 
 def with_note(message: Message, note: str) -> Message:
-    """`message` with a mrkdwn note (already escaped) above it, still within the block limit."""
+    """`message` with a mrkdwn note (already escaped) above it, still within the block limit;
+    its metadata is kept (it is still the same answer or recommendation)."""
     blocks = [section(note), *message.blocks]
-    return Message(notification(f"{note} {message.text}"), fit(blocks, MAX_MESSAGE_BLOCKS))
+    return Message(
+        notification(f"{note} {message.text}"), fit(blocks, MAX_MESSAGE_BLOCKS), message.metadata
+    )
 
 
 def notice_view(title: str, text: str) -> View:

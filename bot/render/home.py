@@ -1,7 +1,10 @@
 """The App Home: the Home tab (what the bot does, where to ask, examples, and the teams that
-use each framework) and the suggested prompts of the agent Messages tab."""
+use each framework), and the agent Messages tab's suggested prompts and the note naming the
+channel the person is looking at."""
 
 from __future__ import annotations
+
+import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from slack_sdk.models.views import View
@@ -25,6 +28,19 @@ from bot.slack.wire.ids import COMMAND, ActionId
 
 HOME_EXAMPLES = 5
 PROMPTS_TITLE = "Try one of these"
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def viewing_note(channel_id: str | None) -> str | None:
+    """The line over a Messages-tab answer when the person is looking at a channel: how to get
+    the answer there instead. None for no channel, a DM, or something that is not a channel id
+    (nothing from the event is echoed but a well-formed id)."""
+    if channel_id is None or not _CHANNEL_ID.match(channel_id):
+        return None
+    return (
+        f"You're looking at <#{channel_id}>: to answer there for everyone, mention me in it "
+        f"(`@{APP_NAME}` and your question)."
+    )
 
 
 def agent_prompts(kb: KnowledgeBase) -> list[dict[str, str]]:

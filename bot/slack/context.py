@@ -4,7 +4,7 @@ deduplicator, the store, and how to reach Slack for the request at hand."""
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -74,6 +74,43 @@ class AnswerSlots:
                 return
 
 
+MAX_VIEWERS = 10_000
+"""People whose viewed channel (app_context_changed) is remembered at once; the oldest go."""
+
+
+class Viewing:
+    """The channel each person last said they are looking at while the agent Messages tab is
+    open (`app_context_changed`), in this process's memory, keyed by workspace and user.
+
+    `take` gives it once per change: the reply in the Messages tab that follows a move to a
+    channel mentions that channel, the next ones do not (until they move again). With several
+    instances the event and the question may reach different ones; the note is then left out,
+    which loses nothing but the note."""
+
+    def __init__(self, limit: int = MAX_VIEWERS) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._channels: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+
+    def note(self, team_id: str, user_id: str, channel_id: str | None) -> None:
+        """`user_id` now looks at `channel_id` (None: at nothing the app can name)."""
+        key = (team_id, user_id)
+        with self._lock:
+            self._channels.pop(key, None)
+            self._channels[key] = channel_id
+            while len(self._channels) > self._limit:
+                self._channels.popitem(last=False)
+
+    def take(self, team_id: str, user_id: str) -> str | None:
+        """The channel `user_id` moved to since the last take, or None."""
+        with self._lock:
+            key = (team_id, user_id)
+            channel = self._channels.get(key)
+            if channel is not None:
+                self._channels[key] = None
+            return channel
+
+
 @dataclass(frozen=True)
 class Asker:
     """Who asked, and where: what a stored question or recommendation is filed under."""
@@ -100,6 +137,7 @@ class AppContext:
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
     answers: AnswerSlots = field(default_factory=AnswerSlots)
+    viewing: Viewing = field(default_factory=Viewing)
 
     @cached_property
     def decisions(self) -> DecisionStore:

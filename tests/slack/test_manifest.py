@@ -21,6 +21,7 @@ from bot.workflow_step import DESCRIPTION_INPUT, OUTPUTS
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
+    app_context_changed,
     app_home_opened,
     app_mention,
     app_uninstalled,
@@ -40,6 +41,7 @@ EVENT_PAYLOADS: dict[str, Callable[[], dict[str, Any]]] = {
     "app_mention": lambda: app_mention("<@U0BOT> what is django?"),
     "message.im": lambda: direct_message("what is flask?"),
     "app_home_opened": lambda: app_home_opened(),
+    "app_context_changed": lambda: app_context_changed(),
     "app_uninstalled": lambda: app_uninstalled(),
     "tokens_revoked": lambda: tokens_revoked(),
     "function_executed": lambda: function_executed({"building": "json-api"}),

@@ -60,6 +60,7 @@ EVENT_KINDS = frozenset(
         "direct_message",
         "message",
         "app_home_opened",
+        "app_context_changed",
         "app_uninstalled",
         "tokens_revoked",
         "url_verification",
@@ -226,6 +227,32 @@ def app_home_opened(
     event.update(user=user, channel=channel or "D" + user[1:], tab=tab, event_ts=unique_ts())
     if view is not None:
         event["view"] = dict(view)
+    return _envelope(envelope, event_id)
+
+
+def app_context_changed(
+    user: str = ALICE,
+    *,
+    viewing: Sequence[Mapping[str, Any]] | str | None = GENERAL,
+    channel: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An `app_context_changed` event (the agent Messages tab is open and the person moved):
+    `viewing` a channel id (a channel_id entity), the entities themselves, or None for Slack's
+    empty context (`"context": {}`)."""
+    envelope = documented("app_context_changed")
+    event = envelope["event"]
+    if viewing is None:
+        context: dict[str, Any] = {}
+    elif isinstance(viewing, str):
+        context = {
+            "entities": [{"type": "slack#/types/channel_id", "value": viewing, "team_id": TEAM_ID}]
+        }
+    else:
+        context = {"entities": [dict(entity) for entity in viewing]}
+    event.update(
+        user=user, channel=channel or "D" + user[1:], context=context, event_ts=unique_ts()
+    )
     return _envelope(envelope, event_id)
 
 

@@ -12,6 +12,7 @@ from slack_bolt import App
 
 from bot.slack.context import AppContext
 from bot.slack.listeners import (
+    agent,
     commands,
     decisions,
     errors,
@@ -32,6 +33,7 @@ SURFACES = (
     mentions,
     messages,
     home,
+    agent,
     questionnaire,
     results,
     topics,

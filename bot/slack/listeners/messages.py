@@ -1,7 +1,9 @@
 """Direct messages to the bot (`message.im`): the answer in the DM, in the message's thread if
 it was sent in one. A message in a thread of the DM is an assistant thread of the agent
 Messages tab: a status line shows while the answer is prepared, and the reply clears it (or,
-when the reply fails, the app does). Every other message event (edits, deletions, joins, bots,
+when the reply fails, the app does). When the person moved to a channel since the last answer
+(`app_context_changed`, bot/slack/listeners/agent.py), the answer opens with a line saying how
+to get it there. Every other message event (edits, deletions, joins, bots,
 other channel types) is acknowledged and ignored, so Slack does not retry it."""
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.render.block_kit import with_note
+from bot.render.home import viewing_note
 from bot.slack.context import AppContext
 from bot.slack.flows.answering import message_to_answer, reply_for
 from bot.slack.flows.failures import report_unhandled
@@ -47,6 +51,10 @@ def register(app: App, app_context: AppContext) -> None:
             and turn.slack.set_status(message.channel, message.thread_ts, WORKING_STATUS).ok
         )
         reply = reply_for(turn, message.text, Place(dm=True))
+        if message.user is not None:
+            note = viewing_note(app_context.viewing.take(turn.asker.team_id, message.user))
+            if note is not None:
+                reply = with_note(reply, note)
         outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
         if not outcome.ok and working and message.thread_ts is not None:
             turn.slack.set_status(message.channel, message.thread_ts, "")

@@ -83,6 +83,8 @@ class Event(StrEnum):
     TOKENS_REVOKED = "tokens_revoked"
     FUNCTION_EXECUTED = "function_executed"
     """A Workflow Builder step of the app's runs (Bolt's `app.function` listens to it)."""
+    APP_CONTEXT_CHANGED = "app_context_changed"
+    """The agent Messages tab is open and the person now looks at another channel (or none)."""
 
 
 MESSAGE_SHORTCUTS = (CallbackId.ASK_SHORTCUT, CallbackId.DECIDE_SHORTCUT)
@@ -92,6 +94,7 @@ EVENTS = {
     "app_mention": Event.APP_MENTION,
     "message.im": Event.MESSAGE,
     "app_home_opened": Event.APP_HOME_OPENED,
+    "app_context_changed": Event.APP_CONTEXT_CHANGED,
     "app_uninstalled": Event.APP_UNINSTALLED,
     "tokens_revoked": Event.TOKENS_REVOKED,
     "function_executed": Event.FUNCTION_EXECUTED,

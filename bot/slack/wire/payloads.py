@@ -15,6 +15,7 @@ from bot.store.folding import storable
 
 __all__ = [
     "Action",
+    "AppContextChanged",
     "BlockActions",
     "GlobalShortcut",
     "HomeOpened",
@@ -76,6 +77,43 @@ class HomeOpened(_Payload):
     tab: str = "home"
     channel: str | None = None
     """The person's DM with the app (the Messages tab's conversation)."""
+
+
+CHANNEL_ENTITY = "slack#/types/channel_id"
+MESSAGE_ENTITY = "slack#/types/message_context"
+
+
+class _ContextEntity(_Payload):
+    type: str = ""
+    value: Any = None
+
+
+class _ViewedContext(_Payload):
+    entities: list[_ContextEntity] = Field(default_factory=list)
+
+
+class AppContextChanged(_Payload):
+    """`app_context_changed`: what the person is looking at while the agent Messages tab is
+    open. Entities come most relevant first; Slack sends `"context": {}` when there is none."""
+
+    user: str = Field(min_length=1)
+    channel: str | None = None
+    """The person's DM with the app (the Messages tab's conversation)."""
+    context: _ViewedContext = Field(default_factory=_ViewedContext)
+
+    @property
+    def viewed_channel(self) -> str | None:
+        """The channel they are looking at: the first channel entity, or the channel of the
+        first message entity; None when the context names neither."""
+        for entity in self.context.entities:
+            value = entity.value
+            if entity.type == CHANNEL_ENTITY and isinstance(value, str) and value:
+                return value
+            if entity.type == MESSAGE_ENTITY and isinstance(value, dict):
+                channel = value.get("channel_id")
+                if isinstance(channel, str) and channel:
+                    return channel
+        return None
 
 
 class Action(_Payload):
