@@ -416,13 +416,7 @@ def check_knowledge(
         )
     if ambiguities:
         print(f"{len(ambiguities)} warnings: reword those phrasings so each names its own topic.")
-    now = today or datetime.now(UTC).date()
-    stale = [
-        entry
-        for entry in kb.entries
-        if entry.reviewed is not None and (now - entry.reviewed).days > review_after_days
-    ]
-    for entry in stale:
+    for entry in kb.stale_entries(review_after_days, today or datetime.now(UTC).date()):
         owner = f" (owner {entry.owner})" if entry.owner else ""
         print(
             f"warning: {entry.id!r} was last reviewed on {entry.reviewed}{owner}, more than "

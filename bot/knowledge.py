@@ -268,6 +268,17 @@ class KnowledgeBase(_Model):
     def companies_using(self, framework_id: str) -> tuple[Company, ...]:
         return tuple(c for c in self.companies if c.framework == framework_id)
 
+    def stale_entries(self, review_after_days: int, today: date) -> tuple[Entry, ...]:
+        """Entries whose `reviewed` date is more than `review_after_days` before `today`
+        (REVIEW_AFTER_DAYS; `kb check` warns about them, the curators' digest lists them),
+        longest unreviewed first. Entries with no `reviewed` date are not counted."""
+        stale = [
+            entry
+            for entry in self.entries
+            if entry.reviewed is not None and (today - entry.reviewed).days > review_after_days
+        ]
+        return tuple(sorted(stale, key=lambda entry: (entry.reviewed or today, entry.id)))
+
 
 def _by_id(items: tuple[_Identified, ...], item_id: str) -> _Identified:
     for item in items:

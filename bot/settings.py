@@ -7,6 +7,7 @@ secret's value is never echoed (pydantic's own messages would print the bad toke
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 BOT_TOKEN_PREFIX = "xoxb-"
 APP_TOKEN_PREFIX = "xapp-"
@@ -35,6 +38,10 @@ _ENV_NAMES = {
     "slack_scopes": "SLACK_SCOPES",
     "knowledge_sync_seconds": "KNOWLEDGE_SYNC_SECONDS",
     "review_after_days": "REVIEW_AFTER_DAYS",
+    "digest_channel": "DIGEST_CHANNEL",
+    "digest_weekday": "DIGEST_WEEKDAY",
+    "digest_hour": "DIGEST_HOUR",
+    "digest_check_seconds": "DIGEST_CHECK_SECONDS",
 }
 
 
@@ -76,6 +83,16 @@ class Settings(BaseSettings):
     instance may (the durable inbox)."""
     inbox_sweep_seconds: float = Field(default=15.0, gt=0)
     """How often an instance looks for acknowledged mentions and DMs nobody answered."""
+    digest_channel: str | None = None
+    """The channel id (C…/G…) the curators' weekly digest is posted in. Unset: each of
+    CURATOR_IDS gets it in their DM; neither set: no digest."""
+    digest_weekday: int = Field(default=1, ge=1, le=7)
+    """The day the weekly digest is due, ISO numbering (1 Monday … 7 Sunday)."""
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    """The hour (UTC) on DIGEST_WEEKDAY from which the weekly digest is due."""
+    digest_check_seconds: float = Field(default=300.0, gt=0)
+    """How often an instance checks whether this week's digest is due and still unsent (the
+    first check comes one interval after start)."""
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -90,6 +107,7 @@ class Settings(BaseSettings):
         "database_url",
         "slack_client_id",
         "slack_client_secret",
+        "digest_channel",
         mode="before",
     )
     @classmethod
@@ -123,6 +141,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("digest_channel")
+    @classmethod
+    def _digest_channel_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not _CHANNEL_ID.match(value):
+            raise ValueError(
+                "must be a channel id such as C0123ABCD (in Slack: the channel's name > "
+                "About, at the bottom), not its name"
+            )
+        return value
+
     @field_validator("knowledge_dir", mode="before")
     @classmethod
     def _blank_dir_is_default(cls, value: object) -> object:
@@ -155,6 +186,11 @@ class Settings(BaseSettings):
     @property
     def curators(self) -> frozenset[str]:
         return frozenset(_split_list(self.curator_ids))
+
+    @property
+    def digest_enabled(self) -> bool:
+        """The weekly digest is sent: DIGEST_CHANNEL or CURATOR_IDS is set."""
+        return self.digest_channel is not None or bool(self.curators)
 
     @property
     def scopes(self) -> list[str]:

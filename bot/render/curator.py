@@ -62,7 +62,7 @@ def _verdict(verdict: str, count: int) -> str:
     return _count(count, VERDICT_LABELS.get(verdict, escape(verdict)))
 
 
-def _day(moment: datetime) -> str:
+def day_label(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %Y}"
 
 
@@ -77,7 +77,8 @@ def curator_commands_note(command: str) -> ContextBlock:
     """The line under /framework help that names the curators' subcommands."""
     return context(
         f"For curators ({CURATORS}): `{command} stats [7d|30d]` shows how the bot is used "
-        f"here, `{command} reload` loads edited knowledge files."
+        f"here, `{command} digest` what needs a look this week, `{command} reload` loads "
+        "edited knowledge files."
     )
 
 
@@ -113,7 +114,7 @@ def stats_unavailable_message() -> Message:
 # --- stats ------------------------------------------------------------------------------------
 
 
-def _entry_title(kb: KnowledgeBase, entry_id: str) -> str:
+def entry_title(kb: KnowledgeBase, entry_id: str) -> str:
     try:
         return escape(kb.entry(entry_id).title)
     except KeyError:
@@ -136,10 +137,10 @@ def _helpful_line(kb: KnowledgeBase, rate: HelpfulRate) -> str:
 def _target_name(kb: KnowledgeBase, target_kind: str, target_id: str) -> str:
     if target_kind == "recommendation":
         return f"Recommendations of {_framework_name(kb, target_id)}"
-    return _entry_title(kb, target_id)
+    return entry_title(kb, target_id)
 
 
-def _complaint_line(kb: KnowledgeBase, complaint: Complaint) -> str:
+def complaint_line(kb: KnowledgeBase, complaint: Complaint) -> str:
     """`Title — 3 👎: It's out of date (2), It's unclear (1) · “their words”`."""
     target = _target_name(kb, complaint.target_kind, complaint.target_id)
     line = f"{target} — {complaint.not_helpful} 👎"
@@ -155,7 +156,7 @@ def _complaint_line(kb: KnowledgeBase, complaint: Complaint) -> str:
 
 def complaints_section(kb: KnowledgeBase, complaints: Sequence[Complaint]) -> str:
     """The answers marked unhelpful most, with why (for the stats and the digest)."""
-    lines = [_complaint_line(kb, complaint) for complaint in complaints[:MAX_HELPFUL_LINES]]
+    lines = [complaint_line(kb, complaint) for complaint in complaints[:MAX_HELPFUL_LINES]]
     return f"*Most 👎, and why*\n{bullets(lines)}"
 
 
@@ -194,7 +195,9 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
     period = _period(days)
     blocks: list[Block] = [
         header(f"Framework Advisor stats: {period}"),
-        context(f"{_day(stats.since)} to {_day(stats.until)} (UTC), this workspace only."),
+        context(
+            f"{day_label(stats.since)} to {day_label(stats.until)} (UTC), this workspace only."
+        ),
     ]
     if not (stats.questions or stats.recommendation_count or stats.helpful or stats.decisions):
         text = f"Nothing was asked or recommended here in {period}."
@@ -204,7 +207,7 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
     blocks.append(section(_answers_section(stats)))
     if stats.top_entries:
         lines = [
-            f"{_entry_title(kb, top.entry_id)} — {_count(top.count, 'question')}"
+            f"{entry_title(kb, top.entry_id)} — {_count(top.count, 'question')}"
             for top in stats.top_entries
         ]
         blocks.append(section(f"*Most asked topics*\n{bullets(lines)}"))
@@ -219,7 +222,7 @@ def stats_message(kb: KnowledgeBase, stats: Stats, days: int) -> Message:
         lines = [
             f"“{quote_user_text(question.text, MAX_UNANSWERED_ECHO)}” — "
             f"{_count(question.count, 'time')}, "
-            f"last on {_day(question.last_asked)}"
+            f"last on {day_label(question.last_asked)}"
             for question in stats.unanswered
         ]
         blocks.append(section(f"*Most frequent unanswered questions*\n{bullets(lines)}"))

@@ -29,8 +29,10 @@ from bot.settings import Settings, SettingsError
 from bot.slack import listeners
 from bot.slack.context import AppContext
 from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
+from bot.slack.platform.digest import DigestSender
 from bot.slack.platform.inbox_sweep import InboxSweeper
 from bot.slack.platform.installations import RememberingInstallationStore
+from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import (
     EventDeduplicator,
     InMemoryDeduplicator,
@@ -134,12 +136,35 @@ def create_app(
         store=store,
         retry_handlers=handlers,
         curator_ids=settings.curators,
+        review_after_days=settings.review_after_days,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
     # Mentions and DMs acknowledged by a process that died before answering them.
     InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
+    start_digest(settings, app, app_context)
     return app
+
+
+def start_digest(settings: Settings, app: App, app_context: AppContext) -> DigestSender | None:
+    """The curators' weekly digest (DIGEST_CHANNEL or CURATOR_IDS), for a single-workspace
+    install; None when it is off."""
+    if not settings.digest_enabled:
+        return None
+    if settings.oauth:
+        log.info(
+            "The weekly digest is off: it needs SLACK_BOT_TOKEN (one workspace), not the "
+            "OAuth install"
+        )
+        return None
+    sender = DigestSender(
+        Slack(app.client, app_context.retry_handlers),
+        app_context.store,
+        app_context.knowledge,
+        settings,
+    )
+    sender.start()
+    return sender
 
 
 def open_store(settings: Settings) -> Store:

@@ -136,6 +136,8 @@ class AppContext:
     store: Store
     retry_handlers: list[RetryHandler] = field(default_factory=list)
     curator_ids: frozenset[str] = frozenset()
+    review_after_days: int = 180
+    """REVIEW_AFTER_DAYS: the curators' digest lists entries reviewed longer ago than this."""
     answers: AnswerSlots = field(default_factory=AnswerSlots)
     viewing: Viewing = field(default_factory=Viewing)
 

@@ -24,7 +24,7 @@ from typing import Literal, NamedTuple, TypeVar
 from sqlalchemy import Connection, Engine, select, union
 
 from bot.exports import EXPORT_FORMATS, EXPORT_KINDS, ExportKind
-from bot.store import migrate
+from bot.store import claims, migrate
 from bot.store.availability import StoreUnavailable
 from bot.store.engine import READ_ONLY
 from bot.store.folding import normalize_question
@@ -380,6 +380,31 @@ class Store:
                 select(meta.c.value).where(meta.c.key == KNOWLEDGE_STAMP_KEY)
             ).scalar_one_or_none()
         )
+
+    # -- work done once across instances (bot/store/claims.py) -----------------------------
+
+    def claim_once(self, key: str, lease: timedelta) -> bool:
+        """True when this instance now owns the work `key` (the first to claim it, or one
+        taking over a claim unfinished for longer than `lease`); False when another instance
+        owns it or did it, and when the database is down (the caller tries again later)."""
+        try:
+            return self._run(
+                lambda connection: claims.claim(connection, key, _now(), lease), read_only=False
+            )
+        except StoreUnavailable:
+            return False
+
+    def settle_claim(self, key: str, *, done: bool) -> bool:
+        """Mark the work `key` done, or release it (done=False) so a later claim gets it.
+        False when the database is down: the claim then stands until its lease runs out."""
+        try:
+            self._run(
+                lambda connection: claims.settle(connection, key, _now(), done=done),
+                read_only=False,
+            )
+        except StoreUnavailable:
+            return False
+        return True
 
     # -- curator views ---------------------------------------------------------------------
 

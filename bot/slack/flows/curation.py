@@ -1,4 +1,5 @@
-"""`/framework stats [7d|30d|Nd]` and `/framework reload`, for curators only.
+"""`/framework stats [7d|30d|Nd]`, `/framework digest` and `/framework reload`, for curators
+only. The digest is the weekly one (bot/digest.py) over the last seven days, shown now.
 
 A curator is someone in CURATOR_IDS, or a workspace admin or owner according to Slack's
 `users.info` (bot scope users:read). When Slack cannot say, the command is refused politely:
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.digest import WEEK, compose_digest
 from bot.knowledge import KnowledgeError
 from bot.render.block_kit import Message
 from bot.render.curator import (
@@ -26,6 +28,7 @@ from bot.render.curator import (
     stats_message,
     stats_unavailable_message,
 )
+from bot.render.digest import digest_message
 from bot.slack.context import Turn
 from bot.slack.wire.ids import COMMAND
 from bot.store import StoreUnavailable
@@ -107,6 +110,28 @@ def stats_reply(turn: Turn, user_id: str, period: str) -> Message:
         log.warning("Stats for team=%s unavailable: %s", team_id, error)
         return stats_unavailable_message()
     return stats_message(turn.kb, stats, days)
+
+
+def digest_reply(turn: Turn, user_id: str) -> Message:
+    """The curators' digest of the asker's workspace over the last seven days, or why not."""
+    refusal = _refusal(turn, user_id, "digest")
+    if refusal is not None:
+        return refusal
+    team_id = turn.asker.team_id
+    now = datetime.now(UTC)
+    try:
+        digest = compose_digest(
+            turn.store,
+            turn.kb,
+            team_id,
+            now - WEEK,
+            now,
+            review_after_days=turn.app_context.review_after_days,
+        )
+    except StoreUnavailable as error:
+        log.warning("Digest for team=%s unavailable: %s", team_id, error)
+        return stats_unavailable_message()
+    return digest_message(turn.kb, digest)
 
 
 def reload_reply(turn: Turn, user_id: str) -> Message:

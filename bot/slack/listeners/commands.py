@@ -1,5 +1,5 @@
 """`/framework help|recommend|ask QUESTION|companies [FRAMEWORK]|decide [TITLE]`, and for curators
-`stats [7d|30d|Nd]` and `reload` (bot/slack/flows/curation.py).
+`stats [7d|30d|Nd]`, `digest` and `reload` (bot/slack/flows/curation.py).
 
 Replies are ephemeral, through the command's response URL (which works even in channels the bot
 is not a member of). `recommend` opens the questionnaire straight after the ack: the
@@ -21,7 +21,7 @@ from bot.render.block_kit import Message, notice_message
 from bot.render.companies import companies_message, unknown_framework_message
 from bot.render.curator import curator_commands_note
 from bot.slack.context import AppContext, Turn
-from bot.slack.flows.curation import reload_reply, stats_reply
+from bot.slack.flows.curation import digest_reply, reload_reply, stats_reply
 from bot.slack.flows.decisions import start_decision
 from bot.slack.flows.failures import report_unhandled
 from bot.slack.flows.questionnaire import open_questionnaire
@@ -31,7 +31,7 @@ from bot.slack.wire.state import Destination, Place
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("help", "recommend", "ask", "companies", "decide", "stats", "reload")
+SUBCOMMANDS = ("help", "recommend", "ask", "companies", "decide", "stats", "digest", "reload")
 SUGGESTION_CUTOFF = 60.0
 """Lowest similarity (0..100) at which an unknown word is taken for a mistyped subcommand."""
 
@@ -82,6 +82,8 @@ def reply_to(turn: Turn, command: SlashCommand) -> Message | None:
         return None
     if subcommand == "stats":
         return stats_reply(turn, command.user_id, rest)
+    if subcommand == "digest":
+        return digest_reply(turn, command.user_id)
     if subcommand == "reload":
         return reload_reply(turn, command.user_id)
     return with_curator_commands(
