@@ -30,14 +30,21 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.builtin.connection import Connection
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.render.block_kit import escape
 from bot.settings import Settings
 from bot.slack.app import create_app
+from bot.slack.platform.socket_recovery import (
+    PING_INTERVAL_SECONDS,
+    RecoveringSocketModeHandler,
+    missing_internals,
+    socket_mode_handler,
+)
 from bot.slack.wire.ids import ActionId, CallbackId
-from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack import APPS_CONNECTIONS_OPEN, FakeSlack
 from tests.support.fake_socket_mode import (
     Ack,
     CloseCode,
@@ -70,6 +77,7 @@ from tests.support.slack_test_helpers import (
     best_answer_steps,
     buttons,
 )
+from tests.support.waiting import eventually
 from tests.support.web_process import PROJECT_ROOT, procfile_command
 
 pytestmark = pytest.mark.slow  # subprocesses or servers of their own
@@ -110,14 +118,12 @@ def socket_settings(fake_slack: FakeSlack, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def connect(socket_settings: Settings, socket_mode: FakeSocketMode) -> Iterator[Connect]:
-    """connect(**handler_options) -> a SocketModeHandler over the app from `create_app`,
-    connected to the fake (as `serve_socket_mode` does, without blocking); closed afterwards."""
+    """connect(**client_options) -> the handler `serve_socket_mode` runs, over the app from
+    `create_app`, connected to the fake (without blocking); closed afterwards."""
     handlers: list[SocketModeHandler] = []
 
     def connect_app(**options: Any) -> SocketModeHandler:
-        handler = SocketModeHandler(
-            create_app(socket_settings), socket_settings.secret("app_token"), **options
-        )
+        handler = socket_mode_handler(create_app(socket_settings), APP_TOKEN, **options)
         handlers.append(handler)
         connected_before = len(socket_mode.connections)
         handler.connect()
@@ -188,8 +194,7 @@ def test_when_slack_drops_the_connection_the_app_reconnects_with_a_new_url_and_k
     kb: KnowledgeBase,
     how: str,
 ) -> None:
-    # After a close frame the client reconnects from its health check, every ping_interval.
-    handler = connect(ping_interval=1)
+    handler = connect()
     first = socket_mode.connections[0]
 
     if how == "disconnect message":
@@ -206,6 +211,128 @@ def test_when_slack_drops_the_connection_the_app_reconnects_with_a_new_url_and_k
     assert second.ticket != first.ticket
     assert socket_mode.rejections == []
     fake_slack.wait_for("chat.postMessage")
+
+
+RECOVERY_SECONDS = 15.0
+"""The promise: after a connection dies, an event is answered again within this long."""
+
+Fault = Callable[[FakeSlack, FakeSocketMode, SocketConnection], None]
+
+
+def drop_without_a_close_frame(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, connection: SocketConnection
+) -> None:
+    socket_mode.drop(connection)
+
+
+def go_half_open(
+    fake_slack: FakeSlack, socket_mode: FakeSocketMode, connection: SocketConnection
+) -> None:
+    socket_mode.go_silent(connection)
+
+
+def drop_while_connections_open_fails(status: int, error: str) -> Fault:
+    """A dropped connection, and the next three `apps.connections.open` calls failing."""
+
+    def fault(
+        fake_slack: FakeSlack, socket_mode: FakeSocketMode, connection: SocketConnection
+    ) -> None:
+        fake_slack.fail_next(APPS_CONNECTIONS_OPEN, status=status, error=error, times=3)
+        socket_mode.drop(connection)
+
+    return fault
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(drop_without_a_close_frame, id="TCP FIN without a close frame"),
+        pytest.param(go_half_open, id="half-open"),
+        pytest.param(
+            drop_while_connections_open_fails(200, "internal_error"),
+            id="connections.open fails 3 times (ok false)",
+        ),
+        pytest.param(
+            drop_while_connections_open_fails(503, "service_unavailable"),
+            id="connections.open fails 3 times (HTTP 503)",
+        ),
+    ],
+)
+def test_after_a_dead_connection_the_app_answers_events_again_within_15_seconds(
+    handler: SocketModeHandler,
+    fake_slack: FakeSlack,
+    socket_mode: FakeSocketMode,
+    kb: KnowledgeBase,
+    fault: Fault,
+) -> None:
+    entry, phrasing = answerable(kb, 1)
+    first = socket_mode.connections[0]
+    faulted_at = time.monotonic()
+
+    def left() -> float:
+        return max(0.0, faulted_at + RECOVERY_SECONDS - time.monotonic())
+
+    fault(fake_slack, socket_mode, first)
+    second = eventually(
+        lambda: next((c for c in socket_mode.connections[1:] if c.open), None),
+        "a new Socket Mode connection",
+        timeout=left(),
+    )
+    ack = deliver(
+        socket_mode,
+        "app_mention",
+        app_mention(f"<@U0BOT> {phrasing}"),
+        connection=second,
+        timeout=left(),
+    )
+    posted = eventually(
+        lambda: fake_slack.calls_to("chat.postMessage"), "the answer", timeout=left()
+    )[0]
+
+    recovered_in = posted.at - faulted_at
+    assert recovered_in <= RECOVERY_SECONDS
+    assert ack_only(ack)
+    assert ack.connection == second.number
+    assert escape(entry.title) in posted.params["blocks"][0]["text"]["text"]
+    assert socket_mode.rejections == []
+
+
+def test_an_app_token_slack_rejects_is_reported_at_once_not_retried(
+    fake_slack: FakeSlack, socket_settings: Settings
+) -> None:
+    fake_slack.fail_next(APPS_CONNECTIONS_OPEN, error="invalid_auth")
+    handler = socket_mode_handler(create_app(socket_settings), APP_TOKEN)
+    try:
+        with pytest.raises(SlackApiError) as refused:
+            handler.connect()
+    finally:
+        handler.close()
+
+    assert refused.value.response["error"] == "invalid_auth"
+    assert len(fake_slack.calls_to(APPS_CONNECTIONS_OPEN)) == 1
+
+
+def test_serve_runs_the_recovering_handler_on_this_slack_sdk(socket_settings: Settings) -> None:
+    handler = socket_mode_handler(create_app(socket_settings), APP_TOKEN)
+    handler.close()
+
+    assert missing_internals() == []
+    assert isinstance(handler, RecoveringSocketModeHandler)
+    assert handler.client.ping_interval == PING_INTERVAL_SECONDS
+
+
+def test_without_the_slack_sdk_internals_it_relies_on_serve_falls_back_to_bolts_handler(
+    socket_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delattr(Connection, "check_state")
+
+    handler = socket_mode_handler(create_app(socket_settings), APP_TOKEN)
+    handler.close()
+
+    assert type(handler) is SocketModeHandler
+    assert handler.client.ping_interval == PING_INTERVAL_SECONDS
+    assert "Connection.check_state()" in caplog.text
+    assert "reconnects as slack_sdk does it" in caplog.text
 
 
 # --- the fake's WebSocket, spoken by hand ---------------------------------------------------------

@@ -8,6 +8,11 @@ blocks until the client answered it with `{"envelope_id": ...}` (plus `payload` 
 and `deliver` does both. `disconnect()` sends Slack's `{"type": "disconnect"}` (the client must
 fetch a new URL and reconnect) and `close()` ends a connection with a close frame.
 
+Two faults have no message at all, as when a server crashes or the network between goes: `drop()`
+ends a connection with a TCP FIN and no close frame, and `go_silent()` leaves it half-open (the
+socket stays open, but the server reads nothing more and sends nothing: no pong, no close). For
+a failing `apps.connections.open`, script the fake Web API: `fail_next("apps.connections.open")`.
+
 The server speaks the part of RFC 6455 a client needs: the handshake with Sec-WebSocket-Accept,
 masked client frames (an unmasked one is a protocol error), fragmented messages, text frames
 both ways, ping/pong and the closing handshake. Frames to the client are never masked and never
@@ -207,11 +212,17 @@ class SocketConnection:
     close_sent: bool = False
     close_code: int | None = None
     close_reason: str = ""
+    dropped: bool = False
+    """`drop()` ended it: TCP FIN, no close frame."""
+    silent: bool = False
+    """`go_silent()` made it half-open: open, but this side reads and sends nothing."""
 
     def send_frame(self, opcode: int, payload: bytes = b"") -> None:
         with self.send_lock:
             if self.close_sent:
                 raise ConnectionError(f"connection {self.number} is closing")
+            if self.silent:
+                raise ConnectionError(f"connection {self.number} is half-open (go_silent)")
             if opcode == Opcode.CLOSE:
                 self.close_sent = True
             self.sock.sendall(encode_frame(opcode, payload))
@@ -239,6 +250,7 @@ class FakeSocketMode:
         self._pongs: list[bytes] = []
         self._rejections: list[Rejection] = []
         self._stopping = False
+        self._stopped = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -247,6 +259,7 @@ class FakeSocketMode:
         if self._listener is not None:
             return self
         self._stopping = False
+        self._stopped.clear()
         listener = socket.create_server(("127.0.0.1", 0), backlog=16)
         self._listener = listener
         self._port = listener.getsockname()[1]
@@ -261,6 +274,7 @@ class FakeSocketMode:
         if self._listener is None:
             return
         self._stopping = True
+        self._stopped.set()
         _shutdown(self._listener)
         self._listener.close()
         if self._accept_thread is not None:
@@ -380,7 +394,9 @@ class FakeSocketMode:
         """The newest open connection (where Slack would send the next envelope)."""
         with self._lock:
             for connection in reversed(self._connections):
-                if connection.open and not connection.close_sent:
+                if connection.open and not (
+                    connection.close_sent or connection.dropped or connection.silent
+                ):
                     return connection
         raise AssertionError("no open Socket Mode connection")
 
@@ -451,6 +467,26 @@ class FakeSocketMode:
         """Start the closing handshake on a connection; returns that connection."""
         connection = connection or self.current()
         connection.send_frame(Opcode.CLOSE, close_payload(code, reason))
+        return connection
+
+    def drop(self, connection: SocketConnection | None = None) -> SocketConnection:
+        """End a connection as a crashed server or a restarted load balancer does: a TCP FIN
+        and no WebSocket close frame (a ping the client sends after it is answered with a TCP
+        reset). Returns that connection."""
+        connection = connection or self.current()
+        with connection.send_lock:  # never in the middle of a frame
+            connection.dropped = True
+            _shutdown(connection.sock)
+        return connection
+
+    def go_silent(self, connection: SocketConnection | None = None) -> SocketConnection:
+        """Leave a connection half-open, as when the network path to the client dies: the
+        socket stays open, but from now on this side reads nothing (the client's next frame,
+        its ping, is the last one taken) and sends nothing: no pong, no envelope, no close.
+        Returns that connection."""
+        connection = connection or self.current()
+        with connection.send_lock:
+            connection.silent = True
         return connection
 
     # -- serving (server threads) ----------------------------------------------------------
@@ -568,6 +604,9 @@ class FakeSocketMode:
         fragmented_opcode: int | None = None
         while True:
             frame = read_frame(connection.reader)
+            if connection.silent:
+                self._stopped.wait()  # half-open until the server stops
+                return
             if not frame.masked:
                 raise ProtocolError("a client frame must be masked")
             if frame.opcode == Opcode.PING:

@@ -12,12 +12,12 @@ from functools import partial
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app
+from bot.slack.platform.socket_recovery import socket_mode_handler
 from bot.slack.platform.token_check import startup_check, startup_line
 from bot.slack.serving.wsgi import create_wsgi_app
 from bot.store.engine import DatabaseUrlError, database_url_for
@@ -48,12 +48,13 @@ def serve(settings: Settings) -> int:
 
 
 def serve_socket_mode(settings: Settings) -> int:
-    """Connect to Slack over a WebSocket (no public URL needed) and serve until interrupted."""
+    """Connect to Slack over a WebSocket (no public URL needed) and serve until interrupted;
+    a dead connection is replaced within 15 s (bot/slack/platform/socket_recovery.py)."""
     app = create_app(settings)
     check = startup_check(settings, "Socket Mode")
     if check.rejected:
         return _fail(startup_line("Socket Mode", check), EXIT_USAGE)
-    handler = SocketModeHandler(app, settings.secret("app_token"))
+    handler = socket_mode_handler(app, settings.secret("app_token") or "")
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
