@@ -13,6 +13,7 @@ import pytest
 from bot.advisor import lean
 from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_knowledge
 from bot.matching import Matcher
+from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
 from bot.matching.text import clean_lines, clean_text, sentences, stem
 
@@ -131,6 +132,29 @@ def test_between_equally_long_signals_the_option_with_more_of_them_wins(matcher:
 def test_equally_strong_signals_of_two_options_answer_nothing(matcher: Matcher) -> None:
     reading = matcher.reader.read("a classification model behind one route, which one?")
     assert "building" not in reading.answers
+
+
+def test_signals_and_cues_are_read_with_abbreviations_spelled_out(kb: KnowledgeBase) -> None:
+    """A signal written "dj shop" meets a message whose "dj" was read as "django"."""
+    team = next(q for q in kb.questionnaire.questions if q.id == "team")
+    knows = next(o for o in team.options if o.id == "knows-django")
+    widened = team.model_copy(
+        update={
+            "options": tuple(
+                o.model_copy(update={"signals": ("a dj shop",)}) if o is knows else o
+                for o in team.options
+            )
+        }
+    )
+    questionnaire = kb.questionnaire.model_copy(
+        update={
+            "questions": tuple(widened if q is team else q for q in kb.questionnaire.questions),
+            "choice_cues": ("dj or not",),
+        }
+    )
+    reading = ProjectReader(questionnaire, {"dj": "django"}).read("we are a dj shop, dj or not?")
+    assert reading.answers.get("team") == ("knows-django",)
+    assert reading.asks_choice
 
 
 def test_a_choice_between_products_the_knowledge_does_not_know_is_not_a_project(

@@ -73,15 +73,17 @@ class ProjectReader:
         self._aliases = aliases
         self._questions = questionnaire.questions
         self._signals: dict[str, list[tuple[int, Option, str, tuple[str, ...]]]] = defaultdict(list)
+        # Signals and cues are read as messages are, abbreviations spelled out: a cue "flask or
+        # dj" must meet a message whose "dj" was read as "django".
         for number, question in enumerate(questionnaire.questions):
             for option in question.options:
                 for signal in option.signals:
-                    stems = _stems(signal)
+                    stems = self._message_stems(signal)
                     if stems:
                         self._signals[stems[0]].append((number, option, signal, stems))
         self._cues: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for cue in questionnaire.choice_cues:
-            stems = _stems(cue)
+            stems = self._message_stems(cue)
             if stems:
                 self._cues[stems[0]].append(stems)
 
