@@ -171,9 +171,13 @@ def register(app: App, app_context: AppContext) -> None:
         turn = app_context.turn(context)
         questions = turn.kb.questionnaire.questions
         back = back_click(body, DecisionAnswering, questions, "decision")
-        if back is not None:
-            title = decision_title(turn, back.state.decision)
-            turn.slack.update_view(back.view_id, back.view_hash, step_view(turn, back.state, title))
+        if back is None:
+            return
+        if back.state is None:
+            view = notice_view("Start again", EXPIRED)
+        else:
+            view = step_view(turn, back.state, decision_title(turn, back.state.decision))
+        turn.slack.update_view(back.view_id, back.view_hash, view)
 
 
 def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:
