@@ -43,7 +43,6 @@ from bot.store import Store, create_store
 log = logging.getLogger(__name__)
 quiet_same_token_warning()
 
-API_TIMEOUT_SECONDS = 10
 OAUTH_STATE_SECONDS = 600
 TOKEN_ROTATION_MINUTES = 120
 """A rotating token is refreshed when it has less than this left (Bolt's default)."""
@@ -112,7 +111,7 @@ def create_app(
     client = WebClient(
         token=None if settings.oauth else token,
         base_url=settings.slack_api_url,
-        timeout=API_TIMEOUT_SECONDS,
+        timeout=settings.slack_api_timeout_seconds,  # type: ignore[arg-type]  # any float
         retry_handlers=handlers,
     )
     options: dict[str, Any] = {}
@@ -137,6 +136,7 @@ def create_app(
         retry_handlers=handlers,
         curator_ids=settings.curators,
         review_after_days=settings.review_after_days,
+        response_url_timeout=settings.response_url_timeout_seconds,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)

@@ -140,6 +140,7 @@ class AppContext:
     """REVIEW_AFTER_DAYS: the curators' digest lists entries reviewed longer ago than this."""
     answers: AnswerSlots = field(default_factory=AnswerSlots)
     viewing: Viewing = field(default_factory=Viewing)
+    response_url_timeout: float = 30.0
 
     @cached_property
     def decisions(self) -> DecisionStore:
@@ -204,7 +205,9 @@ class AppContext:
         return Turn(
             app_context=self,
             snapshot=self.knowledge.snapshot,
-            slack=Slack(KeepAliveWebClient.like(client), self.retry_handlers),
+            slack=Slack(
+                KeepAliveWebClient.like(client), self.retry_handlers, self.response_url_timeout
+            ),
             asker=Asker.from_context(context, channel_id),
         )
 
