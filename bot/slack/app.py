@@ -38,6 +38,7 @@ from bot.slack.platform.redelivery import (
     InMemoryDeduplicator,
     SkipRedeliveredEvents,
 )
+from bot.slack.wire.ids import MESSAGE_SHORTCUTS
 from bot.store import Store, create_store
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def create_app(
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
-    # Mentions and DMs acknowledged by a process that died before answering them.
+    # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
     InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     start_digest(settings, app, app_context)
     return app
@@ -219,6 +220,8 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
 
 def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
-    app.use(SkipRedeliveredEvents(app_context.dedupe, app_context.store))
+    app.use(
+        SkipRedeliveredEvents(app_context.dedupe, app_context.store, shortcuts=MESSAGE_SHORTCUTS)
+    )
     listeners.register(app, app_context)
     call_matchers_with_body(app)

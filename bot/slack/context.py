@@ -157,7 +157,7 @@ class AppContext:
         answer slot is free, else after the questions before it; an exception it raises goes
         to `on_error`, as Bolt's error handler would. A delivery claimed in the durable inbox
         (the request's `context` says so) is marked done with the records its answer made."""
-        finishing = self._finishing(context)
+        finishing = self.finishing(context)
 
         def run() -> None:
             with finishing:
@@ -168,7 +168,9 @@ class AppContext:
 
         self.answers.submit(run)
 
-    def _finishing(self, context: BoltContext | None) -> AbstractContextManager[None]:
+    def finishing(self, context: BoltContext | None) -> AbstractContextManager[None]:
+        """The block in which a request claimed in the durable inbox is answered (marked done
+        at its end, with the records made in it); nothing for other requests."""
         delivery = context.get(DELIVERY_KEY) if context is not None else None
         if isinstance(delivery, Delivery) and delivery.inbox_id is not None:
             return self.store.finishing(delivery.inbox_id)

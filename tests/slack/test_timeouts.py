@@ -12,9 +12,10 @@ import pytest
 from bot.knowledge import KnowledgeBase
 from bot.settings import Settings
 from bot.slack.serving.wsgi import SlackWsgiApp
+from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import Send
-from tests.support.slack_requests import GENERAL, app_mention, slash_command
+from tests.support.slack_requests import GENERAL, app_mention, message_shortcut, slash_command
 
 TIMEOUT = 0.3
 SLOW = 1.0
@@ -58,3 +59,22 @@ def test_a_response_url_post_confirmed_too_late_is_not_sent_again_another_way(
     assert len(fake_slack.responses) == 1
     assert fake_slack.calls_to("chat.postEphemeral") == []
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_shortcut_answer_confirmed_too_late_gets_no_private_copy(
+    send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, kb: KnowledgeBase
+) -> None:
+    fake_slack.slow_next("chat.postMessage", SLOW)
+    shortcut = message_shortcut(
+        CallbackId.ASK_SHORTCUT,
+        kb.entries[0].phrasings[0],
+        response_url=fake_slack.response_url("shortcut"),
+    )
+
+    send("message_shortcut", shortcut)
+    finish_listeners(wsgi_app)
+
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    [told] = fake_slack.responses
+    assert "may not have arrived" in json.dumps(told.body)
+    assert len(json.dumps(told.body)) < 1000  # the notice, not the answer again

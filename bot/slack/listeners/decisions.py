@@ -64,14 +64,15 @@ def register(app: App, app_context: AppContext) -> None:
             log.warning("Malformed decide shortcut: %s", problems(error))
             return
         channel = shortcut.channel.id
-        start_decision(
-            app_context.turn(context, channel),
-            user=shortcut.user.id,
-            channel=channel,
-            thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
-            title=clean_text(shortcut.message.text),
-            response_url=shortcut.response_url,
-        )
+        with app_context.finishing(context):  # claimed in the durable inbox before the ack
+            start_decision(
+                app_context.turn(context, channel),
+                user=shortcut.user.id,
+                channel=channel,
+                thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
+                title=clean_text(shortcut.message.text),
+                response_url=shortcut.response_url,
+            )
 
     @app.action(DecisionActionId.ADD_ANSWERS)
     def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
