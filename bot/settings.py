@@ -44,6 +44,7 @@ _ENV_NAMES = {
     "digest_check_seconds": "DIGEST_CHECK_SECONDS",
     "slack_api_timeout_seconds": "SLACK_API_TIMEOUT_SECONDS",
     "response_url_timeout_seconds": "RESPONSE_URL_TIMEOUT_SECONDS",
+    "health_report_seconds": "HEALTH_REPORT_SECONDS",
 }
 
 
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     carried out: the person is told it may not have arrived, and it is not sent again."""
     response_url_timeout_seconds: float = Field(default=30.0, gt=0)
     """The same for posts to a response URL (a slash command's or a click's)."""
+    health_report_seconds: float = Field(default=10.0, gt=0)
+    """How often an instance writes its store figures to the database, for /healthz on any
+    instance to add up."""
 
     def __init__(self, **values: Any) -> None:
         try:

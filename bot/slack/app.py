@@ -144,6 +144,7 @@ def create_app(
     # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
     InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     start_digest(settings, app, app_context)
+    store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
     return app
 
 

@@ -214,6 +214,11 @@ def test_the_health_check_says_ok_and_reports_the_database(wsgi_app: SlackWsgiAp
         "inbox": "durable",
         "records_waiting": 0,
         "records_lost": 0,
+        "figures": "every instance's (1 reporting)",
+        "inbox_unanswered": 0,
+        "oldest_unanswered_at": None,
+        "last_record_at": None,
+        "this_worker": {"records_waiting": 0, "records_lost": 0},
     }
 
 
@@ -466,6 +471,7 @@ def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_u
     report = call_wsgi(app, "GET", "/healthz").json()
     assert report["database"].startswith("unavailable")
     assert report["inbox"].startswith("in memory only")
+    assert report["figures"].startswith("this worker's only: the database is unavailable")
 
 
 def _without(path: str) -> Callable[[dict[str, Any]], None]:
