@@ -64,7 +64,7 @@ KEY = StorableString(255)
 """Slack event ids and message keys (channel + ts)."""
 SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite auto-increments only INTEGER PRIMARY KEY."""
-UID = String(32)
+UID = StorableString(32)
 """An id made by the app before the row is written (a hex UUID), e.g. a question's."""
 
 
