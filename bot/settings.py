@@ -42,6 +42,9 @@ _ENV_NAMES = {
     "digest_weekday": "DIGEST_WEEKDAY",
     "digest_hour": "DIGEST_HOUR",
     "digest_check_seconds": "DIGEST_CHECK_SECONDS",
+    "slack_api_timeout_seconds": "SLACK_API_TIMEOUT_SECONDS",
+    "response_url_timeout_seconds": "RESPONSE_URL_TIMEOUT_SECONDS",
+    "health_report_seconds": "HEALTH_REPORT_SECONDS",
 }
 
 
@@ -93,6 +96,14 @@ class Settings(BaseSettings):
     digest_check_seconds: float = Field(default=300.0, gt=0)
     """How often an instance checks whether this week's digest is due and still unsent (the
     first check comes one interval after start)."""
+    slack_api_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a Web API call may take to answer. One that takes longer may still have been
+    carried out: the person is told it may not have arrived, and it is not sent again."""
+    response_url_timeout_seconds: float = Field(default=30.0, gt=0)
+    """The same for posts to a response URL (a slash command's or a click's)."""
+    health_report_seconds: float = Field(default=10.0, gt=0)
+    """How often an instance writes its store figures to the database, for /healthz on any
+    instance to add up."""
 
     def __init__(self, **values: Any) -> None:
         try:

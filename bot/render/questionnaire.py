@@ -58,6 +58,17 @@ def start_block(label: str, value: str) -> ActionsBlock:
     )
 
 
+def restart_view(text: str, start_value: str) -> View:
+    """A modal saying the questionnaire cannot go on (mrkdwn `text`, already escaped), with a
+    button that starts it again in this modal; `start_value` is the Place it reports to."""
+    return View(
+        type="modal",
+        title=plain("Start again", MAX_VIEW_TITLE),
+        close=plain("Close", MAX_VIEW_TITLE),
+        blocks=[section(text), start_block("Start again", start_value)],
+    )
+
+
 def question_block_id(question: Question) -> str:
     return f"{QUESTION_BLOCK_PREFIX}{question.id}"
 

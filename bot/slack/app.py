@@ -38,12 +38,12 @@ from bot.slack.platform.redelivery import (
     InMemoryDeduplicator,
     SkipRedeliveredEvents,
 )
+from bot.slack.wire.ids import MESSAGE_SHORTCUTS
 from bot.store import Store, create_store
 
 log = logging.getLogger(__name__)
 quiet_same_token_warning()
 
-API_TIMEOUT_SECONDS = 10
 OAUTH_STATE_SECONDS = 600
 TOKEN_ROTATION_MINUTES = 120
 """A rotating token is refreshed when it has less than this left (Bolt's default)."""
@@ -112,7 +112,7 @@ def create_app(
     client = WebClient(
         token=None if settings.oauth else token,
         base_url=settings.slack_api_url,
-        timeout=API_TIMEOUT_SECONDS,
+        timeout=settings.slack_api_timeout_seconds,  # type: ignore[arg-type]  # any float
         retry_handlers=handlers,
     )
     options: dict[str, Any] = {}
@@ -137,12 +137,14 @@ def create_app(
         retry_handlers=handlers,
         curator_ids=settings.curators,
         review_after_days=settings.review_after_days,
+        response_url_timeout=settings.response_url_timeout_seconds,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
-    # Mentions and DMs acknowledged by a process that died before answering them.
+    # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
     InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     start_digest(settings, app, app_context)
+    store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
     return app
 
 
@@ -219,6 +221,8 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
 
 def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
-    app.use(SkipRedeliveredEvents(app_context.dedupe, app_context.store))
+    app.use(
+        SkipRedeliveredEvents(app_context.dedupe, app_context.store, shortcuts=MESSAGE_SHORTCUTS)
+    )
     listeners.register(app, app_context)
     call_matchers_with_body(app)

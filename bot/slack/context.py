@@ -140,6 +140,7 @@ class AppContext:
     """REVIEW_AFTER_DAYS: the curators' digest lists entries reviewed longer ago than this."""
     answers: AnswerSlots = field(default_factory=AnswerSlots)
     viewing: Viewing = field(default_factory=Viewing)
+    response_url_timeout: float = 30.0
 
     @cached_property
     def decisions(self) -> DecisionStore:
@@ -156,7 +157,7 @@ class AppContext:
         answer slot is free, else after the questions before it; an exception it raises goes
         to `on_error`, as Bolt's error handler would. A delivery claimed in the durable inbox
         (the request's `context` says so) is marked done with the records its answer made."""
-        finishing = self._finishing(context)
+        finishing = self.finishing(context)
 
         def run() -> None:
             with finishing:
@@ -167,7 +168,9 @@ class AppContext:
 
         self.answers.submit(run)
 
-    def _finishing(self, context: BoltContext | None) -> AbstractContextManager[None]:
+    def finishing(self, context: BoltContext | None) -> AbstractContextManager[None]:
+        """The block in which a request claimed in the durable inbox is answered (marked done
+        at its end, with the records made in it); nothing for other requests."""
         delivery = context.get(DELIVERY_KEY) if context is not None else None
         if isinstance(delivery, Delivery) and delivery.inbox_id is not None:
             return self.store.finishing(delivery.inbox_id)
@@ -204,7 +207,9 @@ class AppContext:
         return Turn(
             app_context=self,
             snapshot=self.knowledge.snapshot,
-            slack=Slack(KeepAliveWebClient.like(client), self.retry_handlers),
+            slack=Slack(
+                KeepAliveWebClient.like(client), self.retry_handlers, self.response_url_timeout
+            ),
             asker=Asker.from_context(context, channel_id),
         )
 

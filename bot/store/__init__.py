@@ -67,7 +67,9 @@ Resilience
     back (the writer tries again every few seconds; reads and flush() write what waits first).
     Outages are logged once a minute, records pushed out of a full buffer are counted and
     logged, and
-    health() -> Health(ok, pending, dropped, last_error) reports the state without I/O.
+    health() -> Health(ok, pending, dropped, last_error) reports this process's state without
+    I/O; shared_health() -> SharedHealth reads every instance's from the database (each writes
+    its figures there: report_health_every(seconds)), and raises StoreUnavailable.
     available() -> bool: worth trying the database now (it answered last time, or the wait
     after a failure is over), without I/O.
     claim_event returns True while the database is down (answer rather than stay silent; the
@@ -93,6 +95,7 @@ from bot.store.stats import (
 from bot.store.store import (
     Acceptance,
     Health,
+    SharedHealth,
     Store,
     StoreUnavailable,
     TargetKind,
@@ -135,6 +138,7 @@ __all__ = [
     "Health",
     "HelpfulRate",
     "RecommendationOutcome",
+    "SharedHealth",
     "Stats",
     "Store",
     "StoreUnavailable",

@@ -30,13 +30,41 @@ from sqlalchemy import (
     text,
 )
 
-ID = String(64)
+from bot.store.folding import storable
+
+
+class _Storable(TypeDecorator[str]):
+    """Text without the code points a database refuses (NUL, lone surrogates), stripped here
+    whoever stores it: Slack's payloads are cleaned where they are parsed, but the CLI, the
+    terminal and the workflow step store text too, and a refused record would be lost."""
+
+    impl: Any = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return storable(value) if isinstance(value, str) else value
+
+
+class StorableText(_Storable):
+    """TEXT, stripped as _Storable says."""
+
+    cache_ok = True
+
+
+class StorableString(_Storable):
+    """A VARCHAR(length), stripped as _Storable says."""
+
+    impl = String
+    cache_ok = True  # set on every class: SQLAlchemy does not inherit it
+
+
+ID = StorableString(64)
 """Slack ids (T…, C…, U…) and knowledge ids both fit."""
-KEY = String(255)
+KEY = StorableString(255)
 """Slack event ids and message keys (channel + ts)."""
 SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite auto-increments only INTEGER PRIMARY KEY."""
-UID = String(32)
+UID = StorableString(32)
 """An id made by the app before the row is written (a hex UUID), e.g. a question's."""
 
 
@@ -91,7 +119,7 @@ meta = Table(
     "meta",
     metadata,
     Column("key", ID, primary_key=True),
-    Column("value", Text, nullable=False),
+    Column("value", StorableText(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 """Small shared values, such as the knowledge version stamp."""
@@ -103,8 +131,8 @@ questions = Table(
     Column("team_id", ID, nullable=False),
     Column("channel_id", ID, nullable=True),
     Column("user_id", ID, nullable=True),
-    Column("text", Text, nullable=True),  # NULL once older than the retention period
-    Column("normalized", Text, nullable=True),  # `text` folded for grouping; purged with it
+    Column("text", StorableText(), nullable=True),  # NULL once older than the retention
+    Column("normalized", StorableText(), nullable=True),  # `text` folded; purged with it
     Column("entry_id", ID, nullable=True),  # NULL when the bot was not sure
     Column("score", Float, nullable=True),
     Column("closest", JSON, nullable=False),  # [{"entry_id": ..., "score": ...}, ...]
@@ -124,7 +152,7 @@ recommendations = Table(
     Column("team_id", ID, nullable=False),
     Column("user_id", ID, nullable=True),
     Column("framework_id", ID, nullable=False),
-    Column("verdict", String(16), nullable=False),
+    Column("verdict", StorableString(16), nullable=False),
     Column("recommended_at", UtcDateTime(), nullable=False),
     Index(None, "team_id", "recommended_at"),
 )
@@ -136,14 +164,14 @@ feedback = Table(
     Column("team_id", ID, nullable=False),
     Column("user_id", ID, nullable=False),
     Column("message_key", KEY, nullable=False),
-    Column("target_kind", String(16), nullable=False),
+    Column("target_kind", StorableString(16), nullable=False),
     Column("target_id", ID, nullable=False),
-    Column("question", Text, nullable=True),  # NULL once older than the retention period
+    Column("question", StorableText(), nullable=True),  # NULL once older than the retention
     Column("helpful", Boolean, nullable=False),
     Column("voted_at", UtcDateTime(), nullable=False),
     # Why a 👎 (bot/store/reasons.py): counts while reason_for = voted_at; note purged with text.
-    Column("reason", String(32), nullable=True),
-    Column("reason_note", Text, nullable=True),
+    Column("reason", StorableString(32), nullable=True),
+    Column("reason_note", StorableText(), nullable=True),
     Column("reason_for", UtcDateTime(), nullable=True),
     # The question (questions.uid) the rated answer was given to, when its message said.
     Column("question_uid", UID, nullable=True),
@@ -161,16 +189,16 @@ decisions = Table(
     Column("channel_id", ID, nullable=False),
     Column("thread_ts", KEY, nullable=True),  # the thread it was started in, if any
     Column("message_ts", KEY, nullable=True),  # the decision message, once posted
-    Column("title", Text, nullable=True),  # NULL once older than the retention period
+    Column("title", StorableText(), nullable=True),  # NULL once older than the retention
     Column("started_by", ID, nullable=False),
-    Column("status", String(16), nullable=False),  # "open" or "closed"
+    Column("status", StorableString(16), nullable=False),  # "open" or "closed"
     Column("version", Integer, nullable=False),  # +1 with every change, for in-place updates
-    Column("knowledge_version", String(64), nullable=True),
+    Column("knowledge_version", StorableString(64), nullable=True),
     Column("framework_id", ID, nullable=True),  # the outcome, once closed
-    Column("verdict", String(16), nullable=True),
+    Column("verdict", StorableString(16), nullable=True),
     Column("closed_by", ID, nullable=True),
-    Column("record_where", String(16), nullable=True),  # "canvas", "thread" or "nowhere"
-    Column("record_url", Text, nullable=True),  # a link to the canvas or message, when known
+    Column("record_where", StorableString(16), nullable=True),  # canvas, thread or nowhere
+    Column("record_url", StorableText(), nullable=True),  # the canvas or message, when known
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
@@ -187,7 +215,7 @@ decision_answers = Table(
     Column("decision_id", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
     Column("team_id", ID, nullable=False),
     Column("user_id", ID, nullable=False),
-    Column("user_name", Text, nullable=True),  # NULL once older than the retention period
+    Column("user_name", StorableText(), nullable=True),  # NULL once older than the retention
     Column("answers", JSON, nullable=False),  # {question id: [option id, ...]}
     Column("answered_at", UtcDateTime(), nullable=False),
     UniqueConstraint("decision_id", "user_id"),

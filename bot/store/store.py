@@ -28,6 +28,15 @@ from bot.store import claims, migrate
 from bot.store.availability import StoreUnavailable
 from bot.store.engine import READ_ONLY
 from bot.store.folding import normalize_question
+from bot.store.health import (
+    DEFAULT_REPORT_SECONDS,
+    FRESH_REPORTS,
+    HealthReporter,
+    SharedHealth,
+    instance_name,
+    read_shared,
+    write_report,
+)
 from bot.store.inbox import DEFAULT_LEASE, Acceptance, Inbox, Unfinished, collecting
 from bot.store.maintenance import (
     DEFAULT_EVENT_TTL,
@@ -61,6 +70,7 @@ __all__ = [
     "DEFAULT_EVENT_TTL",
     "Acceptance",
     "Health",
+    "SharedHealth",
     "Store",
     "StoreUnavailable",
     "TargetKind",
@@ -128,6 +138,9 @@ class Store:
         self.inbox = Inbox(
             engine, self.availability, self.writes, lease=inbox_lease, prepare=self._ensure_schema
         )
+        self.instance = instance_name()
+        """This instance's key among those writing their health figures (bot/store/health.py)."""
+        self._report_seconds = DEFAULT_REPORT_SECONDS
         self.closed = False
 
     @property
@@ -163,12 +176,46 @@ class Store:
         return self.availability.may_try()
 
     def health(self) -> Health:
+        """This process's view: what its memory says (no I/O)."""
         return Health(
             ok=self.availability.ok,
             pending=self.writes.waiting(),
             dropped=self.writes.dropped(),
             last_error=self.availability.last_error,
         )
+
+    # -- every instance's health (bot/store/health.py) -------------------------------------
+
+    def report_health_every(self, seconds: float = DEFAULT_REPORT_SECONDS) -> HealthReporter:
+        """Write this instance's figures every `seconds` from now on, so that
+        `shared_health` on any instance counts them."""
+        self._report_seconds = seconds
+        reporter = HealthReporter(self, seconds)
+        reporter.start()
+        return reporter
+
+    def report_health(self) -> None:
+        """Write this instance's figures now. Raises StoreUnavailable."""
+        self._with_report(lambda connection, now: None)
+
+    def shared_health(self) -> SharedHealth:
+        """The store's state over every instance whose figures are recent (this one's written
+        first), and what the tables say: the inbox's unanswered deliveries, the newest record.
+        Raises StoreUnavailable (at once, without I/O, while the retry wait after a failure
+        lasts)."""
+        fresh = timedelta(seconds=self._report_seconds * FRESH_REPORTS)
+        return self._with_report(lambda connection, now: read_shared(connection, now, fresh))
+
+    def _with_report(self, then: Callable[[Connection, datetime], _T]) -> _T:
+        if not self.available():
+            raise self.availability.unavailable()
+        health = self.health()
+        with self.availability.attempt():
+            self._ensure_schema()
+            with self.engine.begin() as connection:
+                now = _now()
+                write_report(connection, self.instance, health.pending, health.dropped, now)
+                return then(connection, now)
 
     # -- events ----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from tests.support.slack_requests import (
     Response,
     block_actions,
     call_wsgi,
+    click_in_old_modal,
     message_shortcut,
     prepare,
     slash_command,
@@ -511,3 +512,23 @@ def test_back_in_the_decision_modal_shows_the_previous_step_and_keeps_both_answe
     metadata = json.loads(back["private_metadata"])
     assert metadata.get("step", 0) == 0  # the first step (a default, so not written)
     assert metadata["answers"] == {first.id: [picked], second.id: [second.options[0].id]}
+
+
+@pytest.mark.parametrize(
+    "private_metadata", ['{"decision": "x"}', '{"to": {"user": "U0ALICE"}}', "not json"]
+)
+def test_back_in_a_decision_modal_whose_state_cannot_be_read_says_how_to_start_again(
+    send: Send, fake_slack: FakeSlack, private_metadata: str
+) -> None:
+    """An old modal, or one whose private_metadata is not the decision form's: nothing to go
+    back to, and the modal says so instead of staying as it was."""
+    click = click_in_old_modal(
+        DecisionActionId.BACK.value, "1", CallbackId.DECISION_ANSWERS.value, private_metadata
+    )
+
+    response = send("block_actions", click)
+
+    assert response.status == 200
+    update = fake_slack.wait_for("views.update")[0].params
+    assert (update["view_id"], update["hash"]) == ("V0OLD", "h0")
+    assert "Add my answers* on the decision again" in texts(update["view"]["blocks"])

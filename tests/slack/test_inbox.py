@@ -16,12 +16,19 @@ from sqlalchemy import select
 from bot.settings import Settings
 from bot.slack.context import AnswerSlots
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
+from bot.slack.wire.ids import CallbackId
 from bot.store import Store, create_store
 from bot.store.schema import events
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import schema_url
 from tests.support.slack_fixtures import SIGNING_SECRET
-from tests.support.slack_requests import app_mention, call_wsgi, direct_message, prepare
+from tests.support.slack_requests import (
+    app_mention,
+    call_wsgi,
+    direct_message,
+    message_shortcut,
+    prepare,
+)
 from tests.support.waiting import eventually
 
 SHORT_LEASE = timedelta(seconds=0.3)
@@ -72,6 +79,15 @@ def finish_listeners(*apps: SlackWsgiApp) -> None:
 
 def answers(fake: FakeSlack) -> int:
     return len(fake.calls_to("chat.postMessage"))
+
+
+def unanswered(store_url: str, tmp_path: Path) -> int:
+    """Deliveries in the inbox acknowledged and not yet answered, on every instance."""
+    checker = create_store(store_url, tmp_path / "checker")
+    try:
+        return checker.inbox.unfinished_count()
+    finally:
+        checker.close()
 
 
 def done(store_url: str, tmp_path: Path, event_id: str) -> bool:
@@ -151,3 +167,51 @@ def test_a_delivery_acknowledged_by_an_instance_that_never_answered_is_answered_
     assert "admin" in str(answer.params).lower()
     eventually(lambda: done(shared_url, tmp_path, event["event_id"]), "the delivery done")
     assert answers(fake_slack) == 1
+
+
+def test_a_message_shortcut_acknowledged_by_an_instance_that_never_answered_it_is_answered(
+    instance: Callable[..., SlackWsgiApp],
+    fake_slack: FakeSlack,
+    shared_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "Ask Framework Advisor" on a message is claimed in the inbox before its ack, like a
+    mention: when the instance that acknowledged it dies first, another one answers it, in the
+    message's thread, once."""
+    dying = instance()
+    shortcut = message_shortcut(CallbackId.ASK_SHORTCUT, QUESTION)
+    with monkeypatch.context() as dead:
+        dead.setattr(AnswerSlots, "submit", lambda slots, work: None)
+        assert deliver(dying, "message_shortcut", shortcut) == 200
+        finish_listeners(dying)
+    assert answers(fake_slack) == 0
+    assert unanswered(shared_url, tmp_path) == 1
+
+    instance(inbox_sweep_seconds=0.1)
+
+    [answer] = fake_slack.wait_for("chat.postMessage", timeout=10)
+    assert answer.params["thread_ts"] == shortcut["message_ts"]
+    assert "admin" in str(answer.params).lower()
+    eventually(lambda: unanswered(shared_url, tmp_path) == 0, "the shortcut done")
+    assert answers(fake_slack) == 1
+
+
+@pytest.mark.parametrize("callback_id", [CallbackId.ASK_SHORTCUT, CallbackId.DECIDE_SHORTCUT])
+def test_a_message_shortcut_answered_at_once_is_not_answered_again_by_the_sweep(
+    instance: Callable[..., SlackWsgiApp],
+    fake_slack: FakeSlack,
+    shared_url: str,
+    tmp_path: Path,
+    callback_id: CallbackId,
+) -> None:
+    app = instance(inbox_sweep_seconds=0.1)
+
+    assert deliver(app, "message_shortcut", message_shortcut(callback_id, QUESTION)) == 200
+    fake_slack.wait_for("chat.postMessage")
+    eventually(lambda: unanswered(shared_url, tmp_path) == 0, "the shortcut done")
+
+    instance(inbox_sweep_seconds=0.1)  # another sweeper, after the lease has run out
+    time_enough = SHORT_LEASE.total_seconds() * 3
+    with pytest.raises(AssertionError):
+        fake_slack.wait_for("chat.postMessage", 2, timeout=time_enough)

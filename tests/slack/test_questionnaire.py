@@ -23,6 +23,7 @@ from tests.support.slack_requests import (
     app_home_opened,
     app_mention,
     block_actions,
+    click_in_old_modal,
     direct_message,
     global_shortcut,
     slash_command,
@@ -207,6 +208,43 @@ def test_back_returns_to_the_previous_step_with_its_answer_kept(
     assert forward["blocks"][1]["element"]["initial_option"]["value"] == second.options[0].id
 
 
+@pytest.mark.parametrize("private_metadata", ['{"step": "x"}', '{"decision": 4}', "not json", ""])
+def test_back_in_a_modal_whose_state_cannot_be_read_offers_to_start_again_there(
+    send: Send, fake_slack: FakeSlack, private_metadata: str
+) -> None:
+    """An old modal, or a foreign private_metadata: the modal says the questionnaire expired,
+    with a button that starts it again in the same modal (the result then goes to the DM)."""
+    click = click_in_old_modal(
+        ActionId.QUESTIONNAIRE_BACK, "2", CallbackId.QUESTIONNAIRE, private_metadata
+    )
+
+    response = send("block_actions", click)
+
+    assert response.status == 200
+    update = fake_slack.wait_for("views.update")[0].params
+    assert (update["view_id"], update["hash"]) == ("V0OLD", "h0")
+    expired = update["view"]
+    assert "This questionnaire expired" in json.dumps(expired["blocks"])
+    start_value = buttons(expired["blocks"])[ActionId.START_QUESTIONNAIRE]
+
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.START_QUESTIONNAIRE,
+            start_value,
+            container="view",
+            view={**expired, "id": "V0OLD", "hash": "h1"},
+        ),
+    )
+
+    restarted = fake_slack.wait_for("views.update", 2)[1].params
+    assert (restarted["view_id"], restarted["hash"]) == ("V0OLD", "h1")
+    assert restarted["view"]["callback_id"] == CallbackId.QUESTIONNAIRE
+    assert restarted["view"]["blocks"][0]["elements"][0]["text"].startswith("Step 1 of")
+    assert json.loads(restarted["view"]["private_metadata"])["to"]["dm"] is True
+    assert fake_slack.calls_to("views.open") == []
+
+
 def test_an_unreadable_private_metadata_ends_the_modal_with_a_way_forward(
     send: Send, fake_slack: FakeSlack, kb: KnowledgeBase
 ) -> None:
@@ -224,7 +262,8 @@ def test_an_unreadable_private_metadata_ends_the_modal_with_a_way_forward(
     assert response.status == 200
     update = response.json()
     assert update["response_action"] == "update"
-    assert "start it again" in json.dumps(update["view"])
+    assert "Start it again here" in json.dumps(update["view"])
+    assert ActionId.START_QUESTIONNAIRE in interactive_ids(update["view"]["blocks"])
 
 
 def test_in_a_thread_the_result_is_ephemeral_in_that_thread_and_can_be_shared_there(

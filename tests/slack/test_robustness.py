@@ -214,6 +214,11 @@ def test_the_health_check_says_ok_and_reports_the_database(wsgi_app: SlackWsgiAp
         "inbox": "durable",
         "records_waiting": 0,
         "records_lost": 0,
+        "figures": "every instance's (1 reporting)",
+        "inbox_unanswered": 0,
+        "oldest_unanswered_at": None,
+        "last_record_at": None,
+        "this_worker": {"records_waiting": 0, "records_lost": 0},
     }
 
 
@@ -466,3 +471,45 @@ def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_u
     report = call_wsgi(app, "GET", "/healthz").json()
     assert report["database"].startswith("unavailable")
     assert report["inbox"].startswith("in memory only")
+    assert report["figures"].startswith("this worker's only: the database is unavailable")
+
+
+def _without(path: str) -> Callable[[dict[str, Any]], None]:
+    def remove(payload: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            payload = payload[key]
+        payload.pop(last)
+
+    return remove
+
+
+READABLE_METADATA = {
+    CallbackId.QUESTIONNAIRE: json.dumps({"to": {"user": ALICE}}),
+    CallbackId.DECISION_ANSWERS: json.dumps({"decision": 1}),
+}
+INCOMPLETE_VIEWS = ["view.type", "view.state", "view.private_metadata", "view.callback_id", "view"]
+
+
+@pytest.mark.parametrize("missing", INCOMPLETE_VIEWS)
+@pytest.mark.parametrize("callback_id", [CallbackId.QUESTIONNAIRE, CallbackId.DECISION_ANSWERS])
+def test_a_view_submission_missing_fields_gets_an_immediate_200_saying_what_to_do(
+    send: Send, wsgi_app: SlackWsgiApp, callback_id: str, missing: str
+) -> None:
+    """Slack waits 3 s for a view_submission's answer and then shows the person a vague error;
+    Bolt answered 404 (no callback_id), or crashed building its arguments (no view.type) and
+    answered 500 after the 3 s, which the app turned into 400."""
+    payload = view_submission(callback_id, private_metadata=READABLE_METADATA[callback_id])
+    _without(missing)(payload)
+
+    started = time.monotonic()
+    response = send("view_submission", payload)
+
+    assert response.status == 200
+    assert time.monotonic() - started < 1.5
+    answer = response.json()
+    if answer["response_action"] == "errors":  # the step's answer did not arrive: choose it
+        assert list(answer["errors"].values()) == ["Choose an answer to go on."]
+    else:
+        assert answer["response_action"] == "update"
+        assert "again" in json.dumps(answer["view"])

@@ -174,6 +174,8 @@ class FakeSlack:
         self._responses: list[ResponsePost] = []
         self._failures: dict[str, list[_ScriptedFailure]] = {}
         self._held_methods: set[str] = set()
+        self._slow: dict[str, list[list[float]]] = {}
+        """method -> [[seconds, calls left], ...]: answers sent late (see slow_next)."""
         self._held_calls = 0
         self._let_through = threading.Event()
         self._sequence = itertools.count(1)
@@ -378,6 +380,25 @@ class FakeSlack:
                 _ScriptedFailure(status, error, retry_after, times)
             )
 
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next `times` calls to `method` are carried out and recorded at once, but
+        answered only after `seconds`: what a client whose timeout is shorter sees as a
+        timeout, although Slack did what it asked. Method "response_url" slows response URL
+        posts."""
+        with self._lock:
+            self._slow.setdefault(method, []).append([seconds, times])
+
+    def _answer_late(self, method: str) -> None:
+        with self._lock:
+            queue = self._slow.get(method)
+            if not queue:
+                return
+            seconds = queue[0][0]
+            queue[0][1] -= 1
+            if queue[0][1] <= 0:
+                queue.pop(0)
+        time.sleep(seconds)
+
     def hold(self, method: str) -> None:
         """Calls to `method` from now on never arrive: each waits, unrecorded, until
         `let_through()` and then fails with 503 (what a process killed meanwhile never sees)."""
@@ -413,6 +434,7 @@ class FakeSlack:
             self._calls.clear()
             self._responses.clear()
             self._failures.clear()
+            self._slow.clear()
             self._canvases.clear()
             self._channel_canvases.clear()
 
@@ -471,6 +493,7 @@ class FakeSlack:
         self._record(
             Call(method, params, headers, status=status, response=body, at=time.monotonic())
         )
+        self._answer_late(method)
         return status, extra_headers, body
 
     def _answer(
@@ -509,6 +532,7 @@ class FakeSlack:
         else:
             status, extra_headers, answer = 200, {}, {"ok": True}
         self._record(ResponsePost(token, body, headers, status=status, at=time.monotonic()))
+        self._answer_late(RESPONSE_URL_METHOD)
         return status, extra_headers, answer
 
     # -- Web API methods -------------------------------------------------------------------
@@ -916,8 +940,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (see slow_next)
 
     def _handle(self) -> None:
         url = urlsplit(self.path)

@@ -368,6 +368,24 @@ def block_actions(
     return payload
 
 
+def click_in_old_modal(
+    action_id: str,
+    value: str,
+    callback_id: str,
+    private_metadata: str,
+) -> dict[str, Any]:
+    """A click in a modal (id V0OLD, hash h0) whose private_metadata the app may not be able to
+    read: one opened by an older version of the app, or carrying a foreign value."""
+    old_modal = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "id": "V0OLD",
+        "hash": "h0",
+        "private_metadata": private_metadata,
+    }
+    return block_actions(action_id, value, container="view", view=old_modal)
+
+
 def view_submission(
     callback_id: str | None = None,
     *,

@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 from bot.advisor import AnswerError
 from bot.knowledge import Question
 from bot.render.feedback import FeedbackButtons
-from bot.render.questionnaire import question_block_id, questionnaire_view
+from bot.render.questionnaire import question_block_id, questionnaire_view, restart_view
 from bot.render.recommendation import ResultButtons, recommendation_message
 from bot.slack.context import Turn
 from bot.slack.platform.messenger import problem_text
@@ -25,6 +25,7 @@ from bot.slack.wire.state import (
     Answering,
     Destination,
     FeedbackValue,
+    Place,
     QuestionnaireState,
     ResultValue,
     StateError,
@@ -44,6 +45,18 @@ EXPIRED = (
     f"Please start it again with `{COMMAND} recommend`."
 )
 
+EXPIRED_HERE = (
+    "This questionnaire expired (it was started by an older version of me). "
+    "Start it again here; the result comes to our DM."
+)
+
+
+def expired_view() -> View:
+    """What a questionnaire modal whose state cannot be read becomes: why, and a button that
+    starts the questionnaire again in the same modal (the result goes to the person's DM: where
+    the old one was to go cannot be read)."""
+    return restart_view(EXPIRED_HERE, Place(dm=True).encode_value())
+
 
 def step_view(turn: Turn, state: QuestionnaireState) -> View:
     return questionnaire_view(
@@ -60,13 +73,19 @@ def open_questionnaire(
     trigger_id: str,
     to: Destination,
     answers: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    replacing: tuple[str, str | None] | None = None,
 ) -> bool:
     """Open step 1 for `to.user` (with `answers` already chosen, as read from a project
-    description); if Slack refuses, tell them why by another route."""
+    description), or show it in the modal `replacing` (its view id and hash: a "Start again"
+    inside a modal); if Slack refuses, tell them why by another route."""
     known = {question.id for question in turn.kb.questionnaire.questions}
     chosen = {q: options for q, options in (answers or {}).items() if q in known}
     view = step_view(turn, QuestionnaireState(to=to, answers=chosen))
-    outcome = turn.slack.open_view(trigger_id, view, f"questionnaire for user={to.user}")
+    if replacing is not None:
+        outcome = turn.slack.update_view(*replacing, view)
+    else:
+        outcome = turn.slack.open_view(trigger_id, view, f"questionnaire for user={to.user}")
     if not outcome.ok:
         turn.slack.tell(
             to.user,
@@ -96,19 +115,20 @@ def selected_options(
 
 @dataclass(frozen=True)
 class BackClick(Generic[InProgress]):
-    """A readable Back click in the questionnaire modal: the view to update, and the state one
-    step back with what was chosen on the step left kept."""
+    """A Back click in the questionnaire modal: the view to update, and the state one step back
+    with what was chosen on the step left kept (None when the modal's state cannot be read:
+    the modal then says so, with the way to start again)."""
 
     view_id: str
     view_hash: str | None
-    state: InProgress
+    state: InProgress | None
 
 
 def back_click(
     body: dict[str, Any], kind: type[InProgress], questions: Sequence[Question], what: str
 ) -> BackClick[InProgress] | None:
-    """`body` read as a Back click in a modal carrying `kind`; None (logged, naming `what`)
-    when it is not one the app can read."""
+    """`body` read as a Back click in a modal carrying `kind`; its `state` None (logged,
+    naming `what`) when the app cannot read it, and None when it names no modal at all."""
     try:
         click = BlockActions.model_validate(body)
         if click.view is None:
@@ -116,12 +136,23 @@ def back_click(
         state = kind.decode(click.view.private_metadata)
     except (ValidationError, StateError) as error:
         log.warning("Unreadable %s Back click: %s", what, problems(error))
-        return None
+        return _unreadable_back(body)
     if state.step < len(questions):
         question = questions[state.step]
         state = state.with_answer(question.id, selected_options(click.view.state.values, question))
     back = state.at_step(max(min(state.step, len(questions)) - 1, 0))
     return BackClick(click.view.id, click.view.hash, back)
+
+
+def _unreadable_back(body: dict[str, Any]) -> BackClick[Any] | None:
+    """The modal of a Back click the app cannot read, if the click names one."""
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return None
+    view_id, view_hash = view.get("id"), view.get("hash")
+    if not isinstance(view_id, str) or not view_id:
+        return None
+    return BackClick(view_id, view_hash if isinstance(view_hash, str) else None, None)
 
 
 def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> ResultButtons:

@@ -25,6 +25,7 @@ from bot.slack.listeners import (
     results,
     shortcuts,
     topics,
+    views,
     workflow_step,
 )
 
@@ -42,6 +43,7 @@ SURFACES = (
     decisions,
     workflow_step,
     lifecycle,
+    views,
     errors,
 )
 """Bolt tries listeners in registration order: the surfaces whose acks are timed first (slash

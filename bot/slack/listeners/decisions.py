@@ -64,14 +64,15 @@ def register(app: App, app_context: AppContext) -> None:
             log.warning("Malformed decide shortcut: %s", problems(error))
             return
         channel = shortcut.channel.id
-        start_decision(
-            app_context.turn(context, channel),
-            user=shortcut.user.id,
-            channel=channel,
-            thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
-            title=clean_text(shortcut.message.text),
-            response_url=shortcut.response_url,
-        )
+        with app_context.finishing(context):  # claimed in the durable inbox before the ack
+            start_decision(
+                app_context.turn(context, channel),
+                user=shortcut.user.id,
+                channel=channel,
+                thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
+                title=clean_text(shortcut.message.text),
+                response_url=shortcut.response_url,
+            )
 
     @app.action(DecisionActionId.ADD_ANSWERS)
     def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -171,9 +172,13 @@ def register(app: App, app_context: AppContext) -> None:
         turn = app_context.turn(context)
         questions = turn.kb.questionnaire.questions
         back = back_click(body, DecisionAnswering, questions, "decision")
-        if back is not None:
-            title = decision_title(turn, back.state.decision)
-            turn.slack.update_view(back.view_id, back.view_hash, step_view(turn, back.state, title))
+        if back is None:
+            return
+        if back.state is None:
+            view = notice_view("Start again", EXPIRED)
+        else:
+            view = step_view(turn, back.state, decision_title(turn, back.state.decision))
+        turn.slack.update_view(back.view_id, back.view_hash, view)
 
 
 def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:

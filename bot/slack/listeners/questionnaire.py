@@ -15,7 +15,6 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import missing_questions
-from bot.render.block_kit import notice_view
 from bot.render.questionnaire import question_block_id
 from bot.slack.context import AppContext
 from bot.slack.flows.questionnaire import (
@@ -23,6 +22,7 @@ from bot.slack.flows.questionnaire import (
     NEEDED,
     back_click,
     deliver_recommendation,
+    expired_view,
     open_questionnaire,
     selected_options,
     step_view,
@@ -44,11 +44,11 @@ def register(app: App, app_context: AppContext) -> None:
             state = QuestionnaireState.decode(submission.view.private_metadata)
         except (ValidationError, StateError) as error:
             log.warning("Unreadable questionnaire submission: %s", problems(error))
-            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+            ack(response_action="update", view=expired_view().to_dict())
             return
         if state.step >= len(questions):
             log.warning("Questionnaire step %s is past the last question", state.step)
-            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+            ack(response_action="update", view=expired_view().to_dict())
             return
         question = questions[state.step]
         chosen = selected_options(submission.view.state.values, question)
@@ -77,8 +77,10 @@ def register(app: App, app_context: AppContext) -> None:
         turn = app_context.turn(context)
         questions = turn.kb.questionnaire.questions
         back = back_click(body, QuestionnaireState, questions, "questionnaire")
-        if back is not None:
-            turn.slack.update_view(back.view_id, back.view_hash, step_view(turn, back.state))
+        if back is None:
+            return
+        view = expired_view() if back.state is None else step_view(turn, back.state)
+        turn.slack.update_view(back.view_id, back.view_hash, view)
 
     @app.action(ActionId.START_QUESTIONNAIRE)
     def start_questionnaire(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -100,4 +102,6 @@ def register(app: App, app_context: AppContext) -> None:
             )
             return
         to = place.destination(click.user.id, click.response_url)
-        open_questionnaire(turn, click.trigger_id, to, place.answers)
+        in_modal = click.view is not None and click.view.type == "modal"
+        replacing = (click.view.id, click.view.hash) if click.view and in_modal else None
+        open_questionnaire(turn, click.trigger_id, to, place.answers, replacing=replacing)

@@ -1,9 +1,14 @@
 """The message shortcut "Ask Framework Advisor" (answers a message in its thread) and the global
-shortcut "Framework recommendation" (opens the questionnaire; the result goes to the DM)."""
+shortcut "Framework recommendation" (opens the questionnaire; the result goes to the DM).
+
+The message shortcut is claimed in the durable inbox before its ack (see
+bot/slack/platform/redelivery.py) and answered like a mention: when an answer slot is free, and
+by another instance if this one dies first."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -11,8 +16,9 @@ from slack_bolt import Ack, App, BoltContext
 from bot.matching import clean_text
 from bot.render.block_kit import with_note
 from bot.slack.context import AppContext
+from bot.slack.flows.failures import report_unhandled
 from bot.slack.flows.questionnaire import open_questionnaire
-from bot.slack.platform.messenger import problem_text
+from bot.slack.platform.messenger import TIMED_OUT, problem_text
 from bot.slack.wire.ids import CallbackId
 from bot.slack.wire.payloads import GlobalShortcut, MessageShortcut, ValidationError, problems
 from bot.slack.wire.state import Destination, Place
@@ -24,8 +30,15 @@ NO_TEXT = "That message has no text I can answer. Try it on a message with a que
 
 def register(app: App, app_context: AppContext) -> None:
     @app.shortcut(CallbackId.ASK_SHORTCUT)
-    def answer_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    def take_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
+        app_context.answer_later(
+            partial(answer_message_shortcut, body, context),
+            partial(report_unhandled, app_context, body=body, context=context),
+            context,
+        )
+
+    def answer_message_shortcut(body: dict[str, Any], context: BoltContext) -> None:
         try:
             shortcut = MessageShortcut.model_validate(body)
         except ValidationError as error:
@@ -40,6 +53,14 @@ def register(app: App, app_context: AppContext) -> None:
         answer = turn.reply(shortcut.message.text, Place(channel=channel, thread_ts=thread_ts))
         outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
         if outcome.ok:
+            return
+        if outcome.error == TIMED_OUT:  # it may be in the thread: a private copy would repeat it
+            turn.slack.tell(
+                user,
+                problem_text(outcome.error),
+                response_url=shortcut.response_url,
+                channel=channel,
+            )
             return
         # Not in the channel (or similar): the person still gets the answer, privately.
         note = problem_text(outcome.error, channel) + " Here is the answer, just for you:"

@@ -5,6 +5,10 @@ Every Web API call and response-URL post goes through `Slack`, which turns excep
 result meant for a channel the bot is not in goes to the person by another route, and the
 person is told what they can do about it. Retries of 429 (honouring Retry-After) and 5xx
 happen below this, in the clients' retry handlers.
+
+A call sent whose answer did not come in time (TIMED_OUT) is not a failure to reach Slack:
+Slack may well have done it. It is never sent again by another route (that posted the same
+message twice), and the person is told it may not have arrived rather than that it failed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ CHANNEL_ERRORS = frozenset(
 """Errors that mean the bot cannot post where it was asked to; the person can fix them."""
 TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"})
 CONNECTION_ERROR = "connection_error"
+TIMED_OUT = "timed_out"
+"""Sent, but Slack's answer did not come within the timeout: it may have been carried out."""
 NOWHERE = "no_message_to_replace"
 """A click that names neither a message nor a response URL: there is nothing to replace."""
 
@@ -58,15 +64,26 @@ def problem_text(error: str | None, channel: str | None = None) -> str:
         return "Slack closed that window before it opened. Please try again."
     if error == CONNECTION_ERROR:
         return "I couldn't reach Slack just now. Please try again in a minute."
+    if error == TIMED_OUT:
+        return (
+            "Slack was slow to confirm my reply, so it may not have arrived. If you don't see "
+            "it in a minute, please try again."
+        )
     return f"Slack refused my reply (`{error}`). I've logged it; please try again."
 
 
 class Slack:
     """The Web API client and response URLs, failures logged with context and returned."""
 
-    def __init__(self, client: WebClient, retry_handlers: list[RetryHandler]) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        retry_handlers: list[RetryHandler],
+        response_url_timeout: float = 30.0,
+    ) -> None:
         self.client = client
         self._retry_handlers = retry_handlers
+        self._response_url_timeout = response_url_timeout
 
     # -- single calls --------------------------------------------------------------------------
 
@@ -80,6 +97,14 @@ class Slack:
             code = error.response.get("error") or f"http_{error.response.status_code}"
             log.warning("Slack API %s failed with %s (%s)", name, code, context)
             return Outcome(False, code)
+        except TimeoutError:
+            log.warning(
+                "Slack API %s was sent but not answered within %ss (%s): it may have been done",
+                name,
+                self.client.timeout,
+                context,
+            )
+            return Outcome(False, TIMED_OUT)
         except (SlackClientError, OSError) as error:
             log.error("Slack API %s could not be sent (%s): %r", name, context, error)
             return Outcome(False, CONNECTION_ERROR)
@@ -181,7 +206,11 @@ class Slack:
 
     def respond(self, url: str, message: Message, *, replace_original: bool = False) -> Outcome:
         """Post an ephemeral message (or replace the original) through a response URL."""
-        client = KeepAliveWebhookClient(url, retry_handlers=self._retry_handlers)
+        client = KeepAliveWebhookClient(
+            url,
+            timeout=self._response_url_timeout,  # type: ignore[arg-type]  # any float
+            retry_handlers=self._retry_handlers,
+        )
         try:
             response = client.send(
                 text=message.text,
@@ -189,6 +218,12 @@ class Slack:
                 response_type="ephemeral",
                 replace_original=replace_original,
             )
+        except TimeoutError:
+            log.warning(
+                "Response URL post sent but not answered within %ss: it may have arrived",
+                self._response_url_timeout,
+            )
+            return Outcome(False, TIMED_OUT)
         except (SlackClientError, OSError) as error:
             log.error("Response URL post could not be sent: %r", error)
             return Outcome(False, CONNECTION_ERROR)
@@ -225,11 +260,11 @@ class Slack:
         message = notice_message(text)
         if response_url:
             outcome = self.respond(response_url, message)
-            if outcome.ok:
+            if outcome.ok or outcome.error == TIMED_OUT:
                 return outcome
         if channel and not channel.startswith("D"):
             outcome = self.post_ephemeral(channel, user, message, thread_ts=thread_ts)
-            if outcome.ok:
+            if outcome.ok or outcome.error == TIMED_OUT:
                 return outcome
         outcome = self.send_to_dm(user, message)
         if not outcome.ok:
@@ -256,6 +291,9 @@ class Slack:
         for route in routes:
             outcome = route()
             if outcome.ok:
+                return outcome
+            if outcome.error == TIMED_OUT:
+                # It may have arrived: another route would show it twice.
                 return outcome
             errors.append(outcome.error)
         channel_problem = next((e for e in errors if e in CHANNEL_ERRORS), errors[-1])

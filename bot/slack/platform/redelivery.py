@@ -3,13 +3,14 @@
 The Events API redelivers an event it believes failed (X-Slack-Retry-Num, same event_id), a
 replay repeats one, and Bolt would dispatch each delivery as a new event.
 
-Mentions and DMs (what the bot answers) go through the durable inbox: before the ack, the
-delivery is claimed in the store with its body (`Store.accept_delivery`, one row per event_id,
-the insert being the claim), so it is answered at most once whichever worker or instance gets
-it, before or after a restart; and it is answered even if this process dies after the ack,
-since another instance's `InboxSweeper` (bot/slack/platform/inbox_sweep.py) picks up a row
-nobody finished. When the database cannot be asked, this process's memory deduplicates instead
-(said in the log and in /healthz), as it does for every other event.
+Mentions, DMs and message shortcuts (what the bot answers) go through the durable inbox:
+before the ack, the delivery is claimed in the store with its body (`Store.accept_delivery`,
+one row per event_id, the insert being the claim; a shortcut, which has no event_id, is keyed
+by its trigger_id), so it is answered at most once whichever worker or instance gets it, before
+or after a restart; and it is answered even if this process dies after the ack, since another
+instance's `InboxSweeper` (bot/slack/platform/inbox_sweep.py) picks up a row nobody finished.
+When the database cannot be asked, this process's memory deduplicates instead (said in the log
+and in /healthz), as it does for every other event.
 
 For those (and for inbox events in that fallback), two guards, so that the acknowledgement
 never waits for a database: before the ack, this process's memory refuses an event id it has
@@ -26,7 +27,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -129,15 +130,45 @@ def kept_in_inbox(event: Any) -> bool:
     )
 
 
+SHORTCUT_KEY_PREFIX = "shortcut:"
+"""The inbox key of a message shortcut is this and its trigger_id (unique per use)."""
+
+
+def shortcut_key(body: dict[str, Any], callback_ids: frozenset[str]) -> str | None:
+    """The inbox key of a message shortcut the bot answers, None for any other request."""
+    if body.get("type") != "message_action" or body.get("callback_id") not in callback_ids:
+        return None
+    trigger_id = body.get("trigger_id")
+    if not isinstance(trigger_id, str) or not trigger_id:
+        return None
+    return SHORTCUT_KEY_PREFIX + trigger_id
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    team = body.get("team")
+    team_id = team.get("id") if isinstance(team, dict) else body.get("team_id")
+    return team_id if isinstance(team_id, str) else None
+
+
 class SkipRedeliveredEvents(Middleware):
     """An event_id seen before (Slack's retry of a slow or failed delivery, a replay) is
     acknowledged and not answered again. It runs after signature verification, so forged
     requests cannot use up event ids. A Middleware subclass rather than a function: Bolt then
-    calls it directly instead of building its full keyword-argument set for every request."""
+    calls it directly instead of building its full keyword-argument set for every request.
 
-    def __init__(self, dedupe: EventDeduplicator, store: Store | None = None) -> None:
+    The message shortcuts named by `shortcuts` are claimed in the inbox too (their listeners
+    answer them inside `Store.finishing`)."""
+
+    def __init__(
+        self,
+        dedupe: EventDeduplicator,
+        store: Store | None = None,
+        *,
+        shortcuts: Iterable[str] = (),
+    ) -> None:
         self.dedupe = dedupe
         self.store = store
+        self.shortcuts = frozenset(shortcuts)
         self._durable = True
         self._mode_lock = threading.Lock()
 
@@ -145,6 +176,9 @@ class SkipRedeliveredEvents(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         body = req.body
+        shortcut = shortcut_key(body, self.shortcuts) if self.shortcuts else None
+        if shortcut is not None:
+            return self._claim_shortcut(req, next, shortcut)
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not isinstance(event_id, str) or not event_id:
             return next()
@@ -171,6 +205,25 @@ class SkipRedeliveredEvents(Middleware):
             log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
             return BoltResponse(status=200, body="")
         req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
+        return next()
+
+    def _claim_shortcut(
+        self, req: BoltRequest, next: Callable[[], BoltResponse], key: str
+    ) -> BoltResponse | None:
+        """A message shortcut, claimed before its ack; answered without the inbox while the
+        database cannot be asked (Slack does not resend shortcuts, so nothing to deduplicate)."""
+        if req.context.get(REDELIVERED_KEY) == key:
+            req.context[DELIVERY_KEY] = Delivery(retry=True, inbox_id=key)
+            return next()
+        if self.store is None:
+            return next()
+        acceptance = self.store.accept_delivery(key, _team_of(req.body), json.dumps(req.body))
+        self._note_mode(durable=acceptance is not Acceptance.UNAVAILABLE)
+        if acceptance is Acceptance.DUPLICATE:
+            log.info("Shortcut %s already claimed; ignoring it", key)
+            return BoltResponse(status=200, body="")
+        if acceptance is Acceptance.NEW:
+            req.context[DELIVERY_KEY] = Delivery(retry=False, inbox_id=key)
         return next()
 
     def _note_mode(self, *, durable: bool) -> None:

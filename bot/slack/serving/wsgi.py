@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app, open_store
 from bot.slack.platform.token_check import TokenCheck, TokenStatus
-from bot.store import Health, Store
+from bot.store import Health, SharedHealth, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -71,9 +72,11 @@ class SlackWsgiApp:
         signing_secret: str,
         health: Callable[[], Health] | None = None,
         token: Callable[[], TokenCheck] | None = None,
+        shared_health: Callable[[], SharedHealth] | None = None,
     ) -> None:
         self.app = app
         self._health = health
+        self._shared_health = shared_health
         self._token = token
         self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self._secret = signing_secret.encode("utf-8")
@@ -153,9 +156,13 @@ class SlackWsgiApp:
 
     def _health_report(self) -> tuple[int, Headers, bytes]:
         """200 (the bot answers questions without its database), with the store's state for
-        whoever looks: whether the database is reachable, and records waiting or lost; and
-        whether Slack accepted the bot token. A token Slack rejected means nothing can be
-        answered: 503, status "error"."""
+        whoever looks, and whether Slack accepted the bot token. A token Slack rejected means
+        nothing can be answered: 503, status "error".
+
+        The store's figures are every instance's, read from the database, so whichever
+        gunicorn worker answers gives the same report: records waiting and lost (each
+        instance writes its own there), the inbox's unanswered deliveries, the newest record.
+        With the database unavailable it says so, and gives this worker's own figures."""
         report: dict[str, Any] = {"status": "ok"}
         status = 200
         if self._token is not None:
@@ -164,17 +171,43 @@ class SlackWsgiApp:
             if check.rejected:
                 report["status"], status = "error", 503
         if self._health is not None:
-            health = self._health()
-            report["database"] = "ok" if health.ok else f"unavailable: {health.last_error}"
-            report["inbox"] = (
-                "durable"
-                if health.ok
-                else "in memory only: mentions and DMs are deduplicated in this process, and "
-                "one acknowledged before a crash can be lost until the database is back"
-            )
-            report["records_waiting"] = health.pending
-            report["records_lost"] = health.dropped
+            report.update(self._store_report(self._health))
         return status, [("content-type", "application/json")], json.dumps(report).encode()
+
+    def _store_report(self, health_now: Callable[[], Health]) -> dict[str, Any]:
+        shared: SharedHealth | None = None
+        if self._shared_health is not None:
+            try:
+                shared = self._shared_health()
+            except StoreUnavailable:
+                pass
+            except Exception:
+                log.exception("Could not read the store's figures for /healthz")
+        health = health_now()  # after that attempt: it knows how it went
+        own = {"records_waiting": health.pending, "records_lost": health.dropped}
+        if shared is not None:
+            return {
+                "database": "ok",
+                "inbox": "durable",
+                "records_waiting": shared.records_waiting,
+                "records_lost": shared.records_lost,
+                "figures": f"every instance's ({shared.instances} reporting)",
+                "inbox_unanswered": shared.inbox_unanswered,
+                "oldest_unanswered_at": _iso(shared.oldest_unanswered_at),
+                "last_record_at": _iso(shared.last_record_at),
+                "this_worker": own,
+            }
+        if not health.ok:
+            return {
+                "database": f"unavailable: {health.last_error or 'unknown error'}",
+                "inbox": "in memory only: mentions, DMs and shortcuts are deduplicated in "
+                "this process, and one acknowledged before a crash can be lost until the "
+                "database is back",
+                **own,
+                "figures": "this worker's only: the database is unavailable, so the other "
+                "instances' cannot be read",
+            }
+        return {"database": "ok", "inbox": "durable", **own, "figures": "this worker's only"}
 
     def _signed_by_slack(self, raw: bytes, environ: WSGIEnvironment) -> bool:
         """Slack's v0 signature over the raw bytes (which need not be valid UTF-8 here).
@@ -221,6 +254,10 @@ def _send(start_response: StartResponse, status: int, headers: Headers, body: by
     return [body]
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _describe(environ: WSGIEnvironment) -> str:
     return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO', '?')}"
 
@@ -247,4 +284,5 @@ def create_wsgi_app(
         settings.secret("signing_secret") or "",
         health=store.health,
         token=lambda: token.current,
+        shared_health=store.shared_health,
     )

@@ -143,6 +143,8 @@ class _ViewState(_Payload):
 
 class _View(_Payload):
     id: str = Field(min_length=1)
+    type: str = ""
+    """"modal", or "home" for the Home tab."""
     hash: str | None = None
     private_metadata: str = ""
     callback_id: str = ""
