@@ -35,6 +35,36 @@ def isolated_data_dir(
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def knowledge_loaded_once() -> Iterator[None]:
+    """Every app a test builds loads its knowledge folder and builds a matcher for it (about
+    0.15 s, most of a Slack test's setup). In a test process each folder's content is loaded,
+    and matched, once: keyed by the folder and its stamp (the hash of the files it loads), so
+    an edited folder is loaded afresh and one that does not load raises every time."""
+    from bot import live_knowledge
+    from bot.matching import Matcher
+
+    loaded: dict[tuple[Path, str], KnowledgeBase] = {}
+    matchers: dict[int, tuple[KnowledgeBase, Matcher]] = {}
+
+    def load_once(directory: Path | str | None = None) -> KnowledgeBase:
+        folder = Path(directory) if directory is not None else live_knowledge.DEFAULT_KNOWLEDGE_DIR
+        key = (folder.resolve(), live_knowledge.folder_stamp(folder))
+        if key not in loaded:
+            loaded[key] = load_knowledge(folder)
+        return loaded[key]
+
+    def matcher_once(knowledge: KnowledgeBase) -> Matcher:
+        if id(knowledge) not in matchers:  # the knowledge is kept, so its id stays its own
+            matchers[id(knowledge)] = (knowledge, Matcher(knowledge))
+        return matchers[id(knowledge)][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(live_knowledge, "load_knowledge", load_once)
+        patch.setattr(live_knowledge, "Matcher", matcher_once)
+        yield
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The shipped knowledge base, loaded once."""

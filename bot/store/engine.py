@@ -7,9 +7,11 @@ to set up. `postgresql://` and Heroku's `postgres://` select PostgreSQL through 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -17,6 +19,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 SQLITE_FILE_NAME = "framework-advisor.db"
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -128,17 +132,22 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
-        while True:
-            try:
-                connection.exec_driver_sql(f"BEGIN {mode}")
-                return
-            except OperationalError as error:
-                if "locked" not in str(error.orig) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(SQLITE_LOCK_POLL_SECONDS)
+        while_sqlite_locked(lambda: connection.exec_driver_sql(f"BEGIN {mode}"))
 
     return engine
+
+
+def while_sqlite_locked(attempt: Callable[[], _T]) -> _T:
+    """Run `attempt` (a write to SQLite) again while another writer holds the database's write
+    lock, for up to SQLITE_BUSY_TIMEOUT_SECONDS; the error of the last try is raised."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            return attempt()
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if "locked" not in str(getattr(error, "orig", error)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(SQLITE_LOCK_POLL_SECONDS)
 
 
 READ_ONLY = {_SQLITE_BEGIN_OPTION: "DEFERRED"}

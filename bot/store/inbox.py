@@ -6,7 +6,10 @@ however often and to whichever instance Slack delivers an event, one claim wins.
 holds a lease while it answers; a row whose lease ran out without being done (the process died
 after the ack) is leased again by whichever instance looks next (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL; SQLite's write lock serialises the lease), answered and marked done. Claims and
-done marks of concurrent requests share transactions (group commit).
+done marks of concurrent requests share transactions (group commit); on SQLite, where a commit
+does not wait for the disk, each claim is one autocommit INSERT instead, so that the write lock
+is held inside one call (see `statements.accept_on_sqlite`), and the group commit only queues
+this process's claims behind each other rather than polling SQLite's lock.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from bot.store.availability import Availability, StoreUnavailable
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import events
-from bot.store.statements import ACCEPT_DELIVERY, RecordKind, write_grouped
+from bot.store.statements import ACCEPT_DELIVERY, RecordKind, accept_on_sqlite, write_grouped
 from bot.store.write_queue import Write, WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -116,24 +119,23 @@ class Inbox:
 
     def _claim_batch(self, claims: Sequence[_Claim]) -> list[bool | BaseException]:
         now = _now()
+        rows = [
+            {
+                "event_id": claim.event_id,
+                "team_id": claim.team_id,
+                "claimed_at": now,
+                "body": claim.body,
+                "lease_until": now + self.lease,
+            }
+            for claim in claims
+        ]
         with self._availability.attempt():
             self._prepare()
+            if self._engine.dialect.name == "sqlite":
+                return list(accept_on_sqlite(self._engine, rows))
             with self._engine.begin() as connection:
                 statement = ACCEPT_DELIVERY[connection.dialect.name]
-                return [
-                    connection.execute(
-                        statement,
-                        {
-                            "event_id": claim.event_id,
-                            "team_id": claim.team_id,
-                            "claimed_at": now,
-                            "body": claim.body,
-                            "lease_until": now + self.lease,
-                        },
-                    ).first()
-                    is not None
-                    for claim in claims
-                ]
+                return [connection.execute(statement, row).first() is not None for row in rows]
 
     # -- finishing -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ difference between bot/store/schema.py and a database:
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -20,6 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+
+from bot.store.engine import READ_ONLY
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _POSTGRES_LOCK_KEY = 0x46_41_4D_47  # any constant shared by every instance of this app
@@ -33,8 +36,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The newest revision this code knows."""
+    """The newest revision this code knows (read from migrations/versions once a process)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "bot/store/migrations/versions holds no revision"
     return head
@@ -43,11 +47,15 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
     with engine.connect() as connection:
+        connection.execution_options(**READ_ONLY)
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to `revision` (default: the newest), atomically."""
+    """Migrate the database to `revision` (default: the newest), atomically. A database
+    already at the newest revision (every start but the first) is only read."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(

@@ -7,16 +7,20 @@ newest (votes, the knowledge stamp) or an event claim that a concurrent claim ma
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store.decision_texts import purge_decision_texts
+from bot.store.engine import while_sqlite_locked
 from bot.store.reasons import upsert_reason
 from bot.store.schema import TEAM_TABLES, events, feedback, meta, questions, recommendations
 
@@ -103,6 +107,49 @@ CLAIM_EVENT = _claims("event_id", "team_id", "claimed_at", "done_at")
 """A claim made after the ack: done as it is made (its answer follows at once)."""
 ACCEPT_DELIVERY = _claims("event_id", "team_id", "claimed_at", "body", "lease_until")
 """A mention or DM claimed before its ack, kept with its body until it is answered."""
+
+_SQLITE = sqlite.dialect(paramstyle="named")
+_ACCEPT_COLUMNS = ("event_id", "team_id", "claimed_at", "body", "lease_until")
+_SQLITE_ACCEPT = str(
+    sqlite.insert(events)
+    .values({column: bindparam(column) for column in _ACCEPT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=[events.c.event_id])
+    .compile(dialect=_SQLITE)
+)
+_SQLITE_ACCEPT_BINDS = {
+    column: events.c[column].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+    for column in _ACCEPT_COLUMNS
+}
+
+
+def accept_on_sqlite(engine: Engine, rows: Sequence[Row]) -> list[bool]:
+    """ACCEPT_DELIVERY on SQLite, one claim a statement on a pooled DB-API connection in
+    autocommit mode (the engine's connections are, see bot/store/engine.py): SQLite takes its
+    write lock, inserts and commits inside that one call, which releases the GIL, so the lock
+    is never held across Python code that a busy thread can keep waiting for the GIL (with
+    BEGIN … COMMIT it was, and every claim behind it waited milliseconds). One changed row:
+    this claim won. On SQLite the commit does not wait for the disk (WAL, synchronous=NORMAL),
+    so a transaction per claim costs what a shared one would. Raises SQLAlchemy's errors."""
+    connection = engine.raw_connection()
+    cursor = connection.cursor()
+    try:
+        won = []
+        for row in rows:
+            values = {
+                column: row[column] if bind is None else bind(row[column])
+                for column, bind in _SQLITE_ACCEPT_BINDS.items()
+            }
+            while_sqlite_locked(partial(cursor.execute, _SQLITE_ACCEPT, values))
+            won.append(cursor.rowcount == 1)
+        return won
+    except sqlite3.Error as error:
+        if engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
+            connection.invalidate(error)
+        raise DBAPIError.instance(_SQLITE_ACCEPT, None, error, sqlite3.Error) from error
+    finally:
+        cursor.close()
+        connection.close()
+
 
 _NOTE_EVENTS = {
     name: insert_for(events).on_conflict_do_nothing(index_elements=[events.c.event_id])

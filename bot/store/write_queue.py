@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,6 +80,8 @@ class WriteQueue:
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
+        self._closing = threading.Event()
+        """Set by `close`: a writer lingering for more records stops at once."""
         self._thread: threading.Thread | None = None
         self._closed = False
         self._pending: deque[Write] = deque()
@@ -245,7 +246,7 @@ class WriteQueue:
                 return
             waiting = self._has_work()
             if waiting and self.availability.may_try():
-                time.sleep(WRITE_LINGER_SECONDS)
+                self._closing.wait(WRITE_LINGER_SECONDS)  # `close` drains what waits
                 while self.drain_once() and self._has_work():
                     pass
                 continue
@@ -257,6 +258,7 @@ class WriteQueue:
         with self._lock:
             self._closed = True
             thread = self._thread
+        self._closing.set()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)

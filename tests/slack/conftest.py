@@ -82,11 +82,14 @@ def slack_app(slack_settings: Settings, slack_store: Store) -> App:
 
 
 @pytest.fixture
-def wsgi_app(slack_settings: Settings, slack_store: Store) -> WsgiApp:
-    """The WSGI callable gunicorn serves, built from `slack_settings`, on `slack_store`."""
+def wsgi_app(slack_settings: Settings, slack_store: Store) -> Iterator[WsgiApp]:
+    """The WSGI callable gunicorn serves, built from `slack_settings`, on `slack_store`; what
+    it runs in the background is stopped after the test."""
     from bot.slack.serving.wsgi import create_wsgi_app
 
-    return create_wsgi_app(slack_settings, store=slack_store)
+    app = create_wsgi_app(slack_settings, store=slack_store)
+    yield app
+    app.close()
 
 
 @pytest.fixture

@@ -450,7 +450,11 @@ def test_a_burst_of_questions_never_holds_up_a_slash_command_ack(
 
 
 def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_unavailable(
-    slack_settings: Any, fake_slack: FakeSlack, kb: KnowledgeBase, tmp_path: Path
+    slack_settings: Any,
+    fake_slack: FakeSlack,
+    kb: KnowledgeBase,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     from bot.slack.serving.wsgi import create_wsgi_app
 
@@ -460,6 +464,7 @@ def test_a_data_dir_that_cannot_be_created_still_answers_and_reports_the_store_u
     settings = slack_settings.model_copy(update={"data_dir": blocker / "data"})
 
     app = create_wsgi_app(settings)
+    request.addfinalizer(app.close)  # its store and its token check
     body, headers = prepare(
         "app_mention",
         app_mention(f"<@U0BOT> {kb.entries[0].phrasings[0]}"),

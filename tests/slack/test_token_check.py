@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def health(slack_settings: Settings, tmp_path: Path):
 
     def check(settings: Settings = slack_settings) -> tuple[int, dict]:
         store = create_store(None, tmp_path)
+        app = create_wsgi_app(settings, store=store)
         try:
-            return _health(create_wsgi_app(settings, store=store))
+            return _health(app)
         finally:
+            app.close()  # a check still retrying (Slack unreachable) must not outlive the test
             store.close()
 
     return check
@@ -77,6 +80,24 @@ def test_healthz_with_slack_unreachable_still_answers_and_says_unchecked(
 
     assert status == 200
     assert report["slack_token"].startswith("unchecked: Slack could not be reached")
+
+
+def test_a_closed_web_app_stops_retrying_the_token_check(
+    slack_settings: Settings, tmp_path: Path
+) -> None:
+    unreachable = slack_settings.model_copy(update={"slack_api_url": "http://127.0.0.1:9/api/"})
+    store = create_store(None, tmp_path)
+    app = create_wsgi_app(unreachable, store=store)
+    before = set(threading.enumerate())
+    try:
+        _health(app)  # the check could not reach Slack: it would try again in a minute
+        checking = [t for t in set(threading.enumerate()) - before if t.name == "token-check"]
+        assert checking
+    finally:
+        app.close()
+        store.close()
+
+    assert not any(thread.is_alive() for thread in checking)
 
 
 def _socket_mode(settings: Settings) -> Settings:

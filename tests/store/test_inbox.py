@@ -3,15 +3,18 @@ the done mark written with the answer's records (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
-from bot.store import Acceptance, Store
+from bot.store import Acceptance, Store, create_store, engine
 from bot.store.schema import events
 
 SHORT_LEASE = timedelta(seconds=0.3)
@@ -45,7 +48,7 @@ def test_the_first_claim_of_an_event_wins_on_every_instance(
     assert second.claim_event("Ev1", "T1") is False  # the claim that is not a delivery, too
 
 
-def test_concurrent_claims_of_one_event_share_transactions_and_one_wins(
+def test_concurrent_claims_of_one_event_are_grouped_and_one_wins(
     make_store: Callable[..., Store],
 ) -> None:
     stores = [make_store(), make_store()]
@@ -139,3 +142,44 @@ def test_concurrent_sweeps_lease_each_delivery_once(make_store: Callable[..., St
         thread.join()
 
     assert sorted(leased) == sorted(f"Ev{number}" for number in range(30))
+
+
+# -- the claim on SQLite: one statement, in autocommit --------------------------------------
+
+
+def sqlite_store(tmp_path: Path, **options: Any) -> Store:
+    return create_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, **options)
+
+
+def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(tmp_path: Path) -> None:
+    # SQLite holds its write lock from BEGIN to COMMIT: a claim that is one INSERT in
+    # autocommit holds it inside that one call, never while Python code runs.
+    store = sqlite_store(tmp_path)
+    ran: list[str] = []
+    store.engine.dispose()  # every connection from here on reports what it runs
+    event.listen(store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(ran.append))
+
+    assert store.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}') is Acceptance.NEW
+    assert store.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}') is Acceptance.DUPLICATE
+
+    writes = [statement for statement in ran if not statement.startswith("SELECT")]
+    assert [statement.split()[0] for statement in writes] == ["INSERT", "INSERT"]
+    assert row(store, "Ev1")["body"] == '{"event_id": "Ev1"}'
+    assert row(store, "Ev1")["lease_until"] > row(store, "Ev1")["claimed_at"]
+
+
+def test_an_sqlite_claim_kept_from_the_write_lock_too_long_falls_back_to_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_SECONDS", 0.05)
+    store = sqlite_store(tmp_path, retry_interval=0)
+    other_process = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # a writer that does not let go
+
+    assert store.accept_delivery("Ev1", "T1", "{}") is Acceptance.UNAVAILABLE
+    assert "locked" in (store.health().last_error or "")
+
+    other_process.execute("ROLLBACK")
+    other_process.close()
+    assert store.accept_delivery("Ev1", "T1", "{}") is Acceptance.NEW
+    assert store.health().ok

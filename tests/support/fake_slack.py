@@ -218,7 +218,9 @@ class FakeSlack:
         self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            # How often the serving loop looks whether `stop` was called: a test waits this
+            # long, on average half of it, for every fake it stops.
+            kwargs={"poll_interval": 0.005},
             name="fake-slack",
             daemon=True,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,6 +135,8 @@ class TokenStatus:
         self._check = OAUTH if client is None else TokenCheck("unchecked", error="checking")
         self._lock = threading.Lock()
         self._started = False
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def current(self) -> TokenCheck:
@@ -147,7 +148,8 @@ class TokenStatus:
         with self._lock:
             if self._client is not None and not self._started:
                 self._started = True
-                threading.Thread(target=self._run, name="token-check", daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="token-check", daemon=True)
+                self._thread.start()
         return self._check
 
     def _run(self) -> None:
@@ -155,9 +157,17 @@ class TokenStatus:
         client = WebClient(
             self._client.token, base_url=self._client.base_url, timeout=CHECK_TIMEOUT_SECONDS
         )
-        while True:
+        while not self._stopped.is_set():
             self._check = check_token(client)
             if self._check.state != "unchecked":
                 log_startup(self._mode, self._check)
                 return
-            time.sleep(RETRY_SECONDS)
+            self._stopped.wait(RETRY_SECONDS)
+
+    def stop(self) -> None:
+        """No further checks; waits for one under way (at most its timeout and one retry)."""
+        self._stopped.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2 * CHECK_TIMEOUT_SECONDS + 1)

@@ -20,7 +20,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -73,11 +73,13 @@ class SlackWsgiApp:
         health: Callable[[], Health] | None = None,
         token: Callable[[], TokenCheck] | None = None,
         shared_health: Callable[[], SharedHealth] | None = None,
+        stop: Callable[[], None] = lambda: None,
     ) -> None:
         self.app = app
         self._health = health
         self._shared_health = shared_health
         self._token = token
+        self._stop = stop
         self.handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self._secret = signing_secret.encode("utf-8")
         flow = app.oauth_flow
@@ -85,6 +87,12 @@ class SlackWsgiApp:
             frozenset({flow.install_path, flow.redirect_uri_path}) if flow else frozenset()
         )
         """The OAuth install's pages, empty unless the install is on."""
+
+    def close(self) -> None:
+        """Stop what the app does in the background (the token check's retries for /healthz)
+        and close the store it opened itself: for an app thrown away while its process goes
+        on, as in tests."""
+        self._stop()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         try:
@@ -264,7 +272,7 @@ def _describe(environ: WSGIEnvironment) -> str:
 
 def create_wsgi_app(
     settings: Settings | None = None, *, store: Store | None = None
-) -> Callable[..., Iterable[bytes]]:
+) -> SlackWsgiApp:
     """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
     it: `gunicorn 'bot.slack.serving.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
     the variable) when the HTTP credentials are missing: the signing secret, and the bot token
@@ -274,15 +282,24 @@ def create_wsgi_app(
     problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))
     if problem is not None:
         raise SettingsError(problem)
+    opened = store is None
     if store is None:
         store = open_store(settings)
         atexit.register(store.close)
     app = create_app(settings, store=store)
     token = TokenStatus(None if settings.oauth else app.client)
+
+    def stop() -> None:
+        token.stop()
+        if opened:
+            atexit.unregister(store.close)
+            store.close()
+
     return SlackWsgiApp(
         app,
         settings.secret("signing_secret") or "",
         health=store.health,
         token=lambda: token.current,
         shared_health=store.shared_health,
+        stop=stop,
     )
