@@ -27,7 +27,7 @@ from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings, SettingsError
 from bot.slack import listeners
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, ProvideAppContext
 from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
 from bot.slack.platform.digest import DigestSender
 from bot.slack.platform.inbox_sweep import InboxSweeper
@@ -116,9 +116,21 @@ def create_app(
         retry_handlers=handlers,
     )
     options: dict[str, Any] = {}
+    installations = None
     if settings.oauth:
-        options["oauth_settings"] = oauth_settings(settings, store, client)
+        oauth = oauth_settings(settings, store, client)
+        options["oauth_settings"] = oauth
         options["installation_store_bot_only"] = True
+        installations = oauth.installation_store
+    app_context = AppContext(
+        knowledge=live,
+        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
+        store=store,
+        retry_handlers=handlers,
+        curator_ids=settings.curators,
+        review_after_days=settings.review_after_days,
+        installations=installations,
+    )
     app = App(
         name="framework-advisor",
         client=client,
@@ -128,15 +140,10 @@ def create_app(
         # while Slack is unreachable.
         token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        # Every request verified gets the AppContext before anything else runs (authorization
+        # included), so the listeners and the error listener always find it.
+        before_authorize=ProvideAppContext(app_context),
         **options,
-    )
-    app_context = AppContext(
-        knowledge=live,
-        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
-        store=store,
-        retry_handlers=handlers,
-        curator_ids=settings.curators,
-        review_after_days=settings.review_after_days,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)

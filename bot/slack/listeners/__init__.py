@@ -1,7 +1,10 @@
-"""Bolt listeners, one module per Slack surface, each with `register(app, app_context)`.
+"""Bolt listeners, one module per Slack surface, each with `register(app)`.
 
-Listeners are thin: parse the payload (`bot.slack.wire`), call the core through the
-`AppContext`, render with `bot.render`, and send through the messenger
+A listener is a module-level function, and `register(app)` only wires it
+(`app.event(Event.APP_MENTION)(take_mention)`); the `AppContext` reaches it through Bolt's
+`context` (`app_context_of(context)`, put there by the `ProvideAppContext` middleware that
+bot/slack/app.py installs). Listeners are thin: parse the payload (`bot.slack.wire`), call the
+core through the `AppContext`, render with `bot.render`, and send through the messenger
 (`bot.slack.platform.messenger`). No listener imports another; what several share is in
 `bot.slack.flows`.
 """
@@ -49,7 +52,32 @@ commands, then events). Each surface listens to its own request types, so no two
 can match the same request and the order changes nothing else."""
 
 
+CLOSURE_SURFACES = frozenset(
+    {
+        commands,
+        mentions,
+        messages,
+        home,
+        agent,
+        questionnaire,
+        results,
+        topics,
+        feedback,
+        shortcuts,
+        decisions,
+        workflow_step,
+        lifecycle,
+        errors,
+    }
+)
+"""Surfaces not yet moved to module-level listeners: their `register` still takes the
+AppContext (transitional, while the modules move one by one)."""
+
+
 def register(app: App, app_context: AppContext) -> None:
     """Every surface's listeners, in SURFACES order."""
     for surface in SURFACES:
-        surface.register(app, app_context)
+        if surface in CLOSURE_SURFACES:
+            surface.register(app, app_context)
+        else:
+            surface.register(app)
