@@ -55,8 +55,6 @@ can match the same request and the order changes nothing else."""
 CLOSURE_SURFACES = frozenset(
     {
         commands,
-        mentions,
-        messages,
         home,
         agent,
         questionnaire,
