@@ -55,7 +55,6 @@ can match the same request and the order changes nothing else."""
 CLOSURE_SURFACES = frozenset(
     {
         commands,
-        home,
         agent,
         questionnaire,
         results,
@@ -63,9 +62,6 @@ CLOSURE_SURFACES = frozenset(
         feedback,
         shortcuts,
         decisions,
-        workflow_step,
-        lifecycle,
-        errors,
     }
 )
 """Surfaces not yet moved to module-level listeners: their `register` still takes the
