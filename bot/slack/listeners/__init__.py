@@ -54,10 +54,7 @@ can match the same request and the order changes nothing else."""
 
 CLOSURE_SURFACES = frozenset(
     {
-        commands,
         questionnaire,
-        results,
-        topics,
         feedback,
         shortcuts,
         decisions,
