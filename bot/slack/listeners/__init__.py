@@ -55,7 +55,6 @@ can match the same request and the order changes nothing else."""
 CLOSURE_SURFACES = frozenset(
     {
         questionnaire,
-        shortcuts,
         decisions,
     }
 )

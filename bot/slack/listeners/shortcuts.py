@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.matching import clean_text
 from bot.render.block_kit import with_note
-from bot.slack.context import AppContext
+from bot.slack.context import app_context_of
 from bot.slack.flows.questionnaire import open_questionnaire
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import CallbackId
@@ -22,42 +22,45 @@ log = logging.getLogger(__name__)
 NO_TEXT = "That message has no text I can answer. Try it on a message with a question."
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.shortcut(CallbackId.ASK_SHORTCUT)
-    def answer_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        try:
-            shortcut = MessageShortcut.model_validate(body)
-        except ValidationError as error:
-            log.warning("Malformed message shortcut: %s", problems(error))
-            return
-        user, channel = shortcut.user.id, shortcut.channel.id
-        turn = app_context.turn(context, channel)
-        if not clean_text(shortcut.message.text):
-            turn.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
-            return
-        thread_ts = shortcut.message.thread_ts or shortcut.message.ts
-        answer = turn.reply(shortcut.message.text, Place(channel=channel, thread_ts=thread_ts))
-        outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
-        if outcome.ok:
-            return
-        # Not in the channel (or similar): the person still gets the answer, privately.
-        note = problem_text(outcome.error, channel) + " Here is the answer, just for you:"
-        private = with_note(answer, note)
-        if shortcut.response_url and turn.slack.respond(shortcut.response_url, private).ok:
-            return
-        turn.slack.send_to_dm(user, private)
+def register(app: App) -> None:
+    app.shortcut(CallbackId.ASK_SHORTCUT)(answer_message_shortcut)
+    app.shortcut(CallbackId.RECOMMEND_SHORTCUT)(recommend_shortcut)
 
-    @app.shortcut(CallbackId.RECOMMEND_SHORTCUT)
-    def recommend_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        try:
-            shortcut = GlobalShortcut.model_validate(body)
-        except ValidationError as error:
-            log.warning("Malformed global shortcut: %s", problems(error))
-            return
-        open_questionnaire(
-            app_context.turn(context),
-            shortcut.trigger_id,
-            Destination.direct_message(shortcut.user.id),
-        )
+
+def answer_message_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    try:
+        shortcut = MessageShortcut.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed message shortcut: %s", problems(error))
+        return
+    user, channel = shortcut.user.id, shortcut.channel.id
+    turn = app_context_of(context).turn(context, channel)
+    if not clean_text(shortcut.message.text):
+        turn.slack.tell(user, NO_TEXT, response_url=shortcut.response_url, channel=channel)
+        return
+    thread_ts = shortcut.message.thread_ts or shortcut.message.ts
+    answer = turn.reply(shortcut.message.text, Place(channel=channel, thread_ts=thread_ts))
+    outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
+    if outcome.ok:
+        return
+    # Not in the channel (or similar): the person still gets the answer, privately.
+    note = problem_text(outcome.error, channel) + " Here is the answer, just for you:"
+    private = with_note(answer, note)
+    if shortcut.response_url and turn.slack.respond(shortcut.response_url, private).ok:
+        return
+    turn.slack.send_to_dm(user, private)
+
+
+def recommend_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    try:
+        shortcut = GlobalShortcut.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed global shortcut: %s", problems(error))
+        return
+    open_questionnaire(
+        app_context_of(context).turn(context),
+        shortcut.trigger_id,
+        Destination.direct_message(shortcut.user.id),
+    )
