@@ -54,7 +54,6 @@ can match the same request and the order changes nothing else."""
 
 CLOSURE_SURFACES = frozenset(
     {
-        questionnaire,
         decisions,
     }
 )
