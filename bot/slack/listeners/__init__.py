@@ -11,6 +11,8 @@ core through the `AppContext`, render with `bot.render`, and send through the me
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from slack_bolt import App
 
 from bot.slack.context import AppContext
@@ -52,11 +54,7 @@ commands, then events). Each surface listens to its own request types, so no two
 can match the same request and the order changes nothing else."""
 
 
-CLOSURE_SURFACES = frozenset(
-    {
-        decisions,
-    }
-)
+CLOSURE_SURFACES: frozenset[ModuleType] = frozenset()
 """Surfaces not yet moved to module-level listeners: their `register` still takes the
 AppContext (transitional, while the modules move one by one)."""
 
