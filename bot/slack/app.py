@@ -227,5 +227,5 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
 def register_listeners(app: App, app_context: AppContext) -> None:
     """Every surface, and the event deduplication in front of them."""
     app.use(SkipRedeliveredEvents(app_context.dedupe, app_context.store))
-    listeners.register(app, app_context)
+    listeners.register(app)
     call_matchers_with_body(app)
