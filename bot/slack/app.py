@@ -27,7 +27,7 @@ from bot.knowledge import KnowledgeBase
 from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings, SettingsError
 from bot.slack import listeners
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, ProvideAppContext
 from bot.slack.platform.bolt_tuning import call_matchers_with_body, quiet_same_token_warning
 from bot.slack.platform.digest import DigestSender
 from bot.slack.platform.inbox_sweep import InboxSweeper
@@ -116,9 +116,22 @@ def create_app(
         retry_handlers=handlers,
     )
     options: dict[str, Any] = {}
+    installations = None
     if settings.oauth:
-        options["oauth_settings"] = oauth_settings(settings, store, client)
+        oauth = oauth_settings(settings, store, client)
+        options["oauth_settings"] = oauth
         options["installation_store_bot_only"] = True
+        installations = oauth.installation_store
+    app_context = AppContext(
+        knowledge=live,
+        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
+        store=store,
+        retry_handlers=handlers,
+        curator_ids=settings.curators,
+        review_after_days=settings.review_after_days,
+        response_url_timeout=settings.response_url_timeout_seconds,
+        installations=installations,
+    )
     app = App(
         name="framework-advisor",
         client=client,
@@ -128,16 +141,10 @@ def create_app(
         # while Slack is unreachable.
         token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        # Every request verified gets the AppContext before anything else runs (authorization
+        # included), so the listeners and the error listener always find it.
+        before_authorize=ProvideAppContext(app_context),
         **options,
-    )
-    app_context = AppContext(
-        knowledge=live,
-        dedupe=dedupe if dedupe is not None else InMemoryDeduplicator(),
-        store=store,
-        retry_handlers=handlers,
-        curator_ids=settings.curators,
-        review_after_days=settings.review_after_days,
-        response_url_timeout=settings.response_url_timeout_seconds,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
@@ -224,5 +231,5 @@ def register_listeners(app: App, app_context: AppContext) -> None:
     app.use(
         SkipRedeliveredEvents(app_context.dedupe, app_context.store, shortcuts=MESSAGE_SHORTCUTS)
     )
-    listeners.register(app, app_context)
+    listeners.register(app)
     call_matchers_with_body(app)

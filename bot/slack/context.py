@@ -1,5 +1,9 @@
 """What every listener needs from the core, built once per app: the live knowledge, the event
-deduplicator, the store, and how to reach Slack for the request at hand."""
+deduplicator, the store, and how to reach Slack for the request at hand.
+
+Listeners are module-level functions: the AppContext reaches them in Bolt's per-request
+`context`, put there by the `ProvideAppContext` middleware, and `app_context_of(context)` reads
+it back."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from slack_bolt import BoltContext
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk.http_retry import RetryHandler
+from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.advisor import Recommendation, advise, lean
 from bot.knowledge import KnowledgeBase
@@ -41,6 +47,9 @@ Answering is CPU work (matching, Block Kit) and then one Slack call; on a 2-core
 it at once only contends for the GIL with the threads acknowledging requests (a burst of
 questions slowed every ack), and it held Bolt's listener threads, from which slash commands
 must ack."""
+
+APP_CONTEXT_KEY = "app_context"
+"""Where `ProvideAppContext` puts the AppContext in Bolt's per-request context."""
 
 UNKNOWN_TEAM = "unknown"
 """The workspace of a request that names none (never the case for real Slack requests)."""
@@ -141,6 +150,13 @@ class AppContext:
     answers: AnswerSlots = field(default_factory=AnswerSlots)
     viewing: Viewing = field(default_factory=Viewing)
     response_url_timeout: float = 30.0
+    installations: InstallationStore | None = None
+    """The app's installation store (OAuth mode), from which an uninstall deletes."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AppContext:
+        """The one AppContext of the app, never a copy: Bolt deep-copies a request's context
+        for lazy listeners, and their copy must share the app's store, knowledge and slots."""
+        return self
 
     @cached_property
     def decisions(self) -> DecisionStore:
@@ -212,6 +228,37 @@ class AppContext:
             ),
             asker=Asker.from_context(context, channel_id),
         )
+
+
+class ProvideAppContext(Middleware):
+    """Puts the app's AppContext in every request's context, for the listeners (module-level
+    functions) to read with `app_context_of`. It only sets a key: no I/O, so no ack waits on it.
+    A Middleware subclass rather than a function: Bolt then calls it directly instead of
+    building its full keyword-argument set for every request."""
+
+    def __init__(self, app_context: AppContext) -> None:
+        self.app_context = app_context
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        req.context[APP_CONTEXT_KEY] = self.app_context
+        return next()
+
+
+def app_context_of(context: BoltContext) -> AppContext:
+    """The AppContext `ProvideAppContext` put in this request's context."""
+    found = find_app_context(context)
+    if found is None:
+        raise RuntimeError("No AppContext in this request's context: is ProvideAppContext used?")
+    return found
+
+
+def find_app_context(context: BoltContext) -> AppContext | None:
+    """The request's AppContext, or None for a request that failed in a middleware before
+    `ProvideAppContext` (the error listener's case)."""
+    found = context.get(APP_CONTEXT_KEY)
+    return found if isinstance(found, AppContext) else None
 
 
 @dataclass(frozen=True)

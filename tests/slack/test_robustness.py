@@ -19,6 +19,7 @@ import pytest
 from bot.knowledge import KnowledgeBase
 from bot.slack.app import LISTENER_THREADS
 from bot.slack.context import ANSWER_SLOTS, Turn
+from bot.slack.platform.redelivery import SkipRedeliveredEvents
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
@@ -384,6 +385,25 @@ def test_an_exception_before_the_ack_still_answers_200_not_500(
     assert response.status == 200
     finish_listeners(wsgi_app)
     assert "something went wrong" in json.dumps(fake_slack.wait_for("chat.postMessage")[0].params)
+
+
+def test_an_exception_in_the_apps_middleware_is_logged_and_the_person_is_told(
+    send: Send,
+    fake_slack: FakeSlack,
+    wsgi_app: SlackWsgiApp,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: Any,
+) -> None:
+    # The error listener finds the AppContext (set before authorization) for an error in a
+    # middleware after it, such as the event deduplication.
+    monkeypatch.setattr(SkipRedeliveredEvents, "process", _explode)
+
+    response = send("app_mention", app_mention("<@U0BOT> what is django"))
+
+    assert response.status == 200
+    finish_listeners(wsgi_app)
+    assert "something went wrong" in json.dumps(fake_slack.wait_for("chat.postMessage")[0].params)
+    assert any("Unhandled error" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(

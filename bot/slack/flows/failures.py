@@ -51,16 +51,21 @@ def requester(body: dict[str, Any]) -> str | None:
 
 
 def report_unhandled(
-    app_context: AppContext, error: Exception, body: dict[str, Any], context: BoltContext
+    app_context: AppContext | None, error: Exception, body: dict[str, Any], context: BoltContext
 ) -> None:
     """Log an exception no listener handled, with what the request was, and tell the person
-    who typed or clicked something that it failed (nobody waits on other events)."""
+    who typed or clicked something that it failed (nobody waits on other events). Without the
+    AppContext (an error in Bolt's check of the request's signature, before the app's
+    middleware) it is only logged: nobody is told about a request not known to be Slack's."""
     body = body if isinstance(body, dict) else {}
     log.error("Unhandled error for %s", describe(body), exc_info=error)
     user = requester(body)
     event = _event_of(body)
     typed_by_person = event.get("type") in TYPED_EVENTS and not event.get("bot_id")
     if user is not None and (not event or typed_by_person):
+        if app_context is None:
+            log.warning("Not telling user=%s: the request failed before it was verified", user)
+            return
         try:
             app_context.turn(context).slack.tell(user, SORRY, response_url=body.get("response_url"))
         except Exception:

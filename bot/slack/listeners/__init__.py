@@ -1,16 +1,18 @@
-"""Bolt listeners, one module per Slack surface, each with `register(app, app_context)`.
+"""Bolt listeners, one module per Slack surface, each with `register(app)`.
 
-Listeners are thin: parse the payload (`bot.slack.wire`), call the core through the
-`AppContext`, render with `bot.render`, and send through the messenger
-(`bot.slack.platform.messenger`). No listener imports another; what several share is in
-`bot.slack.flows`.
+A listener is a module-level function, and `register(app)` only wires it
+(`app.event(Event.APP_MENTION)(take_mention)`); the `AppContext` reaches it through Bolt's
+`context` (`app_context_of(context)`, put there by the `ProvideAppContext` middleware, which
+bot/slack/app.py runs before Bolt's authorization). Listeners are thin: parse the payload
+(`bot.slack.wire`), call the core through the `AppContext`, render with `bot.render`, and send
+through the messenger (`bot.slack.platform.messenger`). No listener imports another; what
+several share is in `bot.slack.flows`.
 """
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.context import AppContext
 from bot.slack.listeners import (
     agent,
     commands,
@@ -51,7 +53,7 @@ commands, then events). Each surface listens to its own request types, so no two
 can match the same request and the order changes nothing else."""
 
 
-def register(app: App, app_context: AppContext) -> None:
+def register(app: App) -> None:
     """Every surface's listeners, in SURFACES order."""
     for surface in SURFACES:
-        surface.register(app, app_context)
+        surface.register(app)

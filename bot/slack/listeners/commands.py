@@ -20,7 +20,7 @@ from bot.render.answers import help_message
 from bot.render.block_kit import Message, notice_message
 from bot.render.companies import companies_message, unknown_framework_message
 from bot.render.curator import curator_commands_note
-from bot.slack.context import AppContext, Turn
+from bot.slack.context import AppContext, Turn, app_context_of
 from bot.slack.flows.curation import digest_reply, reload_reply, stats_reply
 from bot.slack.flows.decisions import start_decision
 from bot.slack.flows.failures import report_unhandled
@@ -96,25 +96,28 @@ def with_curator_commands(message: Message) -> Message:
     return Message(message.text, (*message.blocks, curator_commands_note(COMMAND)))
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.command(COMMAND)
-    def framework_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        try:
-            command = SlashCommand.model_validate(body)
-        except ValidationError as error:
-            log.warning("Malformed %s command: %s", COMMAND, problems(error))
-            ack(text=UNREADABLE)
-            return
-        ack()
-        if is_question(command):
-            # Answered when an answer slot is free, like a mention: this listener thread goes
-            # back to acknowledging other commands.
-            app_context.answer_later(
-                partial(answer_command, app_context, command, context),
-                partial(report_unhandled, app_context, body=body, context=context),
-            )
-        else:
-            answer_command(app_context, command, context)
+def register(app: App) -> None:
+    app.command(COMMAND)(framework_command)
+
+
+def framework_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    try:
+        command = SlashCommand.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed %s command: %s", COMMAND, problems(error))
+        ack(text=UNREADABLE)
+        return
+    ack()
+    app_context = app_context_of(context)
+    if is_question(command):
+        # Answered when an answer slot is free, like a mention: this listener thread goes
+        # back to acknowledging other commands.
+        app_context.answer_later(
+            partial(answer_command, app_context, command, context),
+            partial(report_unhandled, app_context, body=body, context=context),
+        )
+    else:
+        answer_command(app_context, command, context)
 
 
 def is_question(command: SlashCommand) -> bool:

@@ -19,7 +19,7 @@ from bot.advisor import AnswerError, missing_questions, validate_answers
 from bot.matching import clean_text
 from bot.render.block_kit import notice_view
 from bot.render.questionnaire import question_block_id
-from bot.slack.context import AppContext
+from bot.slack.context import app_context_of
 from bot.slack.flows.decisions import (
     EXPIRED,
     NOT_FOUND,
@@ -54,131 +54,138 @@ CLOSED_MEANWHILE = (
 )
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.shortcut(CallbackId.DECIDE_SHORTCUT)
-    def decide_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        try:
-            shortcut = MessageShortcut.model_validate(body)
-        except ValidationError as error:
-            log.warning("Malformed decide shortcut: %s", problems(error))
-            return
-        channel = shortcut.channel.id
-        with app_context.finishing(context):  # claimed in the durable inbox before the ack
-            start_decision(
-                app_context.turn(context, channel),
-                user=shortcut.user.id,
-                channel=channel,
-                thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
-                title=clean_text(shortcut.message.text),
-                response_url=shortcut.response_url,
-            )
+def register(app: App) -> None:
+    app.shortcut(CallbackId.DECIDE_SHORTCUT)(decide_shortcut)
+    app.action(DecisionActionId.ADD_ANSWERS)(add_answers)
+    app.action(DecisionActionId.CLOSE)(close)
+    app.view(CallbackId.DECISION_ANSWERS)(next_step)
+    app.action(DecisionActionId.BACK)(previous_step)
 
-    @app.action(DecisionActionId.ADD_ANSWERS)
-    def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        clicked = decision_click(body, "Add my answers")
-        if clicked is not None:
-            click, decision_id = clicked
-            open_answers(
-                app_context.turn(context),
-                trigger_id=click.trigger_id,
-                decision_id=decision_id,
-                user=click.user.id,
-                channel=click.channel_id,
-                response_url=click.response_url,
-            )
 
-    @app.action(DecisionActionId.CLOSE)
-    def close(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        clicked = decision_click(body, "Close and record")
-        if clicked is not None:
-            click, decision_id = clicked
-            close_decision(
-                app_context.turn(context),
-                decision_id=decision_id,
-                user=click.user.id,
-                channel=click.channel_id,
-                response_url=click.response_url,
-            )
+def decide_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    try:
+        shortcut = MessageShortcut.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed decide shortcut: %s", problems(error))
+        return
+    channel = shortcut.channel.id
+    app_context = app_context_of(context)
+    with app_context.finishing(context):  # claimed in the durable inbox before the ack
+        start_decision(
+            app_context.turn(context, channel),
+            user=shortcut.user.id,
+            channel=channel,
+            thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
+            title=clean_text(shortcut.message.text),
+            response_url=shortcut.response_url,
+        )
 
-    @app.view(CallbackId.DECISION_ANSWERS)
-    def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        turn = app_context.turn(context)
-        questions = turn.kb.questionnaire.questions
-        try:
-            submission = ViewSubmission.model_validate(body)
-            submitter = Submitter.model_validate(body.get("user"))
-            state = DecisionAnswering.decode(submission.view.private_metadata)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable decision answers: %s", problems(error))
-            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
-            return
-        if state.step >= len(questions):
-            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
-            return
-        question = questions[state.step]
-        chosen = selected_options(submission.view.state.values, question)
-        if not chosen:
-            ack(
-                response_action="errors",
-                errors={question_block_id(question): NEEDED[question.kind]},
-            )
-            return
-        state = state.with_answer(question.id, chosen)
-        last = state.step == len(questions) - 1
-        missing = missing_questions(turn.kb.questionnaire, state.answers)
-        if not last or missing:
-            following = state.step + 1 if not last else questions.index(missing[0])
-            title = decision_title(turn, state.decision)
-            ack(
-                response_action="update",
-                view=step_view(turn, state.at_step(following), title).to_dict(),
-            )
-            return
-        try:
-            answers = validate_answers(turn.kb.questionnaire, state.answers)
-            store_of(turn).record_answers(
-                team_id=turn.asker.team_id,
-                decision_id=state.decision,
-                user_id=submitter.id,
-                user_name=submitter.display_name,
-                answers=answers,
-            )
-        except AnswerError as error:
-            log.warning("Decision answers of user=%s no longer fit: %s", submitter.id, error)
-            ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
-            return
-        except StoreUnavailable as error:
-            log.warning("Could not store answers to decision %s: %s", state.decision, error)
-            ack(response_action="errors", errors={question_block_id(question): SAVE_FAILED})
-            return
-        except DecisionClosed:
-            ack(
-                response_action="update",
-                view=notice_view("Decision closed", CLOSED_MEANWHILE).to_dict(),
-            )
-            return
-        except DecisionNotFound:
-            ack(response_action="update", view=notice_view("Decision gone", NOT_FOUND).to_dict())
-            return
-        ack()
-        refresh_message(turn, state.decision, for_user=submitter.id)
 
-    @app.action(DecisionActionId.BACK)
-    def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        turn = app_context.turn(context)
-        questions = turn.kb.questionnaire.questions
-        back = back_click(body, DecisionAnswering, questions, "decision")
-        if back is None:
-            return
-        if back.state is None:
-            view = notice_view("Start again", EXPIRED)
-        else:
-            view = step_view(turn, back.state, decision_title(turn, back.state.decision))
-        turn.slack.update_view(back.view_id, back.view_hash, view)
+def add_answers(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    clicked = decision_click(body, "Add my answers")
+    if clicked is not None:
+        click, decision_id = clicked
+        open_answers(
+            app_context_of(context).turn(context),
+            trigger_id=click.trigger_id,
+            decision_id=decision_id,
+            user=click.user.id,
+            channel=click.channel_id,
+            response_url=click.response_url,
+        )
+
+
+def close(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    clicked = decision_click(body, "Close and record")
+    if clicked is not None:
+        click, decision_id = clicked
+        close_decision(
+            app_context_of(context).turn(context),
+            decision_id=decision_id,
+            user=click.user.id,
+            channel=click.channel_id,
+            response_url=click.response_url,
+        )
+
+
+def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    turn = app_context_of(context).turn(context)
+    questions = turn.kb.questionnaire.questions
+    try:
+        submission = ViewSubmission.model_validate(body)
+        submitter = Submitter.model_validate(body.get("user"))
+        state = DecisionAnswering.decode(submission.view.private_metadata)
+    except (ValidationError, StateError) as error:
+        log.warning("Unreadable decision answers: %s", problems(error))
+        ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+        return
+    if state.step >= len(questions):
+        ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+        return
+    question = questions[state.step]
+    chosen = selected_options(submission.view.state.values, question)
+    if not chosen:
+        ack(
+            response_action="errors",
+            errors={question_block_id(question): NEEDED[question.kind]},
+        )
+        return
+    state = state.with_answer(question.id, chosen)
+    last = state.step == len(questions) - 1
+    missing = missing_questions(turn.kb.questionnaire, state.answers)
+    if not last or missing:
+        following = state.step + 1 if not last else questions.index(missing[0])
+        title = decision_title(turn, state.decision)
+        ack(
+            response_action="update",
+            view=step_view(turn, state.at_step(following), title).to_dict(),
+        )
+        return
+    try:
+        answers = validate_answers(turn.kb.questionnaire, state.answers)
+        store_of(turn).record_answers(
+            team_id=turn.asker.team_id,
+            decision_id=state.decision,
+            user_id=submitter.id,
+            user_name=submitter.display_name,
+            answers=answers,
+        )
+    except AnswerError as error:
+        log.warning("Decision answers of user=%s no longer fit: %s", submitter.id, error)
+        ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
+        return
+    except StoreUnavailable as error:
+        log.warning("Could not store answers to decision %s: %s", state.decision, error)
+        ack(response_action="errors", errors={question_block_id(question): SAVE_FAILED})
+        return
+    except DecisionClosed:
+        ack(
+            response_action="update",
+            view=notice_view("Decision closed", CLOSED_MEANWHILE).to_dict(),
+        )
+        return
+    except DecisionNotFound:
+        ack(response_action="update", view=notice_view("Decision gone", NOT_FOUND).to_dict())
+        return
+    ack()
+    refresh_message(turn, state.decision, for_user=submitter.id)
+
+
+def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    turn = app_context_of(context).turn(context)
+    questions = turn.kb.questionnaire.questions
+    back = back_click(body, DecisionAnswering, questions, "decision")
+    if back is None:
+        return
+    if back.state is None:
+        view = notice_view("Start again", EXPIRED)
+    else:
+        view = step_view(turn, back.state, decision_title(turn, back.state.decision))
+    turn.slack.update_view(back.view_id, back.view_hash, view)
 
 
 def decision_click(body: dict[str, Any], button: str) -> tuple[BlockActions, int] | None:

@@ -30,7 +30,7 @@ from bot.render.answers import answer_message
 from bot.render.block_kit import Message
 from bot.render.feedback import FeedbackButtons, reason_view
 from bot.render.recommendation import recommendation_message
-from bot.slack.context import AppContext, Turn
+from bot.slack.context import Turn, app_context_of
 from bot.slack.flows.questionnaire import result_buttons
 from bot.slack.platform.messenger import NOWHERE, problem_text
 from bot.slack.wire.ids import NOTE_BLOCK_ID, REASON_BLOCK_ID, ActionId, CallbackId
@@ -198,26 +198,31 @@ def record_reason(turn: Turn, body: dict[str, Any]) -> str | None:
     return None
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.action(ActionId.FEEDBACK)
-    def native(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        vote(app_context.turn(context), body)
+def register(app: App) -> None:
+    app.action(ActionId.FEEDBACK)(take_vote)
+    app.view(CallbackId.FEEDBACK_REASON)(take_reason)
+    app.action(ActionId.FEEDBACK_HELPFUL)(take_helpful)
+    app.action(ActionId.FEEDBACK_NOT_HELPFUL)(take_not_helpful)
 
-    @app.view(CallbackId.FEEDBACK_REASON)
-    def reason(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        problem = record_reason(app_context.turn(context), body)
-        if problem is not None:
-            ack(response_action="errors", errors={REASON_BLOCK_ID: problem})
-            return
-        ack()
 
-    @app.action(ActionId.FEEDBACK_HELPFUL)
-    def helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        vote(app_context.turn(context), body, helpful=True)
+def take_vote(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    vote(app_context_of(context).turn(context), body)
 
-    @app.action(ActionId.FEEDBACK_NOT_HELPFUL)
-    def not_helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        vote(app_context.turn(context), body, helpful=False)
+
+def take_reason(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    problem = record_reason(app_context_of(context).turn(context), body)
+    if problem is not None:
+        ack(response_action="errors", errors={REASON_BLOCK_ID: problem})
+        return
+    ack()
+
+
+def take_helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    vote(app_context_of(context).turn(context), body, helpful=True)
+
+
+def take_not_helpful(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    vote(app_context_of(context).turn(context), body, helpful=False)

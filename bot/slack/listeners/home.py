@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.render.home import PROMPTS_TITLE, agent_prompts, home_view
-from bot.slack.context import AppContext
+from bot.slack.context import app_context_of
 from bot.slack.wire.ids import Event
 from bot.slack.wire.payloads import HomeOpened, ValidationError, problems
 from bot.slack.wire.state import Place
@@ -19,24 +19,29 @@ from bot.slack.wire.state import Place
 log = logging.getLogger(__name__)
 
 
-def register(app: App, app_context: AppContext) -> None:
-    start_value = Place(dm=True).encode_value()
+START_VALUE = Place(dm=True).encode_value()
+"""The Home tab's Start button: a questionnaire whose result goes to the DM."""
 
-    @app.event(Event.APP_HOME_OPENED)
-    def publish_home(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        try:
-            opened = HomeOpened.model_validate(event)
-        except ValidationError as error:
-            log.warning("Malformed app_home_opened event: %s", problems(error))
-            return
-        if opened.tab not in {"home", "messages"} or not app_context.claim_event(body, context):
-            return
-        turn = app_context.turn(context)
-        if opened.tab == "home":
-            turn.slack.publish_home(opened.user, home_view(turn.kb, start_value))
-            return
-        prompts = agent_prompts(turn.kb)
-        if not prompts or opened.channel is None:
-            log.info("Messages tab opened by user=%s: no prompts to show", opened.user)
-            return
-        turn.slack.set_suggested_prompts(opened.channel, prompts, PROMPTS_TITLE)
+
+def register(app: App) -> None:
+    app.event(Event.APP_HOME_OPENED)(publish_home)
+
+
+def publish_home(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    try:
+        opened = HomeOpened.model_validate(event)
+    except ValidationError as error:
+        log.warning("Malformed app_home_opened event: %s", problems(error))
+        return
+    app_context = app_context_of(context)
+    if opened.tab not in {"home", "messages"} or not app_context.claim_event(body, context):
+        return
+    turn = app_context.turn(context)
+    if opened.tab == "home":
+        turn.slack.publish_home(opened.user, home_view(turn.kb, START_VALUE))
+        return
+    prompts = agent_prompts(turn.kb)
+    if not prompts or opened.channel is None:
+        log.info("Messages tab opened by user=%s: no prompts to show", opened.user)
+        return
+    turn.slack.set_suggested_prompts(opened.channel, prompts, PROMPTS_TITLE)

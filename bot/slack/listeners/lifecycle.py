@@ -13,13 +13,13 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.slack.context import AppContext
+from bot.slack.context import AppContext, app_context_of
 from bot.slack.wire.ids import Event
 
 log = logging.getLogger(__name__)
 
 
-def forget_workspace(app: App, app_context: AppContext, context: BoltContext, why: str) -> None:
+def forget_workspace(app_context: AppContext, context: BoltContext, why: str) -> None:
     """Delete the installation and the stored data of the request's workspace."""
     team_id, enterprise_id = context.team_id, context.enterprise_id
     workspace = team_id or enterprise_id
@@ -27,7 +27,7 @@ def forget_workspace(app: App, app_context: AppContext, context: BoltContext, wh
         log.warning("%s names no workspace; nothing to delete", why)
         return
     done = app_context.store.delete_team(workspace)
-    installations = app.installation_store
+    installations = app_context.installations
     if installations is not None:
         try:
             installations.delete_all(enterprise_id=enterprise_id, team_id=team_id)
@@ -49,16 +49,17 @@ def revokes_the_bot(event: dict[str, Any]) -> bool:
     return not isinstance(tokens, dict) or bool(tokens.get("bot"))
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.event(Event.APP_UNINSTALLED)
-    def app_uninstalled(context: BoltContext) -> None:
-        forget_workspace(app, app_context, context, "app_uninstalled")
+def register(app: App) -> None:
+    app.event(Event.APP_UNINSTALLED)(app_uninstalled)
+    app.event(Event.TOKENS_REVOKED)(tokens_revoked)
 
-    @app.event(Event.TOKENS_REVOKED)
-    def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
-        if revokes_the_bot(event):
-            forget_workspace(app, app_context, context, "tokens_revoked")
-        else:
-            log.info(
-                "tokens_revoked for user tokens only in %s; nothing to delete", context.team_id
-            )
+
+def app_uninstalled(context: BoltContext) -> None:
+    forget_workspace(app_context_of(context), context, "app_uninstalled")
+
+
+def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+    if revokes_the_bot(event):
+        forget_workspace(app_context_of(context), context, "tokens_revoked")
+    else:
+        log.info("tokens_revoked for user tokens only in %s; nothing to delete", context.team_id)

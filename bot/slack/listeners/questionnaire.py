@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.advisor import missing_questions
 from bot.render.questionnaire import question_block_id
-from bot.slack.context import AppContext
+from bot.slack.context import app_context_of
 from bot.slack.flows.questionnaire import (
     EXPIRED,
     NEEDED,
@@ -34,74 +34,78 @@ from bot.slack.wire.state import Place, QuestionnaireState, StateError
 log = logging.getLogger(__name__)
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.view(CallbackId.QUESTIONNAIRE)
-    def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        turn = app_context.turn(context)
-        questions = turn.kb.questionnaire.questions
-        try:
-            submission = ViewSubmission.model_validate(body)
-            state = QuestionnaireState.decode(submission.view.private_metadata)
-        except (ValidationError, StateError) as error:
-            log.warning("Unreadable questionnaire submission: %s", problems(error))
-            ack(response_action="update", view=expired_view().to_dict())
-            return
-        if state.step >= len(questions):
-            log.warning("Questionnaire step %s is past the last question", state.step)
-            ack(response_action="update", view=expired_view().to_dict())
-            return
-        question = questions[state.step]
-        chosen = selected_options(submission.view.state.values, question)
-        if not chosen:
-            ack(
-                response_action="errors",
-                errors={question_block_id(question): NEEDED[question.kind]},
-            )
-            return
-        state = state.with_answer(question.id, chosen).model_copy(
-            update={"to": state.to.for_user(submission.user.id)}
+def register(app: App) -> None:
+    app.view(CallbackId.QUESTIONNAIRE)(next_step)
+    app.action(ActionId.QUESTIONNAIRE_BACK)(previous_step)
+    app.action(ActionId.START_QUESTIONNAIRE)(start_questionnaire)
+
+
+def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    turn = app_context_of(context).turn(context)
+    questions = turn.kb.questionnaire.questions
+    try:
+        submission = ViewSubmission.model_validate(body)
+        state = QuestionnaireState.decode(submission.view.private_metadata)
+    except (ValidationError, StateError) as error:
+        log.warning("Unreadable questionnaire submission: %s", problems(error))
+        ack(response_action="update", view=expired_view().to_dict())
+        return
+    if state.step >= len(questions):
+        log.warning("Questionnaire step %s is past the last question", state.step)
+        ack(response_action="update", view=expired_view().to_dict())
+        return
+    question = questions[state.step]
+    chosen = selected_options(submission.view.state.values, question)
+    if not chosen:
+        ack(
+            response_action="errors",
+            errors={question_block_id(question): NEEDED[question.kind]},
         )
-        last = state.step == len(questions) - 1
-        missing = missing_questions(turn.kb.questionnaire, state.answers)
-        if not last or missing:
-            # Next goes one step on; past the last step, back to any question left unanswered.
-            next_step = state.step + 1 if not last else questions.index(missing[0])
-            ack(response_action="update", view=step_view(turn, state.at_step(next_step)).to_dict())
-            return
-        ack()
-        deliver_recommendation(turn, state)
+        return
+    state = state.with_answer(question.id, chosen).model_copy(
+        update={"to": state.to.for_user(submission.user.id)}
+    )
+    last = state.step == len(questions) - 1
+    missing = missing_questions(turn.kb.questionnaire, state.answers)
+    if not last or missing:
+        # Next goes one step on; past the last step, back to any question left unanswered.
+        following = state.step + 1 if not last else questions.index(missing[0])
+        ack(response_action="update", view=step_view(turn, state.at_step(following)).to_dict())
+        return
+    ack()
+    deliver_recommendation(turn, state)
 
-    @app.action(ActionId.QUESTIONNAIRE_BACK)
-    def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        turn = app_context.turn(context)
-        questions = turn.kb.questionnaire.questions
-        back = back_click(body, QuestionnaireState, questions, "questionnaire")
-        if back is None:
-            return
-        view = expired_view() if back.state is None else step_view(turn, back.state)
-        turn.slack.update_view(back.view_id, back.view_hash, view)
 
-    @app.action(ActionId.START_QUESTIONNAIRE)
-    def start_questionnaire(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        turn = app_context.turn(context)
-        try:
-            click = BlockActions.model_validate(body)
-        except ValidationError as error:
-            log.warning("Malformed Start questionnaire click: %s", problems(error))
-            return
-        try:
-            place = Place.decode(click.action.value)
-        except StateError as error:
-            log.warning(
-                "Unreadable Start questionnaire value from %s: %s", click.user.id, problems(error)
-            )
-            turn.slack.tell(
-                click.user.id, EXPIRED, response_url=click.response_url, channel=click.channel_id
-            )
-            return
-        to = place.destination(click.user.id, click.response_url)
-        in_modal = click.view is not None and click.view.type == "modal"
-        replacing = (click.view.id, click.view.hash) if click.view and in_modal else None
-        open_questionnaire(turn, click.trigger_id, to, place.answers, replacing=replacing)
+def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    turn = app_context_of(context).turn(context)
+    questions = turn.kb.questionnaire.questions
+    back = back_click(body, QuestionnaireState, questions, "questionnaire")
+    if back is None:
+        return
+    view = expired_view() if back.state is None else step_view(turn, back.state)
+    turn.slack.update_view(back.view_id, back.view_hash, view)
+
+
+def start_questionnaire(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    turn = app_context_of(context).turn(context)
+    try:
+        click = BlockActions.model_validate(body)
+    except ValidationError as error:
+        log.warning("Malformed Start questionnaire click: %s", problems(error))
+        return
+    try:
+        place = Place.decode(click.action.value)
+    except StateError as error:
+        log.warning(
+            "Unreadable Start questionnaire value from %s: %s", click.user.id, problems(error)
+        )
+        turn.slack.tell(
+            click.user.id, EXPIRED, response_url=click.response_url, channel=click.channel_id
+        )
+        return
+    to = place.destination(click.user.id, click.response_url)
+    in_modal = click.view is not None and click.view.type == "modal"
+    replacing = (click.view.id, click.view.hash) if click.view and in_modal else None
+    open_questionnaire(turn, click.trigger_id, to, place.answers, replacing=replacing)

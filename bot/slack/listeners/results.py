@@ -15,7 +15,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.advisor import AnswerError
 from bot.render.feedback import FeedbackButtons
 from bot.render.recommendation import recommendation_message
-from bot.slack.context import AppContext, Turn
+from bot.slack.context import Turn, app_context_of
 from bot.slack.flows.questionnaire import EXPIRED, open_questionnaire
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.ids import ActionId
@@ -80,26 +80,30 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         turn.slack.tell(click.user.id, problem_text(outcome.error, channel), **tell)
 
 
-def register(app: App, app_context: AppContext) -> None:
-    @app.action(ActionId.SHARE_IN_CHANNEL)
-    def share_in_channel(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        share(app_context.turn(context), body, in_thread=False)
+def register(app: App) -> None:
+    app.action(ActionId.SHARE_IN_CHANNEL)(share_in_channel)
+    app.action(ActionId.SHARE_IN_THREAD)(share_in_thread)
+    app.action(ActionId.START_OVER)(start_over)
 
-    @app.action(ActionId.SHARE_IN_THREAD)
-    def share_in_thread(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        share(app_context.turn(context), body, in_thread=True)
 
-    @app.action(ActionId.START_OVER)
-    def start_over(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        turn = app_context.turn(context)
-        read = _read(turn, body)
-        if read is None:
-            return
-        click, value = read
-        to = value.to.for_user(click.user.id)
-        if click.response_url:
-            to = to.model_copy(update={"response_url": click.response_url})
-        open_questionnaire(turn, click.trigger_id, to)
+def share_in_channel(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    share(app_context_of(context).turn(context), body, in_thread=False)
+
+
+def share_in_thread(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    share(app_context_of(context).turn(context), body, in_thread=True)
+
+
+def start_over(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    turn = app_context_of(context).turn(context)
+    read = _read(turn, body)
+    if read is None:
+        return
+    click, value = read
+    to = value.to.for_user(click.user.id)
+    if click.response_url:
+        to = to.model_copy(update={"response_url": click.response_url})
+    open_questionnaire(turn, click.trigger_id, to)

@@ -21,7 +21,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.models.views import View
 
 from bot.render.block_kit import notice_view
-from bot.slack.context import AppContext
 from bot.slack.flows import decisions
 from bot.slack.flows.questionnaire import expired_view
 from bot.slack.wire.ids import CallbackId
@@ -34,7 +33,7 @@ UNREADABLE_FORM = (
 )
 
 
-def register(app: App, app_context: AppContext) -> None:
+def register(app: App) -> None:
     app.use(AnswerUnroutableViewSubmissions())
 
 
