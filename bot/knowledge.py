@@ -227,7 +227,13 @@ class KnowledgeFile(_Model):
     elsewhere: tuple[Text, ...] = Field(
         default=(),
         description="Phrases that place a message in another world although it may share "
-        "words with this one: other frameworks and products, the other senses of the names.",
+        "words with this one: other products, the other senses of the names.",
+    )
+    other_stacks: tuple[Text, ...] = Field(
+        default=(),
+        description="Other web stacks (Rails, Laravel): a message naming one and neither "
+        "framework is about that stack; one that names a framework too (coming from Rails, "
+        "what is Django's ORM like?) is a question here.",
     )
     questionnaire: Questionnaire | None = None
 
@@ -245,6 +251,7 @@ class KnowledgeBase(_Model):
     aliases: dict[str, str] = Field(default_factory=dict)
     anchors: tuple[str, ...] = ()
     elsewhere: tuple[str, ...] = ()
+    other_stacks: tuple[str, ...] = ()
     assistant: Assistant | None = None
 
     def intent(self, intent_id: str) -> Intent:
@@ -648,6 +655,9 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         aliases=aliases,
         anchors=tuple(dict.fromkeys(a for parsed in files for a in parsed.content.anchors)),
         elsewhere=tuple(dict.fromkeys(e for parsed in files for e in parsed.content.elsewhere)),
+        other_stacks=tuple(
+            dict.fromkeys(e for parsed in files for e in parsed.content.other_stacks)
+        ),
         assistant=assistants[0].item if assistants else None,
     )
 

@@ -267,10 +267,22 @@ def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
     assert matcher.understand(text).kind == "not-sure"
 
 
+def test_another_stack_alone_is_another_world_but_beside_a_framework_it_is_context(
+    matcher: Matcher,
+) -> None:
+    assert matcher.elsewhere("we moved from rails to laravel")
+    assert not matcher.elsewhere("we moved from rails to django")
+    understood = matcher.understand(
+        "new here, we were a laravel shop. what is django, in a nutshell?"
+    )
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id == "what-is-django"
+
+
 def test_another_worlds_name_raises_the_bar_but_a_strong_match_still_answers(
     matcher: Matcher,
 ) -> None:
-    assert matcher.elsewhere("we moved from rails to django")
+    assert matcher.elsewhere("is django unchained on netflix")
     understood = matcher.understand("we moved from rails to django, how do django migrations work?")
     assert understood.kind == "answer"
     assert understood.match.best is not None

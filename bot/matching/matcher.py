@@ -60,8 +60,9 @@ word either (a product: "jira", "okta"): it is most likely about that."""
 
 ELSEWHERE_EXTRA = 15.0
 """And higher by this when it names something of another world that shares words with this
-one (the knowledge's `elsewhere`: "vacuum flask", "django unchained", "laravel", "wordpress"):
-it is most likely about that, whatever else it shares with an entry."""
+one (the knowledge's `elsewhere`: "vacuum flask", "django unchained", "wordpress"), or another
+web stack and neither framework (`other_stacks`: "rails vs laravel"): it is most likely about
+that, whatever else it shares with an entry."""
 
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
@@ -179,6 +180,7 @@ class Matcher:
         }
         self.mirrors = _mirror_entries(kb)
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
+        self._other_stacks = [_stem_phrase(text) for text in kb.other_stacks]
         owners: list[int] = []
         texts: list[str] = []
         for index, entry in enumerate(kb.entries):
@@ -222,9 +224,15 @@ class Matcher:
         return any(contains(stems, anchor) for anchor in self._anchors)
 
     def elsewhere(self, text: str) -> bool:
-        """Whether `text` names something of another world (the knowledge's `elsewhere`)."""
+        """Whether `text` names something of another world (the knowledge's `elsewhere`), or
+        another web stack (`other_stacks`) and neither framework: "coming from rails, how do
+        django migrations work?" is a question here."""
         stems = _stem_phrase(self.expand(text))
-        return any(contains(stems, phrase) for phrase in self._elsewhere)
+        if any(contains(stems, phrase) for phrase in self._elsewhere):
+            return True
+        return self.first_framework(text) is None and any(
+            contains(stems, phrase) for phrase in self._other_stacks
+        )
 
     def understand(self, text: str, limit: int = 3) -> Understanding:
         """What `text` is: an intent, a project description, an answerable question, or not
