@@ -21,8 +21,8 @@ from bot.matching.text import clean_lines, sentences
 DATA = Path(__file__).parent / "data"
 MESSAGES = DATA / "slack_messages.yaml"
 SHORT_QUESTIONS = DATA / "evaluation.yaml"
-MIN_ON_TOPIC = 0.86
-"""The floor this suite holds today (86.6% on the test half). The target is 0.95: until it is
+MIN_ON_TOPIC = 0.88
+"""The floor this suite holds today (88.5% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}
