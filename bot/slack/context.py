@@ -32,9 +32,16 @@ from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
 from bot.slack.platform.transport import KeepAliveWebClient
 from bot.slack.wire.ids import COMMAND
-from bot.slack.wire.metadata import MessageFacts
+from bot.slack.wire.metadata import (
+    INTENT_EVENT,
+    LEAN_EVENT,
+    Fact,
+    MessageFacts,
+    message_metadata,
+    not_sure_metadata,
+)
 from bot.slack.wire.state import FeedbackValue, Place
-from bot.store import Store, new_question_uid
+from bot.store import Store, new_uid
 from bot.store.decisions import DecisionStore
 
 MAX_QUESTION_CHARS = 1000
@@ -220,11 +227,15 @@ class AppContext:
         client = context.client
         if client is None:
             raise RuntimeError("Bolt gave this request no Web API client")
+        snapshot = self.knowledge.snapshot
         return Turn(
             app_context=self,
-            snapshot=self.knowledge.snapshot,
+            snapshot=snapshot,
             slack=Slack(
-                KeepAliveWebClient.like(client), self.retry_handlers, self.response_url_timeout
+                KeepAliveWebClient.like(client),
+                self.retry_handlers,
+                self.response_url_timeout,
+                knowledge_version=snapshot.stamp,
             ),
             asker=Asker.from_context(context, channel_id),
         )
@@ -285,11 +296,17 @@ class Turn:
         reply delivers its result."""
         understanding = self.snapshot.matcher.understand(text[:MAX_QUESTION_CHARS])
         if understanding.kind == "intent" and understanding.intent is not None:
-            return intent_message(understanding.intent, COMMAND, place.encode_value())
+            intent = understanding.intent
+            message = intent_message(intent, COMMAND, place.encode_value())
+            return self.stamped(message, INTENT_EVENT, intent=intent.id)
         if understanding.kind == "project" and understanding.reading is not None:
             leaning = lean(self.kb, understanding.reading.answers)
             finish = place.with_answers(leaning.answers).encode_value()
-            return project_message(self.kb, understanding.reading, leaning, finish)
+            message = project_message(self.kb, understanding.reading, leaning, finish)
+            leader = leaning.leader.id if leaning.leader is not None else None
+            return self.stamped(
+                message, LEAN_EVENT, from_text=True, answers=leaning.answers, leader=leader
+            )
         return self._answer(understanding.match, channel_id)
 
     def _answer(self, result: MatchResult, channel_id: str | None) -> Message:
@@ -297,7 +314,7 @@ class Turn:
         question = result.question
         best = result.best
         asker = self.asker
-        uid = new_question_uid()  # before the record is written: the metadata names it
+        uid = new_uid()  # before the record is written: the metadata names it
         self.store.record_question(
             team_id=asker.team_id,
             channel_id=channel_id or asker.channel_id,
@@ -325,7 +342,10 @@ class Turn:
             topic_value=topic_value,
             bodies=self.snapshot.answer_bodies,
         )
-        return message if value is None else self.labelled(message, value)
+        if value is not None:
+            return self.labelled(message, value)
+        closest = [c.entry.id for c in result.alternatives]
+        return message.with_metadata(not_sure_metadata(self.snapshot.stamp, question, uid, closest))
 
     def labelled(
         self, message: Message, value: FeedbackValue, verdict: str | None = None
@@ -336,14 +356,25 @@ class Turn:
         facts = MessageFacts.of(value, self.snapshot.stamp, verdict)
         return message.with_metadata(facts.to_metadata())
 
+    def stamped(self, message: Message, event_type: str, **facts: Fact) -> Message:
+        """`message`, one that is not rated (small talk, a lean, a decision, a command's
+        reply), with metadata saying what it is (`event_type`, one of
+        bot.slack.wire.metadata.POSTED_EVENT_TYPES, and `facts`) and the knowledge version."""
+        return message.with_metadata(message_metadata(event_type, self.snapshot.stamp, **facts))
+
     def recommend(self, answers: Mapping[str, Sequence[str]]) -> Recommendation:
         """The recommendation for complete answers; raises AnswerError otherwise."""
         return advise(self.kb, answers)
 
-    def record_recommendation(self, recommendation: Recommendation) -> None:
+    def record_recommendation(self, recommendation: Recommendation) -> str:
+        """Store `recommendation`; returns its id (`recommendations.uid`), made before the
+        queued write so the result's metadata can name it."""
+        uid = new_uid()
         self.store.record_recommendation(
             team_id=self.asker.team_id,
             user_id=self.asker.user_id,
             framework_id=recommendation.winner.id,
             verdict=recommendation.verdict,
+            uid=uid,
         )
+        return uid

@@ -35,13 +35,15 @@ Records (never raise for a database that is down; see Resilience)
     record_question(*, team_id, channel_id, user_id, text, entry_id, score, closest=(),
                     asked_at=None, uid=None) -> None
         entry_id None means "not sure"; closest = [(entry_id, score), ...] offered instead;
-        uid (from new_question_uid()) is the id the answer's message metadata carries.
-    record_recommendation(*, team_id, user_id, framework_id, verdict, recommended_at=None)
-        verdict "clear" or "close".
+        uid (from new_uid()) is the id the answer's message metadata carries.
+    record_recommendation(*, team_id, user_id, framework_id, verdict, recommended_at=None,
+                          uid=None)
+        verdict "clear" or "close"; uid (from new_uid()) is the id the result's metadata carries.
     record_vote(*, team_id, user_id, message_key, target_kind, target_id, question, helpful,
-                voted_at=None, question_uid=None) -> None
+                voted_at=None, question_uid=None, recommendation_uid=None) -> None
         target_kind "entry" or "recommendation"; one vote per (team, message_key, user),
-        a new vote replaces the earlier one; question_uid the question's uid, when known.
+        a new vote replaces the earlier one; question_uid / recommendation_uid the uid of the
+        question answered or the recommendation rated, when known.
 
 Curators
     stats(team_id, since, until=None, limit=10) -> Stats
@@ -101,7 +103,7 @@ from bot.store.store import (
     TargetKind,
     Unfinished,
     Verdict,
-    new_question_uid,
+    new_uid,
 )
 
 DEFAULT_RETENTION_DAYS = 90
@@ -147,5 +149,5 @@ __all__ = [
     "Unfinished",
     "Verdict",
     "create_store",
-    "new_question_uid",
+    "new_uid",
 ]

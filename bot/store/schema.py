@@ -154,7 +154,11 @@ recommendations = Table(
     Column("framework_id", ID, nullable=False),
     Column("verdict", StorableString(16), nullable=False),
     Column("recommended_at", UtcDateTime(), nullable=False),
+    # Made when the recommendation is given, before it is written, so the result's message
+    # metadata can name it; NULL for recommendations stored before migration 0008.
+    Column("uid", UID, nullable=True),
     Index(None, "team_id", "recommended_at"),
+    Index(None, "uid"),
 )
 
 feedback = Table(
@@ -175,6 +179,8 @@ feedback = Table(
     Column("reason_for", UtcDateTime(), nullable=True),
     # The question (questions.uid) the rated answer was given to, when its message said.
     Column("question_uid", UID, nullable=True),
+    # The recommendation (recommendations.uid) the rated result was, when its message said.
+    Column("recommendation_uid", UID, nullable=True),
     UniqueConstraint("team_id", "message_key", "user_id"),
     Index(None, "team_id", "voted_at"),
     Index(None, "voted_at"),

@@ -63,7 +63,15 @@ def _append_to(table: Table) -> Callable[[Connection, Sequence[Row]], None]:
 
 
 def _upsert_votes(connection: Connection, rows: Sequence[Row]) -> None:
-    changed = ("target_kind", "target_id", "question", "helpful", "voted_at", "question_uid")
+    changed = (
+        "target_kind",
+        "target_id",
+        "question",
+        "helpful",
+        "voted_at",
+        "question_uid",
+        "recommendation_uid",
+    )
     for values in rows:
         statement = _upsert_on(connection, feedback).values(**values)
         connection.execute(

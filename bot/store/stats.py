@@ -237,7 +237,11 @@ FEEDBACK_COLUMNS = (
     "question",
     "reason",
     "reason_note",
+    "question_uid",
+    "recommendation_uid",
 )
+"""The uids join a vote to the stored question or recommendation (and to the message's
+metadata, which names them); empty for votes stored before migrations 0007 and 0008."""
 UNANSWERED_COLUMNS = (
     "asked_at",
     "team_id",
@@ -245,6 +249,7 @@ UNANSWERED_COLUMNS = (
     "user_id",
     "question",
     "closest_topics",
+    "question_uid",
 )
 
 
@@ -257,7 +262,11 @@ def export_csv(
         table, time_column = feedback, feedback.c.voted_at
         header: Sequence[str] = FEEDBACK_COLUMNS
         query = select(
-            *(feedback.c[name] for name in FEEDBACK_COLUMNS[:-2]), current_reason(), current_note()
+            *(feedback.c[name] for name in FEEDBACK_COLUMNS[:-4]),
+            current_reason(),
+            current_note(),
+            feedback.c.question_uid,
+            feedback.c.recommendation_uid,
         )
     else:
         table, time_column = questions, questions.c.asked_at
@@ -269,6 +278,7 @@ def export_csv(
             questions.c.user_id,
             questions.c.text,
             questions.c.closest,
+            questions.c.uid,
         ).where(questions.c.entry_id.is_(None), questions.c.text.is_not(None))
     if team_id is not None:
         query = query.where(table.c.team_id == team_id)
@@ -285,7 +295,20 @@ def export_csv(
 
 
 def _feedback_cells(row: Any) -> list[str]:
-    voted_at, team, user, key, kind, target, helpful, question, reason, note = row
+    (
+        voted_at,
+        team,
+        user,
+        key,
+        kind,
+        target,
+        helpful,
+        question,
+        reason,
+        note,
+        question_uid,
+        recommendation_uid,
+    ) = row
     return [
         voted_at.isoformat(),
         team,
@@ -297,13 +320,23 @@ def _feedback_cells(row: Any) -> list[str]:
         _safe_cell(question or ""),
         reason or "",
         _safe_cell(note or ""),
+        question_uid or "",
+        recommendation_uid or "",
     ]
 
 
 def _unanswered_cells(row: Any) -> list[str]:
-    asked_at, team, channel, user, text, closest = row
+    asked_at, team, channel, user, text, closest, uid = row
     topics = "; ".join(f"{item['entry_id']}:{item['score']:.2f}" for item in closest or [])
-    return [asked_at.isoformat(), team, channel or "", user or "", _safe_cell(text), topics]
+    return [
+        asked_at.isoformat(),
+        team,
+        channel or "",
+        user or "",
+        _safe_cell(text),
+        topics,
+        uid or "",
+    ]
 
 
 def _safe_cell(text: str) -> str:

@@ -291,7 +291,7 @@ class Store:
     ) -> None:
         """A question the bot answered with `entry_id`, or was not sure about (entry_id None,
         `closest` the topics it offered instead, with their scores). `uid` is the id the
-        answer's message metadata names it by (see `new_question_uid`)."""
+        answer's message metadata names it by (see `new_uid`)."""
         self._submit(
             RecordKind.QUESTION,
             team_id,
@@ -320,8 +320,10 @@ class Store:
         framework_id: str,
         verdict: Verdict,
         recommended_at: datetime | None = None,
+        uid: str | None = None,
     ) -> None:
-        """A recommendation given: the winning framework and whether it was clear or close."""
+        """A recommendation given: the winning framework and whether it was clear or close.
+        `uid` is the id the result's message metadata names it by (see `new_uid`)."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
         self._submit(
@@ -333,6 +335,7 @@ class Store:
                 "framework_id": framework_id,
                 "verdict": verdict,
                 "recommended_at": _aware(recommended_at),
+                "uid": uid,
             },
         )
 
@@ -348,11 +351,13 @@ class Store:
         helpful: bool,
         voted_at: datetime | None = None,
         question_uid: str | None = None,
+        recommendation_uid: str | None = None,
     ) -> None:
         """A Helpful / Not helpful vote. One vote per person per message (`message_key`,
         e.g. "C123:1700000000.000100"): voting again replaces the earlier vote, unless the
         stored vote is newer (votes delayed by an outage never undo a later one).
-        `question_uid` is the stored question the rated answer was given to, when known."""
+        `question_uid` is the stored question the rated answer was given to, and
+        `recommendation_uid` the stored recommendation rated, when known."""
         self._submit(
             RecordKind.VOTE,
             team_id,
@@ -368,6 +373,7 @@ class Store:
                     voted_at,
                 ),
                 "question_uid": question_uid,
+                "recommendation_uid": recommendation_uid,
             },
         )
 
@@ -386,6 +392,7 @@ class Store:
         reason: Reason,
         note: str | None = None,
         question_uid: str | None = None,
+        recommendation_uid: str | None = None,
     ) -> None:
         """The reason for the Not helpful vote made at `voted_at` (the vote as record_vote
         stored it). It counts while that vote stands; a later vote retires it."""
@@ -400,6 +407,7 @@ class Store:
             {
                 **vote,
                 "question_uid": question_uid,
+                "recommendation_uid": recommendation_uid,
                 "reason": reason,
                 "reason_note": (note or "").strip()[:MAX_REASON_NOTE] or None,
                 "reason_for": vote["voted_at"],
@@ -598,9 +606,10 @@ def _vote_row(
     }
 
 
-def new_question_uid() -> str:
-    """The id of a question about to be answered: made before the question is written (it is
-    written behind the write queue), so the answer's message metadata can carry it."""
+def new_uid() -> str:
+    """The id of a question about to be answered or a recommendation about to be given: made
+    before the record is written (it is written behind the write queue), so the message's
+    metadata can carry it."""
     return uuid.uuid4().hex
 
 

@@ -39,7 +39,7 @@ from bot.slack.wire.state import (
 )
 from bot.store import Store
 from bot.store.reasons import REASON_LABELS
-from bot.store.schema import feedback, questions
+from bot.store.schema import feedback, questions, recommendations
 from tests.support.fake_slack import Call, FakeSlack
 from tests.support.slack_fixtures import Send
 from tests.support.slack_requests import (
@@ -61,9 +61,12 @@ from tests.support.slack_test_helpers import (
     assert_valid_block_kit,
     best_answers,
     click_topic,
+    click_vote,
+    feedback_buttons,
     recommend_by_command,
     topic_buttons,
     vague_question,
+    vote_on,
 )
 
 FRAMEWORK_IDS = [framework.id for framework in load_knowledge().frameworks]
@@ -83,21 +86,6 @@ def _sent_block_kit_is_valid(fake_slack: FakeSlack) -> Iterator[None]:
 
 def text_of(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def feedback_buttons(message_blocks: list[dict[str, Any]]) -> dict[bool, dict[str, Any]]:
-    """The vote -> the 👍 (True) and 👎 (False) buttons of a message's native feedback element,
-    {} when it has none."""
-    for block in message_blocks:
-        if block.get("block_id") == FEEDBACK_BLOCK_ID:
-            assert block["type"] == "context_actions"
-            [element] = block["elements"]
-            assert (element["type"], element["action_id"]) == (
-                "feedback_buttons",
-                ActionId.FEEDBACK,
-            )
-            return {True: element["positive_button"], False: element["negative_button"]}
-    return {}
 
 
 def content(message_blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -173,47 +161,6 @@ def posted_answer(
     posted = ask(send, fake, phrasing).posted
     assert posted is not None
     return entry, phrasing, posted
-
-
-def click_vote(
-    send: Send, message_blocks: list[dict[str, Any]], helpful: bool, **where: Any
-) -> None:
-    """Click 👍 or 👎 in `message_blocks`; `where` are block_actions' options saying where the
-    message is."""
-    button = feedback_buttons(message_blocks)[helpful]
-    send(
-        "block_actions",
-        block_actions(
-            ActionId.FEEDBACK,
-            button["value"],
-            block_id=FEEDBACK_BLOCK_ID,
-            action_type="feedback_buttons",
-            text=button["text"]["text"],
-            **where,
-        ),
-    )
-
-
-def vote_on(
-    send: Send,
-    posted: Call,
-    helpful: bool,
-    *,
-    user: str = ALICE,
-    channel: str = GENERAL,
-    message: dict[str, Any] | None = None,
-) -> None:
-    """Click Helpful / Not helpful on a message the bot posted (or on `message`, its update)."""
-    shown = message or posted.response["message"]
-    click_vote(
-        send,
-        shown["blocks"],
-        helpful,
-        user_id=user,
-        channel=channel,
-        message=shown,
-        thread_ts=posted.params.get("thread_ts"),
-    )
 
 
 def vote_on_ephemeral(
@@ -881,6 +828,16 @@ def test_a_vote_on_a_recommendation_is_stored_as_one_and_keeps_its_buttons(
     )
     for question in kb.questionnaire.questions:
         assert f"{question.id}=" in vote["question"]
+    # The ephemeral result has no metadata: its button names the stored recommendation.
+    [stored] = stored_recommendations(slack_store)
+    assert vote["recommendation_uid"] == stored["uid"] and stored["uid"]
+    assert replaced.body["metadata"]["event_payload"]["recommendation_id"] == stored["uid"]
+
+
+def stored_recommendations(store: Store) -> list[dict[str, Any]]:
+    assert store.flush()
+    with store.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(select(recommendations))]
 
 
 def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
@@ -903,6 +860,10 @@ def test_a_vote_on_a_shared_recommendation_keeps_who_shared_it(
         "recommendation",
         FRAMEWORK_IDS[-1],
     )
+    # The shared copy names the recommendation it copies, and the vote on it is stored so.
+    [stored] = stored_recommendations(slack_store)
+    assert shared.params["metadata"]["event_payload"]["recommendation_id"] == stored["uid"]
+    assert vote["recommendation_uid"] == stored["uid"]
 
 
 # --- the value and the blocks ---------------------------------------------------------------------

@@ -97,6 +97,53 @@ def test_upgrading_a_revision_1_database_keeps_its_data(database_url: str, tmp_p
     assert store.claim_event("Ev1") is False
 
 
+def test_upgrading_past_0008_keeps_recommendations_and_stores_their_uids(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Recommendations stored before 0008 keep a NULL uid; new ones carry the id their
+    message's metadata names, and a vote on one names it too."""
+    engine = make_engine(database_url_for(database_url, tmp_path))
+    migrate.upgrade(engine, "0007")
+    with engine.begin() as connection:  # columns as revision 0007 had them
+        connection.execute(
+            insert(recommendations).values(
+                team_id="T1",
+                user_id="U1",
+                framework_id="flask",
+                verdict="close",
+                recommended_at=NOW,
+            )
+        )
+    engine.dispose()
+
+    store = create_store(database_url, tmp_path)
+    store.record_recommendation(
+        team_id="T1", user_id="U1", framework_id="django", verdict="clear", uid="r" * 32
+    )
+    store.record_vote(
+        team_id="T1",
+        user_id="U1",
+        message_key="C1:1",
+        target_kind="recommendation",
+        target_id="django",
+        question=None,
+        helpful=True,
+        recommendation_uid="r" * 32,
+    )
+    assert store.flush()
+
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
+    with store.engine.connect() as connection:
+        stored = connection.execute(
+            select(recommendations.c.framework_id, recommendations.c.uid).order_by(
+                recommendations.c.id
+            )
+        ).all()
+        voted = connection.execute(select(feedback.c.recommendation_uid)).scalars().all()
+    assert [tuple(row) for row in stored] == [("flask", None), ("django", "r" * 32)]
+    assert voted == ["r" * 32]
+
+
 def test_instances_starting_together_migrate_once(database_url: str, tmp_path: Path) -> None:
     errors: list[BaseException] = []
     start = threading.Barrier(4)

@@ -271,7 +271,9 @@ def test_empty_stats_for_an_unknown_workspace(store: Store) -> None:
 
 
 def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
-    vote(store, True, voted_at=NOW - timedelta(minutes=2))
+    """Each vote names the stored question or recommendation it rated (their uids), so an
+    export joins to the records and to the messages' metadata."""
+    vote(store, True, voted_at=NOW - timedelta(minutes=2), question_uid="q" * 32)
     vote(
         store,
         False,
@@ -281,13 +283,14 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
         target_id="flask",
         question=None,
         voted_at=NOW - timedelta(minutes=1),
+        recommendation_uid="r" * 32,
     )
 
     text = store.export("feedback", "T1")
 
     assert text.splitlines()[0] == (
         "voted_at,team_id,user_id,message_key,target_kind,target_id,helpful,question,"
-        "reason,reason_note"
+        "reason,reason_note,question_uid,recommendation_uid"
     )
     assert rows(text) == [
         {
@@ -301,6 +304,8 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
             "question": "does it have an admin?",
             "reason": "",
             "reason_note": "",
+            "question_uid": "q" * 32,
+            "recommendation_uid": "",
         },
         {
             "voted_at": (NOW - timedelta(minutes=1)).isoformat(),
@@ -313,6 +318,8 @@ def test_feedback_export_has_a_header_and_every_vote(store: Store) -> None:
             "question": "",
             "reason": "",
             "reason_note": "",
+            "question_uid": "",
+            "recommendation_uid": "r" * 32,
         },
     ]
 
@@ -324,6 +331,7 @@ def test_unanswered_export_lists_not_sure_questions_with_closest_topics(store: S
         None,
         closest=[("tasks", 0.41), ("async", 0.3)],
         asked_at=NOW - timedelta(minutes=3),
+        uid="u" * 32,
     )
     ask(store, "admin?", "admin", asked_at=NOW - timedelta(minutes=2))
     ask(store, '=HYPERLINK("http://x")', None, channel_id="D9", asked_at=NOW)
@@ -338,6 +346,7 @@ def test_unanswered_export_lists_not_sure_questions_with_closest_topics(store: S
             "user_id": "U1",
             "question": "what about celery, queues",
             "closest_topics": "tasks:0.41; async:0.30",
+            "question_uid": "u" * 32,
         },
         {
             "asked_at": NOW.isoformat(),
@@ -346,13 +355,14 @@ def test_unanswered_export_lists_not_sure_questions_with_closest_topics(store: S
             "user_id": "U1",
             "question": '\'=HYPERLINK("http://x")',
             "closest_topics": "",
+            "question_uid": "",
         },
     ]
 
 
 def test_export_of_an_empty_store_is_just_the_header(store: Store) -> None:
     assert store.export("unanswered") == (
-        "asked_at,team_id,channel_id,user_id,question,closest_topics\n"
+        "asked_at,team_id,channel_id,user_id,question,closest_topics,question_uid\n"
     )
 
 

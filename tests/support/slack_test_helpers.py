@@ -33,9 +33,16 @@ from slack_sdk.models.views import View
 from bot.knowledge import Entry, KnowledgeBase, Option, Question
 from bot.matching import Matcher
 from bot.render.questionnaire import question_block_id
-from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, ActionId
+from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, FEEDBACK_BLOCK_ID, ActionId
 from tests.support.fake_slack import Call, FakeSlack, ResponsePost
-from tests.support.slack_requests import block_actions, slash_command, state_value, view_submission
+from tests.support.slack_requests import (
+    ALICE,
+    GENERAL,
+    block_actions,
+    slash_command,
+    state_value,
+    view_submission,
+)
 
 if TYPE_CHECKING:
     from tests.support.slack_fixtures import Send
@@ -364,4 +371,63 @@ def add_marker_entry(knowledge: Path) -> None:
         f"    answer: {MARKER_ANSWER}\n"
         "    sources: [django-docs]\n",
         encoding="utf-8",
+    )
+
+
+# --- 👍 / 👎 ------------------------------------------------------------------------------------
+
+
+def feedback_buttons(message_blocks: list[dict[str, Any]]) -> dict[bool, dict[str, Any]]:
+    """The vote -> the 👍 (True) and 👎 (False) buttons of a message's native feedback element,
+    {} when it has none."""
+    for block in message_blocks:
+        if block.get("block_id") == FEEDBACK_BLOCK_ID:
+            assert block["type"] == "context_actions"
+            [element] = block["elements"]
+            assert (element["type"], element["action_id"]) == (
+                "feedback_buttons",
+                ActionId.FEEDBACK,
+            )
+            return {True: element["positive_button"], False: element["negative_button"]}
+    return {}
+
+
+def click_vote(
+    send: Send, message_blocks: list[dict[str, Any]], helpful: bool, **where: Any
+) -> None:
+    """Click 👍 or 👎 in `message_blocks`; `where` are block_actions' options saying where the
+    message is."""
+    button = feedback_buttons(message_blocks)[helpful]
+    send(
+        "block_actions",
+        block_actions(
+            ActionId.FEEDBACK,
+            button["value"],
+            block_id=FEEDBACK_BLOCK_ID,
+            action_type="feedback_buttons",
+            text=button["text"]["text"],
+            **where,
+        ),
+    )
+
+
+def vote_on(
+    send: Send,
+    posted: Call,
+    helpful: bool,
+    *,
+    user: str = ALICE,
+    channel: str = GENERAL,
+    message: dict[str, Any] | None = None,
+) -> None:
+    """Click Helpful / Not helpful on a message the bot posted (or on `message`, its update)."""
+    shown = message or posted.response["message"]
+    click_vote(
+        send,
+        shown["blocks"],
+        helpful,
+        user_id=user,
+        channel=channel,
+        message=shown,
+        thread_ts=posted.params.get("thread_ts"),
     )

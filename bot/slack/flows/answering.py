@@ -15,6 +15,7 @@ from bot.render.answers import help_message
 from bot.render.block_kit import Message
 from bot.slack.context import AppContext, Turn
 from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.metadata import INTENT_EVENT
 from bot.slack.wire.payloads import MessageEvent, ValidationError, problems
 from bot.slack.wire.state import Place
 
@@ -29,7 +30,7 @@ def reply_for(turn: Turn, text: str, place: Place) -> Message:
     text = LEADING_MENTIONS.sub("", text)
     words = clean_text(text).lower().split()
     if not words or words in (["help"], ["?"]):
-        return help_message(turn.kb, COMMAND)
+        return turn.stamped(help_message(turn.kb, COMMAND), INTENT_EVENT, intent="help")
     return turn.reply(text, place)
 
 

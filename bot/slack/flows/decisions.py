@@ -32,6 +32,7 @@ from bot.slack.flows.curation import is_curator
 from bot.slack.platform.messenger import problem_text
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef
 from bot.slack.wire.ids import COMMAND, CallbackId
+from bot.slack.wire.metadata import DECISION_EVENT
 from bot.store import StoreUnavailable
 from bot.store.decisions import (
     Decision,
@@ -104,10 +105,11 @@ def _view(decision: Decision, kb: KnowledgeBase) -> DecisionView:
 
 
 def render(turn: Turn, decision: Decision) -> Message:
+    """The decision's message, with metadata naming the decision (its id in the store)."""
     team = team_result(turn.kb, decision)
     view = _view(decision, turn.kb)
     if not decision.is_open and team is not None:
-        return closed_decision_message(
+        message = closed_decision_message(
             turn.kb,
             view,
             team,
@@ -116,7 +118,26 @@ def render(turn: Turn, decision: Decision) -> Message:
             record_where=decision.record_where,
             record_url=decision.record_url,
         )
-    return decision_message(turn.kb, view, team)
+    else:
+        message = decision_message(turn.kb, view, team)
+    return decision_stamped(turn, message, decision)
+
+
+def decision_stamped(
+    turn: Turn, message: Message, decision: Decision, part: str | None = None
+) -> Message:
+    """`message` (the decision's, or a `part` of its record) with metadata naming the
+    decision, its status, how many answered and, once closed, the framework recorded."""
+    return turn.stamped(
+        message,
+        DECISION_EVENT,
+        decision_id=decision.id,
+        status=decision.status,
+        answered=len(decision.ballots()),
+        framework_id=decision.framework_id,
+        verdict=decision.verdict,
+        part=part,
+    )
 
 
 # -- starting ------------------------------------------------------------------------------------
@@ -328,7 +349,11 @@ def publish_record(
     thread = decision.thread_ts or decision.message_ts
     note = f"The decision record of {title} (canvases aren't available here):"
     posted = [
-        turn.slack.post_message(decision.channel_id, message, thread_ts=thread)
+        turn.slack.post_message(
+            decision.channel_id,
+            decision_stamped(turn, message, decision, part="record"),
+            thread_ts=thread,
+        )
         for message in record_messages(markdown, note)
     ]
     if all(outcome.ok for outcome in posted):

@@ -155,15 +155,21 @@ def _unreadable_back(body: dict[str, Any]) -> BackClick[Any] | None:
     return BackClick(view_id, view_hash if isinstance(view_hash, str) else None, None)
 
 
-def result_buttons(to: Destination, answers: Mapping[str, tuple[str, ...]]) -> ResultButtons:
+def result_buttons(
+    to: Destination,
+    answers: Mapping[str, tuple[str, ...]],
+    recommendation_id: str | None = None,
+) -> ResultButtons:
     """Share (in channel, and in thread when there is one) and Start over; only Start over in
-    a DM. The values carry the answers, so any instance can recompute the recommendation."""
+    a DM. The values carry the answers, so any instance can recompute the recommendation, and
+    the stored recommendation's id, which a shared copy names too."""
+    result = ResultValue(answers=dict(answers), to=to, recommendation_id=recommendation_id)
     try:
-        value = ResultValue(answers=dict(answers), to=to).encode_value()
+        value = result.encode_value()
     except StateError:
         # Too long with the response URL: the buttons then work without it.
         without_url = to.model_copy(update={"response_url": None})
-        value = ResultValue(answers=dict(answers), to=without_url).encode_value()
+        value = result.model_copy(update={"to": without_url}).encode_value()
     if to.dm or not to.channel:
         return ResultButtons(start_over=value)
     return ResultButtons(
@@ -182,14 +188,14 @@ def deliver_recommendation(turn: Turn, state: QuestionnaireState) -> None:
         )
         turn.slack.tell(state.to.user, EXPIRED, response_url=state.to.response_url)
         return
-    turn.record_recommendation(recommendation)
+    uid = turn.record_recommendation(recommendation)
     rated = FeedbackValue.for_recommendation(
-        recommendation.winner.id, recommendation.answers, to=state.to
+        recommendation.winner.id, recommendation.answers, to=state.to, recommendation_id=uid
     )
     message = recommendation_message(
         turn.kb,
         recommendation,
-        buttons=result_buttons(state.to, recommendation.answers),
+        buttons=result_buttons(state.to, recommendation.answers, uid),
         feedback=FeedbackButtons(*rated.vote_values()),
     )
     turn.slack.deliver(state.to, turn.labelled(message, rated, recommendation.verdict))

@@ -26,6 +26,7 @@ from bot.slack.flows.decisions import start_decision
 from bot.slack.flows.failures import report_unhandled
 from bot.slack.flows.questionnaire import open_questionnaire
 from bot.slack.wire.ids import COMMAND
+from bot.slack.wire.metadata import REPLY_EVENT
 from bot.slack.wire.payloads import SlashCommand, ValidationError, problems
 from bot.slack.wire.state import Destination, Place
 
@@ -146,5 +147,7 @@ def answer_command(app_context: AppContext, command: SlashCommand, context: Bolt
     reply = reply_to(turn, command)
     if reply is None:
         open_questionnaire(turn, command.trigger_id, destination)
-    else:
-        turn.slack.deliver(destination, reply)
+        return
+    if reply.metadata is None:  # an answer, small talk or a lean says what it is already
+        reply = turn.stamped(reply, REPLY_EVENT, reply=word.lower() or "help")
+    turn.slack.deliver(destination, reply)

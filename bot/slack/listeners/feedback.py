@@ -12,9 +12,9 @@ The reason is stored with the vote it was given for (the modal's private_metadat
 so a vote changed meanwhile is never given a stale reason.
 
 What was rated is read from the message's metadata where it has ours (bot/slack/wire/metadata.py:
-the entry or the answers, and the id of the stored question the answer was given to), else from
-the button's value (ephemeral replies, messages posted before the metadata). The vote is stored
-with that question id when there is one.
+the entry or the answers, and the id of the stored question or recommendation), else from the
+button's value (ephemeral replies, messages posted before the metadata). The vote is stored with
+that question's or recommendation's id when there is one.
 """
 
 from __future__ import annotations
@@ -72,7 +72,11 @@ def rebuild(turn: Turn, value: FeedbackValue, feedback: FeedbackButtons) -> Mess
         return None
     if recommendation.winner.id != value.target:
         return None
-    buttons = result_buttons(value.to, recommendation.answers) if value.to is not None else None
+    buttons = (
+        result_buttons(value.to, recommendation.answers, value.recommendation_id)
+        if value.to is not None
+        else None
+    )
     return recommendation_message(
         turn.kb, recommendation, shared_by=value.shared_by, buttons=buttons, feedback=feedback
     )
@@ -121,6 +125,7 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool | None = None) -> No
         helpful=vote,
         voted_at=voted_at,
         question_uid=value.question_id,
+        recommendation_uid=value.recommendation_id,
     )
     if not vote and click.trigger_id:
         # First, while the trigger is fresh (3 seconds): the message can be rebuilt after.
@@ -131,6 +136,7 @@ def vote(turn: Turn, body: dict[str, Any], *, helpful: bool | None = None) -> No
             question=question,
             voted_at=voted_at,
             question_id=value.question_id,
+            recommendation_id=value.recommendation_id,
         )
         view = reason_view(reason.encode_metadata(), CallbackId.FEEDBACK_REASON)
         turn.slack.open_view(click.trigger_id, view, f"reason modal for user={user}")
@@ -194,6 +200,7 @@ def record_reason(turn: Turn, body: dict[str, Any]) -> str | None:
         reason=reason,
         note=typed_note(submission.view.state.values),
         question_uid=state.question_id,
+        recommendation_uid=state.recommendation_id,
     )
     return None
 

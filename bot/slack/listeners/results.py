@@ -50,9 +50,11 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         return
     click, value = read
     facts = MessageFacts.read(click.message.metadata if click.message else None)
-    answers = value.answers
+    # The copy names the stored recommendation the original was, when that is known.
+    answers, recommendation_id = value.answers, value.recommendation_id
     if facts is not None and facts.kind == "recommendation" and facts.answers:
-        answers = facts.answers  # what the message says it recommended, over a button's copy
+        # What the message says it recommended, over a button's copy.
+        answers, recommendation_id = facts.answers, facts.recommendation_id
     channel = value.to.channel or click.channel_id
     tell = {"response_url": click.response_url, "channel": channel}
     if channel is None:
@@ -65,7 +67,10 @@ def share(turn: Turn, body: dict[str, Any], *, in_thread: bool) -> None:
         turn.slack.tell(click.user.id, EXPIRED, **tell)
         return
     rated = FeedbackValue.for_recommendation(
-        recommendation.winner.id, recommendation.answers, shared_by=click.user.id
+        recommendation.winner.id,
+        recommendation.answers,
+        shared_by=click.user.id,
+        recommendation_id=recommendation_id,
     )
     message = recommendation_message(
         turn.kb,

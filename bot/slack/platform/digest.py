@@ -25,6 +25,7 @@ from bot.live_knowledge import LiveKnowledge
 from bot.render.digest import digest_message
 from bot.settings import Settings
 from bot.slack.platform.messenger import CHANNEL_ERRORS, Outcome, Slack
+from bot.slack.wire.metadata import DIGEST_EVENT, message_metadata
 from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,9 @@ class DigestSender:
                 error,
             )
             return False
-        message = digest_message(snapshot.kb, digest)
+        message = digest_message(snapshot.kb, digest).with_metadata(
+            message_metadata(DIGEST_EVENT, snapshot.stamp, week=week.label, team_id=team_id)
+        )
         outcomes: dict[str, Outcome] = {}
         if self._channel is not None:
             outcomes[self._channel] = self._slack.post_message(self._channel, message)

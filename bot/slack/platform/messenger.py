@@ -26,6 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.render.block_kit import APP_NAME, Message, notice_message, with_note
 from bot.slack.platform.transport import KeepAliveWebhookClient
+from bot.slack.wire.metadata import NOTICE_EVENT, message_metadata
 from bot.slack.wire.payloads import BlockActions
 from bot.slack.wire.state import Destination
 
@@ -80,10 +81,15 @@ class Slack:
         client: WebClient,
         retry_handlers: list[RetryHandler],
         response_url_timeout: float = 30.0,
+        *,
+        knowledge_version: str = "",
     ) -> None:
         self.client = client
         self._retry_handlers = retry_handlers
         self._response_url_timeout = response_url_timeout
+        self.knowledge_version = knowledge_version
+        """The knowledge version of the request at hand, which the notices `tell` posts name
+        in their metadata ("" outside a request: the weekly digest's sender)."""
 
     # -- single calls --------------------------------------------------------------------------
 
@@ -217,6 +223,8 @@ class Slack:
                 blocks=message.blocks_json(),
                 response_type="ephemeral",
                 replace_original=replace_original,
+                # Kept when the reply replaces a (non-ephemeral) message; harmless otherwise.
+                metadata=message.metadata.to_dict() if message.metadata is not None else None,
             )
         except TimeoutError:
             log.warning(
@@ -256,8 +264,11 @@ class Slack:
         thread_ts: str | None = None,
     ) -> Outcome:
         """Tell one person something only they see, by the first route that works: the
-        response URL, an ephemeral message in the channel, or their DM."""
-        message = notice_message(text)
+        response URL, an ephemeral message in the channel, or their DM (where the notice
+        says what it is in its metadata, as every message the bot posts does)."""
+        message = notice_message(text).with_metadata(
+            message_metadata(NOTICE_EVENT, self.knowledge_version)
+        )
         if response_url:
             outcome = self.respond(response_url, message)
             if outcome.ok or outcome.error == TIMED_OUT:

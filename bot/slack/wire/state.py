@@ -121,6 +121,8 @@ class ResultValue(_Carried):
 
     answers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     to: Destination
+    recommendation_id: str | None = None
+    """The stored recommendation shown (`recommendations.uid`): a shared copy names it too."""
 
     def encode_value(self) -> str:
         return self.encode(MAX_BUTTON_VALUE)
@@ -144,6 +146,9 @@ class FeedbackValue(_Carried):
     question_id: str | None = None
     """The stored question the answer was given to (`questions.uid`), for messages that carry
     no metadata (ephemeral replies); buttons made before it have none."""
+    recommendation_id: str | None = None
+    """The stored recommendation rated (`recommendations.uid`), likewise; None for a shared
+    copy of a result whose message did not name it, and for buttons made before it."""
 
     def voting(self, helpful: bool | None) -> FeedbackValue:
         return self.model_copy(update={"helpful": helpful})
@@ -168,15 +173,18 @@ class FeedbackValue(_Carried):
         *,
         to: Destination | None = None,
         shared_by: str | None = None,
+        recommendation_id: str | None = None,
     ) -> Self:
         """A recommendation of `framework_id` for `answers`; `to` where it was delivered
-        (None for a shared copy, which has no result buttons), `shared_by` who shared it."""
+        (None for a shared copy, which has no result buttons), `shared_by` who shared it,
+        `recommendation_id` its id in the store."""
         return cls(
             kind="recommendation",
             target=framework_id,
             answers={question: tuple(options) for question, options in answers.items()},
             to=to,
             shared_by=shared_by,
+            recommendation_id=recommendation_id,
         )
 
     def encode_value(self) -> str:
@@ -223,6 +231,7 @@ class ReasonState(_Carried):
     question: str | None = None
     voted_at: datetime
     question_id: str | None = None
+    recommendation_id: str | None = None
 
     def encode_metadata(self) -> str:
         return self.encode(MAX_PRIVATE_METADATA)
