@@ -392,7 +392,7 @@ def check_knowledge(
     """`kb check`: every problem with file, line and field; or a summary and warnings about
     colliding phrasings and about answers whose review is older than `review_after_days`."""
     from bot.knowledge import KnowledgeError, load_knowledge
-    from bot.matching import find_ambiguities
+    from bot.matching import Matcher, find_ambiguities, find_misspelled_names
 
     try:
         kb = load_knowledge(directory)
@@ -408,7 +408,8 @@ def check_knowledge(
         f"({phrasings} phrasings), {len(kb.companies)} companies, {len(kb.sources)} sources, "
         f"{len(kb.questionnaire.questions)} questions"
     )
-    ambiguities = find_ambiguities(kb)
+    matcher = Matcher(kb)
+    ambiguities = find_ambiguities(kb, matcher)
     for pair in ambiguities:
         print(
             f"warning: {pair.first.id!r} and {pair.second.id!r} look alike to the matcher "
@@ -416,6 +417,12 @@ def check_knowledge(
         )
     if ambiguities:
         print(f"{len(ambiguities)} warnings: reword those phrasings so each names its own topic.")
+    for typo in find_misspelled_names(kb, matcher):
+        print(
+            f"warning: {typo.entry.id!r} has {typo.word!r} in {typo.phrasing!r}, a misspelling "
+            f"of {typo.name!r}: write the name right (the matcher corrects typos in messages, "
+            "and a typo in a phrasing would become a word it no longer corrects)."
+        )
     for entry in kb.stale_entries(review_after_days, today or datetime.now(UTC).date()):
         owner = f" (owner {entry.owner})" if entry.owner else ""
         print(

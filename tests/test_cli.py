@@ -537,3 +537,34 @@ def test_recommend_from_text_without_answers_names_what_is_missing(kb: Knowledge
     assert result.returncode == 2
     assert "From your description" in result.stderr
     assert "'building'" not in result.stderr.split("From your description")[-1].split("\n", 1)[1]
+
+
+def test_kb_check_warns_about_a_framework_name_misspelled_in_a_phrasing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo written into a phrasing becomes a known word, which the matcher no longer
+    corrects: "what is djnago" would stop meaning Django."""
+    shipped = Path(__file__).resolve().parent.parent / "knowledge"
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for path in shipped.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "zz_typo.yaml").write_text(
+        "entries:\n"
+        "  - id: zztypo\n    title: Typo\n    phrasings:\n"
+        "      - is djnago any good for dashboards\n      - zz second phrasing here\n"
+        "      - zz third phrasing here\n      - zz fourth phrasing here\n"
+        f"    answer: An answer.\n    sources: [{shipped_source_id()}]\n"
+    )
+
+    assert main(["kb", "check", str(folder)]) == 0
+
+    out = capsys.readouterr().out
+    assert "warning: 'zztypo' has 'djnago' in 'is djnago any good for dashboards'" in out
+    assert "a misspelling of 'django'" in out
+    assert "misspelling" not in main_check_of_shipped(capsys)
+
+
+def main_check_of_shipped(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["kb", "check"]) == 0
+    return capsys.readouterr().out

@@ -8,8 +8,10 @@ from bot.matching.matcher import (
     Candidate,
     Matcher,
     MatchResult,
+    Misspelling,
     Understanding,
     find_ambiguities,
+    find_misspelled_names,
 )
 from bot.matching.reading import ProjectReading, Signal
 from bot.matching.text import clean_text
@@ -21,9 +23,11 @@ __all__ = [
     "Candidate",
     "MatchResult",
     "Matcher",
+    "Misspelling",
     "ProjectReading",
     "Signal",
     "Understanding",
     "clean_text",
     "find_ambiguities",
+    "find_misspelled_names",
 ]

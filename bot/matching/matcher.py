@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz.distance import OSA
 
 from bot.knowledge import Entry, Intent, KnowledgeBase
 from bot.matching.intents import IntentMatch, IntentMatcher
@@ -412,3 +413,35 @@ def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[
                 if score >= AMBIGUITY_LIKENESS and key not in found:
                     found[key] = Ambiguity(entry, phrasing, rival.entry, similar, round(score, 1))
     return sorted(found.values(), key=lambda a: -a.score)
+
+
+@dataclass(frozen=True)
+class Misspelling:
+    """A phrasing word that misspells a framework's name."""
+
+    entry: Entry
+    phrasing: str
+    word: str
+    name: str
+
+
+def find_misspelled_names(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[Misspelling]:
+    """Phrasing words one edit from a framework's name that are no word of their own ("djnago").
+    The matcher corrects such typos in messages, but a typo written into a phrasing becomes a
+    known word, and a known word is never corrected: "what is djnago" would then stop meaning
+    Django everywhere else."""
+    matcher = matcher or Matcher(kb)
+    encoder = matcher.encoder
+    names = {name for f in kb.frameworks for name in (f.id, f.name.lower())}
+    found: list[Misspelling] = []
+    for entry in kb.entries:
+        for phrasing in entry.phrasings:
+            for word in words(phrasing):
+                if word in names or word in kb.aliases or not word.isalpha() or len(word) < 4:
+                    continue
+                if encoder is not None and encoder.is_word(word):
+                    continue
+                close = [name for name in names if OSA.distance(word, name) == 1]
+                if close:
+                    found.append(Misspelling(entry, phrasing, word, close[0]))
+    return found
