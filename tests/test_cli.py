@@ -265,11 +265,7 @@ def test_kb_check_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
-    shipped = Path(__file__).resolve().parent.parent / "knowledge"
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
-    for path in shipped.glob("*.yaml"):
-        (folder / path.name).write_text(path.read_text())
+    folder = copy_of_shipped_knowledge(tmp_path)
     (folder / "zz_collision.yaml").write_text(
         "entries:\n"
         "  - id: admin-again\n"
@@ -293,11 +289,7 @@ def test_kb_check_warns_about_colliding_phrasings(tmp_path: Path) -> None:
 def test_kb_check_warns_about_answers_whose_review_is_older_than_review_after_days(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shipped = Path(__file__).resolve().parent.parent / "knowledge"
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
-    for path in shipped.glob("*.yaml"):
-        (folder / path.name).write_text(path.read_text())
+    folder = copy_of_shipped_knowledge(tmp_path)
     entry = (
         "  - id: {id}\n    title: T {id}\n    phrasings:\n"
         "      - what about {id} one\n      - tell me {id} two\n"
@@ -544,11 +536,7 @@ def test_kb_check_warns_about_a_framework_name_misspelled_in_a_phrasing(
 ) -> None:
     """A typo written into a phrasing becomes a known word, which the matcher no longer
     corrects: "what is djnago" would stop meaning Django."""
-    shipped = Path(__file__).resolve().parent.parent / "knowledge"
-    folder = tmp_path / "knowledge"
-    folder.mkdir()
-    for path in shipped.glob("*.yaml"):
-        (folder / path.name).write_text(path.read_text())
+    folder = copy_of_shipped_knowledge(tmp_path)
     (folder / "zz_typo.yaml").write_text(
         "entries:\n"
         "  - id: zztypo\n    title: Typo\n    phrasings:\n"
@@ -568,3 +556,12 @@ def test_kb_check_warns_about_a_framework_name_misspelled_in_a_phrasing(
 def main_check_of_shipped(capsys: pytest.CaptureFixture[str]) -> str:
     assert main(["kb", "check"]) == 0
     return capsys.readouterr().out
+
+
+def copy_of_shipped_knowledge(tmp_path: Path) -> Path:
+    shipped = Path(__file__).resolve().parent.parent / "knowledge"
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for path in shipped.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    return folder
