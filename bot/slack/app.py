@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -152,7 +153,20 @@ def create_app(
     InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
     start_digest(settings, app, app_context)
     store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
+    _APP_CONTEXTS[app] = app_context
     return app
+
+
+_APP_CONTEXTS: weakref.WeakKeyDictionary[App, AppContext] = weakref.WeakKeyDictionary()
+
+
+def finish_work(app: App) -> None:
+    """Wait until every request `app` acknowledged has been handled, its question answered
+    included, then stop those threads: what a process does before it ends."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    app_context = _APP_CONTEXTS.get(app)
+    if app_context is not None:
+        app_context.answers.shutdown(wait=True)
 
 
 def start_digest(settings: Settings, app: App, app_context: AppContext) -> DigestSender | None:

@@ -7,9 +7,11 @@ it back."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -48,12 +50,14 @@ MAX_QUESTION_CHARS = 1000
 """Only this much of a question is matched: no real question is longer, and a 40,000-character
 paste must not tie up a worker."""
 
+log = logging.getLogger(__name__)
+
 ANSWER_SLOTS = 2
 """Questions typed at the bot (mentions, DMs, `/framework ask`) answered at once per process.
 Answering is CPU work (matching, Block Kit) and then one Slack call; on a 2-core worker more of
 it at once only contends for the GIL with the threads acknowledging requests (a burst of
-questions slowed every ack), and it held Bolt's listener threads, from which slash commands
-must ack."""
+questions slowed every ack). It runs on AnswerSlots' own threads, never on Bolt's listener
+threads, from which slash commands must ack."""
 
 APP_CONTEXT_KEY = "app_context"
 """Where `ProvideAppContext` puts the AppContext in Bolt's per-request context."""
@@ -63,31 +67,27 @@ UNKNOWN_TEAM = "unknown"
 
 
 class AnswerSlots:
-    """At most `slots` questions are answered at once in a process. A listener thread that
-    finds a slot free answers at once, and then any questions queued meanwhile; one that
-    finds none queues its question and returns, free for other listeners (a slash command
-    acks from one). Nothing waits in a thread of its own, so a lone question costs no hand-off."""
+    """At most `slots` questions are answered at once in a process: a bounded pool of answering
+    threads. The listener thread hands the question over and returns at once, free for acks;
+    questions beyond the slots wait in the pool's queue, in order (and in the durable inbox,
+    should the process die)."""
 
     def __init__(self, slots: int = ANSWER_SLOTS) -> None:
-        self._slots = threading.Semaphore(slots)
-        self._waiting: deque[Callable[[], None]] = deque()
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="answer")
 
     def submit(self, work: Callable[[], None]) -> None:
-        self._waiting.append(work)
-        while self._slots.acquire(blocking=False):
-            try:
-                while self._waiting:
-                    try:
-                        queued = self._waiting.popleft()
-                    except IndexError:
-                        break
-                    queued()
-            finally:
-                self._slots.release()
-            # A question queued after this thread's last look, by a thread that found no
-            # slot, would be stranded: look again now that the slot is free.
-            if not self._waiting:
-                return
+        """Queue `work`; an exception it lets out is logged, never lost silently."""
+        self._pool.submit(work).add_done_callback(_log_failure)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking questions; with `wait`, return once every queued one is answered."""
+        self._pool.shutdown(wait=wait)
+
+
+def _log_failure(done: Future[None]) -> None:
+    error = done.exception()
+    if error is not None:
+        log.error("Answering a question failed", exc_info=error)
 
 
 MAX_VIEWERS = 10_000

@@ -1,8 +1,9 @@
-"""AnswerSlots: at most N questions answered at once, each exactly once, none left behind,
-and a listener thread that finds no slot free returns at once."""
+"""AnswerSlots: a bounded pool that answers at most N questions at once, each exactly once,
+none left behind, while the listener thread that hands one over returns at once."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -11,10 +12,24 @@ import pytest
 from bot.slack.context import AnswerSlots
 
 
-def test_a_question_is_answered_in_the_calling_thread_when_a_slot_is_free() -> None:
+def test_a_question_is_answered_on_an_answering_thread_and_the_caller_returns_at_once() -> None:
+    answer_slots = AnswerSlots(2)
+    release = threading.Event()
     ran_in: list[threading.Thread] = []
-    AnswerSlots(2).submit(lambda: ran_in.append(threading.current_thread()))
-    assert ran_in == [threading.current_thread()]
+
+    def answer() -> None:
+        release.wait(5)
+        ran_in.append(threading.current_thread())
+
+    started = time.monotonic()
+    answer_slots.submit(answer)
+    returned_in = time.monotonic() - started
+    release.set()
+    answer_slots.shutdown(wait=True)
+
+    assert returned_in < 0.5
+    assert len(ran_in) == 1 and ran_in[0] is not threading.current_thread()
+    assert ran_in[0].name.startswith("answer")
 
 
 @pytest.mark.parametrize("slots", [1, 2, 3])
@@ -49,12 +64,13 @@ def test_many_threads_never_answer_more_than_the_slots_at_once_and_answer_everyt
         thread.start()
     for thread in threads:
         thread.join()
+    answer_slots.shutdown(wait=True)
 
     assert sorted(done) == list(range(200))
     assert 1 <= most <= slots
 
 
-def test_a_thread_that_finds_no_free_slot_queues_and_returns_at_once() -> None:
+def test_a_question_handed_over_while_every_slot_is_busy_waits_its_turn() -> None:
     answer_slots = AnswerSlots(1)
     holding = threading.Event()
     release = threading.Event()
@@ -63,17 +79,34 @@ def test_a_thread_that_finds_no_free_slot_queues_and_returns_at_once() -> None:
     def hold_the_slot() -> None:
         holding.set()
         release.wait(5)
+        answered.append("first")
 
-    holder = threading.Thread(target=answer_slots.submit, args=(hold_the_slot,))
-    holder.start()
+    answer_slots.submit(hold_the_slot)
     assert holding.wait(5)
-
     started = time.monotonic()
     answer_slots.submit(lambda: answered.append("queued"))
     returned_in = time.monotonic() - started
-    assert answered == []  # waiting for the slot's holder
+    assert answered == []  # the queued one waits for the slot
 
     release.set()
-    holder.join(5)
+    answer_slots.shutdown(wait=True)
     assert returned_in < 0.5
-    assert answered == ["queued"]  # answered by the thread that held the slot
+    assert answered == ["first", "queued"]
+
+
+def test_an_answer_that_fails_is_logged_and_the_next_ones_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer_slots = AnswerSlots(1)
+    answered: list[str] = []
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="bot.slack.context"):
+        answer_slots.submit(fail)
+        answer_slots.submit(lambda: answered.append("next"))
+        answer_slots.shutdown(wait=True)
+
+    assert answered == ["next"]
+    assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)

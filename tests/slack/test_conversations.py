@@ -12,6 +12,7 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.render.block_kit import escape
+from bot.slack.app import finish_work
 from bot.slack.platform import redelivery
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire.ids import ActionId, CallbackId
@@ -55,7 +56,7 @@ def text_of(params: dict[str, Any]) -> str:
 def finish_listeners(wsgi_app: SlackWsgiApp) -> None:
     """Wait until every listener the app started has run (Bolt acks first and runs them on its
     executor; this test's app is its own, so shutting the executor down is safe)."""
-    wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(wsgi_app.app)
 
 
 def nothing_sent(wsgi_app: SlackWsgiApp, fake: FakeSlack) -> bool:

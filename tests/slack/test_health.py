@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
+from bot.slack.app import finish_work
 from bot.slack.context import AnswerSlots
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.store import Store, create_store
@@ -90,7 +91,7 @@ def test_every_worker_reports_the_mention_one_acknowledged_and_has_not_answered(
     with monkeypatch.context() as stuck:
         stuck.setattr(AnswerSlots, "submit", lambda slots, work: None)
         assert call_wsgi(first, "POST", "/slack/events", body, headers).status == 200
-        first.app.listener_runner.listener_executor.shutdown(wait=True)
+        finish_work(first.app)
 
     reports = [health(first), health(second)]
 

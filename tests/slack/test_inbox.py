@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.settings import Settings
+from bot.slack.app import finish_work
 from bot.slack.context import AnswerSlots
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.slack.wire.ids import CallbackId
@@ -74,7 +75,7 @@ def deliver(app: SlackWsgiApp, kind: str, event: dict[str, Any], **headers: str)
 
 def finish_listeners(*apps: SlackWsgiApp) -> None:
     for app in apps:
-        app.app.listener_runner.listener_executor.shutdown(wait=True)
+        finish_work(app.app)
 
 
 def answers(fake: FakeSlack) -> int:

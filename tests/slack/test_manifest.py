@@ -14,6 +14,7 @@ import yaml
 from slack_bolt import App
 
 from bot.knowledge import KnowledgeBase
+from bot.slack.app import finish_work
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire import ids
 from bot.slack.wire.ids import DecisionActionId
@@ -274,7 +275,7 @@ def test_the_bot_scopes_are_exactly_those_the_app_uses(
     send("app_home_opened", app_home_opened(tab="messages"))
     send("direct_message", direct_message("what is flask?", thread_ts="1700000000.000100"))
     send("slash_command", slash_command("stats", response_url=fake_slack.response_url("c")))
-    wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(wsgi_app.app)
 
     assert {call.method for call in fake_slack.calls} <= set(METHOD_SCOPES)
     needed = {scope for scope in METHOD_SCOPES.values() if scope} | set(EVENT_SCOPES.values())

@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy.exc import OperationalError
 
 from bot.settings import Settings
-from bot.slack.app import DEFAULT_BOT_SCOPES
+from bot.slack.app import DEFAULT_BOT_SCOPES, finish_work
 from bot.slack.serving.wsgi import INSTALL_FAILED_PAGE, SlackWsgiApp, create_wsgi_app
 from bot.store import Store, create_store
 from tests.support.fake_slack import FakeSlack
@@ -147,7 +147,7 @@ def questions(store: Store, team_id: str) -> int:
 
 def finish_listeners(app: SlackWsgiApp) -> None:
     """Wait until every listener the app started has run (this test's app is its own)."""
-    app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(app.app)
 
 
 def answered_tokens(fake: FakeSlack) -> list[str | None]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.slack.app import LISTENER_THREADS
+from bot.slack.app import LISTENER_THREADS, finish_work
 from bot.slack.context import ANSWER_SLOTS, Turn
 from bot.slack.platform.redelivery import SkipRedeliveredEvents
 from bot.slack.serving.wsgi import SlackWsgiApp
@@ -48,7 +48,7 @@ def _sent_block_kit_is_valid(fake_slack: FakeSlack) -> Iterator[None]:
 
 def finish_listeners(wsgi_app: SlackWsgiApp) -> None:
     """Wait until every listener the app started has run (this test's app is its own)."""
-    wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(wsgi_app.app)
 
 
 def post_bytes(

@@ -36,7 +36,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
 from bot.render.block_kit import escape
 from bot.settings import Settings
-from bot.slack.app import create_app
+from bot.slack.app import create_app, finish_work
 from bot.slack.platform.socket_recovery import (
     PING_INTERVAL_SECONDS,
     RecoveringSocketModeHandler,
@@ -153,7 +153,7 @@ def deliver(
 
 def finish_listeners(handler: SocketModeHandler) -> None:
     """Wait until every listener the app started has run (this test's app is its own)."""
-    handler.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(handler.app)
 
 
 def ack_only(ack: Ack) -> bool:

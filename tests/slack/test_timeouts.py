@@ -11,6 +11,7 @@ import pytest
 
 from bot.knowledge import KnowledgeBase
 from bot.settings import Settings
+from bot.slack.app import finish_work
 from bot.slack.serving.wsgi import SlackWsgiApp
 from bot.slack.wire.ids import CallbackId
 from tests.support.fake_slack import FakeSlack
@@ -29,7 +30,7 @@ def slack_settings(slack_settings: Settings) -> Settings:
 
 
 def finish_listeners(wsgi_app: SlackWsgiApp) -> None:
-    wsgi_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_work(wsgi_app.app)
 
 
 def test_an_answer_slack_confirmed_too_late_is_said_to_maybe_not_have_arrived(

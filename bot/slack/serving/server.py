@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.settings import Settings, SettingsError, check_credentials
-from bot.slack.app import create_app
+from bot.slack.app import create_app, finish_work
 from bot.slack.platform.socket_recovery import socket_mode_handler
 from bot.slack.platform.token_check import startup_check, startup_line
 from bot.slack.serving.wsgi import create_wsgi_app
@@ -69,7 +69,7 @@ def serve_socket_mode(settings: Settings) -> int:
     finally:
         handler.close()
         # Answers already acknowledged are sent before the process ends.
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        finish_work(app)
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
