@@ -114,6 +114,7 @@ def record_question(
         score=0.9 if entry_id else None,
         asked_at=datetime.now(UTC) - timedelta(days=days_ago),
     )
+    assert store.flush()  # written behind a queue: the stats that follow must see it
 
 
 # -- who may ------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ def test_stats_show_what_the_app_recorded(
             question=phrasing,
             helpful=helpful,
         )
+    assert slack_store.flush()  # the votes are written behind a queue
 
     reply = text_of(run(send, fake_slack, "stats", user_id=CURATOR))
 
@@ -225,6 +227,7 @@ def test_stats_list_the_answers_with_the_most_thumbs_down_and_why(
         slack_store.record_vote(**vote, helpful=False, voted_at=voted_at)
         if why is not None:
             slack_store.record_vote_reason(**vote, voted_at=voted_at, reason=why, note=note)
+    assert slack_store.flush()
 
     reply = text_of(run(send, fake_slack, "stats", user_id=CURATOR))
 
