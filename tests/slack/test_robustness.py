@@ -373,7 +373,7 @@ def test_an_exception_in_a_listener_is_logged_and_the_person_is_told(
 def test_an_exception_before_the_ack_still_answers_200_not_500(
     send: Send, fake_slack: FakeSlack, wsgi_app: SlackWsgiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.slack.listeners.questionnaire.selected_options", _explode)
+    monkeypatch.setattr("bot.slack.listeners.questionnaire.submitted_step", _explode)
 
     response = send(
         "view_submission",

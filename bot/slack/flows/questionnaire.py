@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from slack_sdk.models.views import View
 
-from bot.advisor import AnswerError
-from bot.knowledge import Question
+from bot.advisor import AnswerError, missing_questions
+from bot.knowledge import Question, Questionnaire
 from bot.render.feedback import FeedbackButtons
 from bot.render.questionnaire import question_block_id, questionnaire_view, restart_view
 from bot.render.recommendation import ResultButtons, recommendation_message
@@ -111,6 +111,41 @@ def selected_options(
             chosen.append(option.get("value"))
     ids = tuple(option.id for option in question.options if option.id in chosen)
     return ids[:1] if question.kind == "single" else ids
+
+
+@dataclass(frozen=True)
+class SubmittedStep(Generic[InProgress]):
+    """A Next click in a questionnaire modal: the question it submitted, and either the errors
+    to show on it (nothing chosen), the state at the step to show next, or (`complete`) the
+    state with every question answered."""
+
+    question: Question
+    state: InProgress
+    errors: dict[str, str]
+    complete: bool
+
+
+def submitted_step(
+    state: InProgress, values: Mapping[str, Mapping[str, Any]], questionnaire: Questionnaire
+) -> SubmittedStep[InProgress] | None:
+    """What submitting `state`'s step with the view's `values` leads to; None when the state's
+    step is past the last question (a state this version cannot go on with)."""
+    questions = questionnaire.questions
+    if state.step >= len(questions):
+        return None
+    question = questions[state.step]
+    chosen = selected_options(values, question)
+    if not chosen:
+        errors = {question_block_id(question): NEEDED[question.kind]}
+        return SubmittedStep(question, state, errors, complete=False)
+    state = state.with_answer(question.id, chosen)
+    last = state.step == len(questions) - 1
+    missing = missing_questions(questionnaire, state.answers)
+    if last and not missing:
+        return SubmittedStep(question, state, {}, complete=True)
+    # Next goes one step on; past the last step, back to any question left unanswered.
+    following = state.step + 1 if not last else questions.index(missing[0])
+    return SubmittedStep(question, state.at_step(following), {}, complete=False)
 
 
 @dataclass(frozen=True)

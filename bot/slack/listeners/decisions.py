@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.advisor import AnswerError, missing_questions, validate_answers
+from bot.advisor import AnswerError, validate_answers
 from bot.matching import clean_text
 from bot.render.block_kit import notice_view
 from bot.render.questionnaire import question_block_id
@@ -32,7 +32,7 @@ from bot.slack.flows.decisions import (
     step_view,
     store_of,
 )
-from bot.slack.flows.questionnaire import NEEDED, back_click, selected_options
+from bot.slack.flows.questionnaire import back_click, submitted_step
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef, Submitter
 from bot.slack.wire.ids import CallbackId, DecisionActionId
 from bot.slack.wire.payloads import (
@@ -113,7 +113,6 @@ def close(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 
 def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     turn = app_context_of(context).turn(context)
-    questions = turn.kb.questionnaire.questions
     try:
         submission = ViewSubmission.model_validate(body)
         submitter = Submitter.model_validate(body.get("user"))
@@ -122,27 +121,17 @@ def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         log.warning("Unreadable decision answers: %s", problems(error))
         ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
         return
-    if state.step >= len(questions):
+    step = submitted_step(state, submission.view.state.values, turn.kb.questionnaire)
+    if step is None:
         ack(response_action="update", view=notice_view("Start again", EXPIRED).to_dict())
         return
-    question = questions[state.step]
-    chosen = selected_options(submission.view.state.values, question)
-    if not chosen:
-        ack(
-            response_action="errors",
-            errors={question_block_id(question): NEEDED[question.kind]},
-        )
+    if step.errors:
+        ack(response_action="errors", errors=step.errors)
         return
-    state = state.with_answer(question.id, chosen)
-    last = state.step == len(questions) - 1
-    missing = missing_questions(turn.kb.questionnaire, state.answers)
-    if not last or missing:
-        following = state.step + 1 if not last else questions.index(missing[0])
+    state = step.state
+    if not step.complete:
         title = decision_title(turn, state.decision)
-        ack(
-            response_action="update",
-            view=step_view(turn, state.at_step(following), title).to_dict(),
-        )
+        ack(response_action="update", view=step_view(turn, state, title).to_dict())
         return
     try:
         answers = validate_answers(turn.kb.questionnaire, state.answers)
@@ -159,7 +148,7 @@ def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         return
     except StoreUnavailable as error:
         log.warning("Could not store answers to decision %s: %s", state.decision, error)
-        ack(response_action="errors", errors={question_block_id(question): SAVE_FAILED})
+        ack(response_action="errors", errors={question_block_id(step.question): SAVE_FAILED})
         return
     except DecisionClosed:
         ack(

@@ -14,18 +14,15 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot.advisor import missing_questions
-from bot.render.questionnaire import question_block_id
 from bot.slack.context import app_context_of
 from bot.slack.flows.questionnaire import (
     EXPIRED,
-    NEEDED,
     back_click,
     deliver_recommendation,
     expired_view,
     open_questionnaire,
-    selected_options,
     step_view,
+    submitted_step,
 )
 from bot.slack.wire.ids import ActionId, CallbackId
 from bot.slack.wire.payloads import BlockActions, ValidationError, ViewSubmission, problems
@@ -42,7 +39,6 @@ def register(app: App) -> None:
 
 def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     turn = app_context_of(context).turn(context)
-    questions = turn.kb.questionnaire.questions
     try:
         submission = ViewSubmission.model_validate(body)
         state = QuestionnaireState.decode(submission.view.private_metadata)
@@ -50,30 +46,20 @@ def next_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         log.warning("Unreadable questionnaire submission: %s", problems(error))
         ack(response_action="update", view=expired_view().to_dict())
         return
-    if state.step >= len(questions):
+    state = state.model_copy(update={"to": state.to.for_user(submission.user.id)})
+    step = submitted_step(state, submission.view.state.values, turn.kb.questionnaire)
+    if step is None:
         log.warning("Questionnaire step %s is past the last question", state.step)
         ack(response_action="update", view=expired_view().to_dict())
         return
-    question = questions[state.step]
-    chosen = selected_options(submission.view.state.values, question)
-    if not chosen:
-        ack(
-            response_action="errors",
-            errors={question_block_id(question): NEEDED[question.kind]},
-        )
+    if step.errors:
+        ack(response_action="errors", errors=step.errors)
         return
-    state = state.with_answer(question.id, chosen).model_copy(
-        update={"to": state.to.for_user(submission.user.id)}
-    )
-    last = state.step == len(questions) - 1
-    missing = missing_questions(turn.kb.questionnaire, state.answers)
-    if not last or missing:
-        # Next goes one step on; past the last step, back to any question left unanswered.
-        following = state.step + 1 if not last else questions.index(missing[0])
-        ack(response_action="update", view=step_view(turn, state.at_step(following)).to_dict())
+    if not step.complete:
+        ack(response_action="update", view=step_view(turn, step.state).to_dict())
         return
     ack()
-    deliver_recommendation(turn, state)
+    deliver_recommendation(turn, step.state)
 
 
 def previous_step(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
