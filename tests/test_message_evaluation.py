@@ -21,6 +21,8 @@ from bot.matching.text import clean_lines, sentences
 DATA = Path(__file__).parent / "data"
 MESSAGES = DATA / "slack_messages.yaml"
 SHORT_QUESTIONS = DATA / "evaluation.yaml"
+MORE_TUNING = DATA / "more_tuning_messages.yaml"
+"""A second set written fresh the same way, for tuning only (scripts/tune_matcher.py)."""
 MIN_ON_TOPIC = 0.88
 """The floor this suite holds today (88.5% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it."""
@@ -42,8 +44,17 @@ def matcher(kb: KnowledgeBase) -> Matcher:
     return Matcher(kb)
 
 
-def test_the_set_is_large_realistic_and_labelled(cases: list[Case], kb: KnowledgeBase) -> None:
-    assert len(cases) >= 300
+@pytest.fixture(scope="module")
+def more_tuning() -> list[Case]:
+    return evaluation.load_cases(MORE_TUNING)
+
+
+@pytest.mark.parametrize(("which", "at_least"), [("messages", 300), ("more tuning messages", 250)])
+def test_the_set_is_large_realistic_and_labelled(
+    which: str, at_least: int, cases: list[Case], more_tuning: list[Case], kb: KnowledgeBase
+) -> None:
+    cases = cases if which == "messages" else more_tuning
+    assert len(cases) >= at_least
     assert len({normalise(case.text) for case in cases}) == len(cases), "duplicates"
     long = [case for case in cases if len(sentences(clean_lines(case.text))) >= 2]
     assert len(long) >= len(cases) / 3, f"only {len(long)} messages have several sentences"
@@ -63,6 +74,11 @@ def test_the_set_is_large_realistic_and_labelled(cases: list[Case], kb: Knowledg
     assert not copies, f"messages copied from the knowledge's phrasings: {copies}"
 
 
+def test_no_tuning_message_is_a_test_message(cases: list[Case], more_tuning: list[Case]) -> None:
+    test_texts = {normalise(case.text) for case in evaluation.split(cases, "test")}
+    assert not [case.text for case in more_tuning if normalise(case.text) in test_texts]
+
+
 def test_the_split_depends_only_on_each_message(cases: list[Case]) -> None:
     tuning = evaluation.split(cases, "tuning")
     test = evaluation.split(cases, "test")
@@ -74,13 +90,16 @@ def test_the_split_depends_only_on_each_message(cases: list[Case]) -> None:
     ]
 
 
-def test_the_matcher_reads_the_test_half(cases: list[Case], matcher: Matcher) -> None:
+def test_the_matcher_reads_the_test_half(
+    cases: list[Case], more_tuning: list[Case], matcher: Matcher
+) -> None:
     tuning = evaluation.evaluate(matcher, evaluation.split(cases, "tuning"), "tuning half")
+    more = evaluation.evaluate(matcher, more_tuning, "more tuning messages")
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
     short = evaluation.evaluate(
         matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
     )
-    for report in (tuning, test, short):
+    for report in (tuning, more, test, short):
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)

@@ -134,6 +134,33 @@ def test_equally_strong_signals_of_two_options_answer_nothing(matcher: Matcher) 
     assert "building" not in reading.answers
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a tool for the lab, no logins, which framework?",
+        "a tool for the lab without login, which framework?",
+        "a tool for the lab, we don't need logins, which framework?",
+    ],
+)
+def test_a_denied_signal_indicates_nothing(matcher: Matcher, text: str) -> None:
+    assert "accounts-permissions" not in matcher.reader.read(text).answers.get("features", ())
+
+
+def test_a_signal_that_is_itself_a_denial_still_counts(matcher: Matcher) -> None:
+    reading = matcher.reader.read("an api with no admin and no logins, which framework?")
+    assert reading.answers.get("admin") == ("not-needed",)
+
+
+def test_a_much_shorter_word_with_a_signals_stem_is_not_that_signal(matcher: Matcher) -> None:
+    """The stemmer reads "localization" and "local" alike; a local web UI is not i18n."""
+    assert "i18n" not in matcher.reader.read(
+        "a local web ui on localhost, which framework?"
+    ).answers.get("features", ())
+    assert "i18n" in matcher.reader.read(
+        "a shop that needs localization, which framework?"
+    ).answers.get("features", ())
+
+
 def test_signals_and_cues_are_read_with_abbreviations_spelled_out(kb: KnowledgeBase) -> None:
     """A signal written "dj shop" meets a message whose "dj" was read as "django"."""
     team = next(q for q in kb.questionnaire.questions if q.id == "team")

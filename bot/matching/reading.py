@@ -5,9 +5,11 @@ Each option in knowledge/questionnaire.yaml lists `signals`, phrases that indica
 in the message, so "signing in" finds "sign-in" and "back-office" finds "back office". For a
 single-choice question the option with the longest signal found wins ("no admin" over
 "admin"), then the option more of whose signals the message holds; two options tied on both
-leave the question unanswered rather than guess. The
-questionnaire's `choice_cues` ("which one", "should we use") say that the message asks which
-framework to pick.
+leave the question unanswered rather than guess. A signal right after a negation ("no logins",
+"without an admin") indicates nothing: what it denies is read only by the options whose own
+signals say so ("no admin"). A one-word signal meets a word with its stem only if the word is
+not much shorter ("local" is not "localization"). The questionnaire's `choice_cues` ("which
+one", "should we use") say that the message asks which framework to pick.
 """
 
 from __future__ import annotations
@@ -46,8 +48,26 @@ class ProjectReading:
         return {question: tuple(options) for question, options in found.items()}
 
 
-def _stems(text: str) -> tuple[str, ...]:
-    return tuple(stem(word) for word in words(text))
+NEGATIONS = frozenset(stem(word) for word in ("no", "not", "without", "nor", "never", "dont", "t"))
+"""Words that deny the signal after them (within NEGATION_REACH words; "t" is what is left of
+"don't", "doesn't", "won't")."""
+
+NEGATION_REACH = 2
+
+
+def _negated(stems: tuple[str, ...], start: int, phrase_stems: tuple[str, ...]) -> bool:
+    if phrase_stems[0] in NEGATIONS:
+        return False
+    return any(word in NEGATIONS for word in stems[max(start - NEGATION_REACH, 0) : start])
+
+
+STEM_SLACK = 3
+"""Letters a message word may fall short of a one-word signal sharing its stem: the stemmer
+makes "localization" and "local" one stem, but "local" says nothing of translations."""
+
+
+def _same_word(message_word: str, signal: str) -> bool:
+    return len(message_word) >= len(signal) - STEM_SLACK
 
 
 def contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
@@ -87,19 +107,26 @@ class ProjectReader:
             if stems:
                 self._cues[stems[0]].append(stems)
 
+    def _message_words(self, text: str) -> list[str]:
+        return words(" ".join(self._aliases.get(word, word) for word in words(text)))
+
     def _message_stems(self, text: str) -> tuple[str, ...]:
-        expanded = " ".join(self._aliases.get(word, word) for word in words(text))
-        return _stems(expanded)
+        return tuple(stem(word) for word in self._message_words(text))
 
     def read(self, text: str) -> ProjectReading:
-        stems = self._message_stems(text)
+        message_words = self._message_words(text)
+        stems = tuple(stem(word) for word in message_words)
         longest: list[dict[str, tuple[int, str]]] = [{} for _ in self._questions]
         phrases: list[dict[str, set[str]]] = [defaultdict(set) for _ in self._questions]
         asks = False
         for start, first in enumerate(stems):
             for number, option, phrase, phrase_stems in self._signals.get(first, ()):
                 size = len(phrase_stems)
-                if stems[start : start + size] == phrase_stems:
+                if (
+                    stems[start : start + size] == phrase_stems
+                    and not _negated(stems, start, phrase_stems)
+                    and (size > 1 or _same_word(message_words[start], phrase))
+                ):
                     found_for = longest[number]
                     phrases[number][option.id].add(phrase)
                     if size > found_for.get(option.id, (0, ""))[0]:
