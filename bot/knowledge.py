@@ -12,8 +12,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
@@ -351,6 +352,10 @@ class _ParsedFile:
         return _line_of(self.root, loc)
 
 
+PARSED_FILES_KEPT = 128
+"""Knowledge files whose parse is remembered, by text (see `_parse_text`)."""
+
+
 def _parse_file(path: Path, problems: list[Problem]) -> _ParsedFile | None:
     name = str(path)
     try:
@@ -358,15 +363,35 @@ def _parse_file(path: Path, problems: list[Problem]) -> _ParsedFile | None:
     except (OSError, UnicodeDecodeError) as error:
         problems.append(Problem(name, None, "-", f"cannot be read: {error}"))
         return None
+    parsed, found = _parse_text(text)
+    problems.extend(replace(problem, file=name) for problem in found)
+    return replace(parsed, path=name) if parsed is not None else None
+
+
+@lru_cache(maxsize=PARSED_FILES_KEPT)
+def _parse_text(text: str) -> tuple[_ParsedFile | None, tuple[Problem, ...]]:
+    """One file's text parsed and validated, with its problems (naming the file ""). It is
+    remembered by text, the result being immutable: a reload, or another app on a copy of the
+    same folder, parses only the files that changed."""
+    problems: list[Problem] = []
+    parsed = _parse_and_validate("", text, problems)
+    return parsed, tuple(problems)
+
+
+def _parse_and_validate(name: str, text: str, problems: list[Problem]) -> _ParsedFile | None:
+    loader = _YAML_LOADER(text)
     try:
-        root = yaml.compose(text, Loader=_YAML_LOADER)
-        data = yaml.load(text, Loader=_YAML_LOADER)
+        # One pass: the node tree (for line numbers and duplicate keys), then the data from it.
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(error, "problem", None) or str(error)
         problems.append(Problem(name, line, "-", f"is not valid YAML: {reason}"))
         return None
+    finally:
+        loader.dispose()
     problems.extend(_duplicate_keys(name, root))
     if data is None:
         data = {}

@@ -86,6 +86,17 @@ def knowledge_dir(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
+def migrated_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose SQLite store is migrated to the newest revision, made once: copying
+    it is much cheaper than running the migrations for every test."""
+    from bot.store import create_store
+
+    folder = tmp_path_factory.mktemp("migrated") / "store"
+    create_store(None, folder).close()
+    return folder
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A reachable PostgreSQL server (tests/support/postgres.py): skips outside CI, fails in CI."""
     return reachable_postgres_url()

@@ -3,6 +3,7 @@ line and field, all at once."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,31 @@ def test_knowledge_is_immutable(knowledge_dir) -> None:
     with pytest.raises(ValueError):
         kb.entries[0].title = "changed"  # type: ignore[misc]
     assert isinstance(kb.entries[0].phrasings, tuple)
+
+
+def test_a_file_edited_between_loads_is_read_anew(knowledge_dir) -> None:
+    """Parses are remembered by a file's text, so an edit is always seen."""
+    folder = knowledge_dir(**VALID)
+    assert load_knowledge(folder).entry("what-is-beta").title == "What is Beta?"
+    (folder / "entries.yaml").write_text(
+        textwrap.dedent(VALID["entries"]).replace("What is Beta?", "Beta, explained"), "utf-8"
+    )
+    assert load_knowledge(folder).entry("what-is-beta").title == "Beta, explained"
+
+
+def test_the_same_broken_text_in_two_folders_names_each_folders_file(
+    tmp_path: Path, knowledge_dir
+) -> None:
+    broken = {**VALID, "entries": VALID["entries"].replace("What is Beta?", "[unclosed", 1)}
+    first = knowledge_dir(**broken)
+    second = tmp_path / "second"
+    second.mkdir()
+    for path in first.glob("*.yaml"):
+        (second / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    for folder in (first, second):
+        with pytest.raises(KnowledgeError) as raised:
+            load_knowledge(folder)
+        assert {Path(p.file).parent for p in raised.value.problems} == {folder}
 
 
 def test_shipped_knowledge_loads(kb: KnowledgeBase) -> None:

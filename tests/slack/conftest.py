@@ -51,17 +51,6 @@ def slack_settings(fake_slack: FakeSlack) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-def migrated_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder whose SQLite store is migrated to the newest revision, made once: copying
-    it is much cheaper than running the migrations for every test."""
-    from bot.store import create_store
-
-    folder = tmp_path_factory.mktemp("migrated") / "store"
-    create_store(None, folder).close()
-    return folder
-
-
 @pytest.fixture
 def slack_store(tmp_path: Path, migrated_store_dir: Path) -> Iterator[Store]:
     """The app's store: SQLite in a fresh folder; tests read what the app recorded from it."""

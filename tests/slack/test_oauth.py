@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -57,8 +58,12 @@ def backend() -> str:
 
 
 @pytest.fixture
-def oauth_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+def oauth_store(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, migrated_store_dir: Path
+) -> Iterator[Store]:
     url = None
+    if backend == "sqlite":
+        shutil.copytree(migrated_store_dir, tmp_path / "store")
     if backend == "postgresql":
         server = request.getfixturevalue("postgres_url")
         url = schema_url(server, request.getfixturevalue("postgres_schema"))

@@ -4,6 +4,7 @@ and per-test schema fixtures are in tests/conftest.py, see tests/support/postgre
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.store import Store, create_store
+from bot.store.engine import SQLITE_FILE_NAME
 from tests.support.postgres import schema_url
 
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.slow))
@@ -26,9 +28,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_store(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Store]]:
-    """make_store(**options): another Store on the same database, like another instance."""
+def make_store(
+    database_url: str, tmp_path: Path, migrated_store_dir: Path
+) -> Iterator[Callable[..., Store]]:
+    """make_store(**options): another Store on the same database, like another instance. A
+    SQLite database starts as a copy of one already migrated (the migrations' own tests use
+    `database_url`, which stays empty)."""
     stores: list[Store] = []
+    sqlite_file = Path(database_url.removeprefix("sqlite:///"))
+    if database_url.startswith("sqlite:///") and not sqlite_file.exists():
+        shutil.copyfile(migrated_store_dir / SQLITE_FILE_NAME, sqlite_file)
 
     def make(**options: Any) -> Store:
         store = create_store(database_url, tmp_path / "data", **options)
