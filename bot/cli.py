@@ -355,7 +355,7 @@ def ask(kb: KnowledgeBase, question: str) -> int:
     """`ask`: the reply to one message: an answer, small talk's reply, or a project's lean."""
     import shlex
 
-    from bot.matching import Matcher
+    from bot.matching import matcher_for
     from bot.render.text_replies import render_understanding
     from bot.terminal import Console
 
@@ -363,7 +363,7 @@ def ask(kb: KnowledgeBase, question: str) -> int:
         "To finish the questionnaire with these answers chosen:\n"
         f"  framework-bot recommend --from-text {shlex.quote(question)}"
     )
-    understanding = Matcher(kb).understand(question)
+    understanding = matcher_for(kb).understand(question)
     Console().show(render_understanding(kb, understanding, finish_hint=hint))
     return EXIT_OK
 
@@ -372,9 +372,9 @@ def read_description(kb: KnowledgeBase, text: str) -> dict[str, list[str]]:
     """The questionnaire answers a project description names, said on stderr as they are read,
     so the person sees why those questions are not asked."""
     from bot.advisor import lean
-    from bot.matching import Matcher
+    from bot.matching import matcher_for
 
-    reading = Matcher(kb).reader.read(text)
+    reading = matcher_for(kb).reader.read(text)
     answers = lean(kb, reading.answers).answers
     for signal in reading.signals:
         if signal.option.id in answers.get(signal.question.id, ()):
@@ -392,7 +392,7 @@ def check_knowledge(
     """`kb check`: every problem with file, line and field; or a summary and warnings about
     colliding phrasings and about answers whose review is older than `review_after_days`."""
     from bot.knowledge import KnowledgeError, load_knowledge
-    from bot.matching import Matcher, find_ambiguities, find_misspelled_names
+    from bot.matching import find_ambiguities, find_misspelled_names, matcher_for
 
     try:
         kb = load_knowledge(directory)
@@ -408,7 +408,7 @@ def check_knowledge(
         f"({phrasings} phrasings), {len(kb.companies)} companies, {len(kb.sources)} sources, "
         f"{len(kb.questionnaire.questions)} questions"
     )
-    matcher = Matcher(kb)
+    matcher = matcher_for(kb)
     ambiguities = find_ambiguities(kb, matcher)
     for pair in ambiguities:
         print(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -332,11 +334,47 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
     if not files:
         raise KnowledgeError([Problem(str(folder), None, "-", "has no *.yaml files")])
     problems: list[Problem] = []
-    parsed = [p for p in (_parse_file(path, problems) for path in files) if p is not None]
+    texts = [_read(path, problems) for path in files]
+    key = tuple((path.name, text) for path, text in zip(files, texts, strict=True))
+    if not problems:
+        with _loaded_lock:
+            if key in _loaded:
+                _loaded.move_to_end(key)
+                return _loaded[key]
+    parsed = [
+        p
+        for p in (
+            _parse_file(str(path), text, problems)
+            for path, text in zip(files, texts, strict=True)
+            if text is not None
+        )
+        if p is not None
+    ]
     knowledge = _merge(parsed, problems, str(folder))
     if problems or knowledge is None:
         raise KnowledgeError(problems)
+    with _loaded_lock:
+        _loaded[key] = knowledge
+        while len(_loaded) > KNOWLEDGE_KEPT:
+            _loaded.popitem(last=False)
     return knowledge
+
+
+KNOWLEDGE_KEPT = 8
+"""Knowledge bases remembered by their files' names and texts: loading the same knowledge again
+(an unchanged reload, another app in the process) returns the same immutable object, so what is
+built from it per knowledge (its matcher) is built once."""
+
+_loaded: OrderedDict[tuple[tuple[str, str | None], ...], KnowledgeBase] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def _read(path: Path, problems: list[Problem]) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(Problem(str(path), None, "-", f"cannot be read: {error}"))
+        return None
 
 
 @dataclass(frozen=True)
@@ -356,13 +394,7 @@ PARSED_FILES_KEPT = 128
 """Knowledge files whose parse is remembered, by text (see `_parse_text`)."""
 
 
-def _parse_file(path: Path, problems: list[Problem]) -> _ParsedFile | None:
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem(name, None, "-", f"cannot be read: {error}"))
-        return None
+def _parse_file(name: str, text: str, problems: list[Problem]) -> _ParsedFile | None:
     parsed, found = _parse_text(text)
     problems.extend(replace(problem, file=name) for problem in found)
     return replace(parsed, path=name) if parsed is not None else None

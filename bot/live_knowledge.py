@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, KnowledgeError, load_knowledge
-from bot.matching import Matcher
+from bot.matching import Matcher, matcher_for
 from bot.render.answers import AnswerBodies
 from bot.store import StoreUnavailable
 
@@ -90,7 +90,7 @@ class LiveKnowledge:
         self._sync_lock = threading.Lock()
         stamp = folder_stamp(self.directory)
         kb = kb if kb is not None else load_knowledge(self.directory)
-        self._snapshot = Snapshot(kb, Matcher(kb), stamp)
+        self._snapshot = Snapshot(kb, matcher_for(kb), stamp)
         self._seen_stamp: str | None = None
         """The published stamp this instance last acted on (or took as seen at start)."""
         self._store_down_logged = False
@@ -110,7 +110,7 @@ class LiveKnowledge:
         with self._lock:
             stamp = folder_stamp(self.directory)
             kb = load_knowledge(self.directory)
-            self._snapshot = Snapshot(kb, Matcher(kb), stamp)
+            self._snapshot = Snapshot(kb, matcher_for(kb), stamp)
             log.info("Knowledge %s loaded from %s", stamp, self.directory)
             return self._snapshot
 

@@ -24,7 +24,7 @@ from typing import TextIO
 
 from bot.advisor import AnswerError, advise, lean, validate_answers
 from bot.knowledge import Entry, KnowledgeBase, Question
-from bot.matching import Matcher
+from bot.matching import Matcher, matcher_for
 from bot.render.text import (
     SESSION_COMMANDS,
     WIDTH,
@@ -358,7 +358,7 @@ def session(kb: KnowledgeBase, console: Console | None = None) -> int:
     """The interactive terminal session: questions, project descriptions, `recommend`,
     `finish`, `companies`, `help`, `quit`, and a number to read one of the topics offered."""
     console = console if console is not None else Console()
-    matcher = Matcher(kb)
+    matcher = matcher_for(kb)
     console.load_history()
     console.show("Framework Advisor, in the terminal. Type a question, or `help`.")
     state = _SessionState(offered=[], read_answers={})

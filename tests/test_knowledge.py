@@ -131,6 +131,18 @@ def test_a_file_edited_between_loads_is_read_anew(knowledge_dir) -> None:
     assert load_knowledge(folder).entry("what-is-beta").title == "Beta, explained"
 
 
+def test_unchanged_knowledge_loads_as_the_same_object_and_an_edit_as_another(
+    knowledge_dir,
+) -> None:
+    folder = knowledge_dir(**VALID)
+    first = load_knowledge(folder)
+    assert load_knowledge(folder) is first
+    (folder / "entries.yaml").write_text(
+        textwrap.dedent(VALID["entries"]).replace("What is Beta?", "Beta?"), "utf-8"
+    )
+    assert load_knowledge(folder) is not first
+
+
 def test_the_same_broken_text_in_two_folders_names_each_folders_file(
     tmp_path: Path, knowledge_dir
 ) -> None:

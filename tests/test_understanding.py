@@ -12,7 +12,7 @@ import pytest
 
 from bot.advisor import lean
 from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_knowledge
-from bot.matching import Matcher
+from bot.matching import Matcher, matcher_for
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
 from bot.matching.text import clean_lines, clean_text, sentences, stem
@@ -332,3 +332,8 @@ def test_one_signal_in_a_long_question_about_a_topic_is_the_topic(matcher: Match
     assert understood.kind == "answer"
     assert understood.match.best is not None
     assert understood.match.best.entry.id == "ml-and-data-apis"
+
+
+def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
+    assert matcher_for(kb) is matcher_for(kb)
+    assert matcher_for(kb.model_copy()) is not matcher_for(kb)

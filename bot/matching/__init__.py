@@ -12,6 +12,7 @@ from bot.matching.matcher import (
     Understanding,
     find_ambiguities,
     find_misspelled_names,
+    matcher_for,
 )
 from bot.matching.reading import ProjectReading, Signal
 from bot.matching.text import clean_text
@@ -30,4 +31,5 @@ __all__ = [
     "clean_text",
     "find_ambiguities",
     "find_misspelled_names",
+    "matcher_for",
 ]

@@ -18,6 +18,8 @@ here was tuned on the tuning half of tests/data/slack_messages.yaml only (tests/
 from __future__ import annotations
 
 import heapq
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -445,3 +447,27 @@ def find_misspelled_names(kb: KnowledgeBase, matcher: Matcher | None = None) -> 
                 if close:
                     found.append(Misspelling(entry, phrasing, word, close[0]))
     return found
+
+
+MATCHERS_KEPT = 8
+"""Matchers kept for the knowledge bases they were built for (see `matcher_for`)."""
+
+_matchers: OrderedDict[int, tuple[KnowledgeBase, Matcher]] = OrderedDict()
+_matchers_lock = threading.Lock()
+
+
+def matcher_for(kb: KnowledgeBase) -> Matcher:
+    """The default matcher of `kb`, built once per knowledge base: loading unchanged knowledge
+    returns the same object (bot.knowledge.load_knowledge), so a reload that changed nothing,
+    or a second app in the process, reuses the first one's matcher."""
+    with _matchers_lock:
+        kept = _matchers.get(id(kb))
+        if kept is not None and kept[0] is kb:
+            _matchers.move_to_end(id(kb))
+            return kept[1]
+    matcher = Matcher(kb)
+    with _matchers_lock:
+        _matchers[id(kb)] = (kb, matcher)
+        while len(_matchers) > MATCHERS_KEPT:
+            _matchers.popitem(last=False)
+    return matcher
