@@ -289,10 +289,10 @@ class Matcher:
             return MatchResult(question, top, tuple(ranked[1 : 1 + limit]))
         return MatchResult(question, None, tuple(ranked[:limit]))
 
-    def rank(self, cleaned: str, count: int) -> list[Candidate]:
-        """The `count` best entries scoring at least ALTERNATIVE_FLOOR, best first."""
-        parts = [self.corrected(self.expand(part)) for part in _parts(cleaned)]
-        parts = [part for part in parts if content_words(part)]
+    def rank(self, cleaned: str, count: int, *, known: bool = False) -> list[Candidate]:
+        """The `count` best entries scoring at least ALTERNATIVE_FLOOR, best first. `known`:
+        the text is the knowledge's own (a phrasing), whose vectors may be remembered."""
+        parts = self.scored_parts(cleaned)
         if not parts:
             return []
         entries = len(self.kb.entries)
@@ -301,7 +301,7 @@ class Matcher:
             for index, score in self.lexical.scores(part).items():
                 lexical[row, index] = score
         share = LEXICAL_SHARE if self.encoder is not None else 1.0
-        semantic = self._semantic(parts)
+        semantic = self._semantic(parts, known)
         whole = share * lexical[0] + (1 - share) * 100 * semantic[0]
         # A sentence that scores above the whole message lifts an entry part of the way: the
         # rest of the message must agree, or one generic sentence ("what does each framework
@@ -317,6 +317,12 @@ class Matcher:
             Candidate(self.kb.entries[-negative], round(score, 1))
             for score, negative in heapq.nlargest(count, fused)
         ]
+
+    def scored_parts(self, cleaned: str) -> list[str]:
+        """The texts `rank` scores for a message: the whole, then its sentences, each with
+        abbreviations spelled out and typos corrected."""
+        parts = [self.corrected(self.expand(part)) for part in _parts(cleaned)]
+        return [part for part in parts if content_words(part)]
 
     def first_framework(self, text: str) -> str | None:
         """The id of the framework `text` names first (abbreviations spelled out), if any."""
@@ -335,14 +341,15 @@ class Matcher:
             if scores[own] < scores[other] <= scores[own] + MIRROR_MARGIN:
                 scores[own], scores[other] = scores[other], scores[own]
 
-    def _semantic(self, parts: list[str]) -> npt.NDArray[np.float32]:
+    def _semantic(self, parts: list[str], known: bool = False) -> npt.NDArray[np.float32]:
         """Per part and entry, the best cosine (floored at 0) between the part and any of the
         entry's texts."""
         entries = len(self.kb.entries)
         best = np.zeros((len(parts), entries), dtype=np.float32)
         if self._vectors is None or self.encoder is None:
             return best
-        similarity = cosine(self.encoder.encode(parts), self._vectors)
+        vectors = self.encoder.encode_known(parts) if known else self.encoder.encode(parts)
+        similarity = cosine(vectors, self._vectors)
         best[:, self._owner_ids] = np.maximum.reduceat(similarity, self._owner_starts, axis=1)
         return np.clip(best, 0.0, 1.0)
 
@@ -397,10 +404,19 @@ def find_ambiguities(kb: KnowledgeBase, matcher: Matcher | None = None) -> list[
     terms = {
         entry.id: [(p, lexical.question_terms(p)) for p in entry.phrasings] for entry in kb.entries
     }
+    if matcher.encoder is not None:  # one batch for every phrasing, not one call each
+        matcher.encoder.encode_known(
+            [
+                part
+                for e in kb.entries
+                for p in e.phrasings
+                for part in matcher.scored_parts(clean_lines(p))
+            ]
+        )
     found: dict[frozenset[str], Ambiguity] = {}
     for entry in kb.entries:
         for phrasing, own_terms in terms[entry.id]:
-            ranked = matcher.rank(clean_lines(phrasing), count=4)
+            ranked = matcher.rank(clean_lines(phrasing), count=4, known=True)
             own = next((c.score for c in ranked if c.entry.id == entry.id), 0.0)
             for rival in ranked:
                 if rival.entry.id == entry.id or rival.score < matcher.threshold:
