@@ -35,7 +35,14 @@ from sqlalchemy import Connection, Engine, func, select, update
 from bot.store.availability import Availability, StoreUnavailable
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import events
-from bot.store.statements import ACCEPT_DELIVERY, RecordKind, accept_on_sqlite, write_grouped
+from bot.store.statements import (
+    ACCEPT_DELIVERY,
+    RecordKind,
+    accept_on_sqlite,
+    mark_sending,
+    mark_sending_on_sqlite,
+    write_grouped,
+)
 from bot.store.write_queue import Write, WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -288,23 +295,22 @@ class Inbox:
         return Sending.TAKEN
 
     def _mark_batch(self, marks: Sequence[_Mark]) -> list[bool | BaseException]:
-        now = _now()
+        lease_until = _now() + self.lease
+        rows = [
+            {
+                "mark_id": mark.event_id,
+                "mark_attempt": mark.attempt,
+                "reply_uid": mark.reply_uid,
+                "lease_until": lease_until,
+            }
+            for mark in marks
+        ]
         with self._availability.attempt():
             self._prepare()
+            if self._engine.dialect.name == "sqlite":  # as claims are, see accept_on_sqlite
+                return list(mark_sending_on_sqlite(self._engine, rows))
             with self._engine.begin() as connection:
-                return [
-                    connection.execute(
-                        update(events)
-                        .where(
-                            events.c.event_id == mark.event_id,
-                            events.c.done_at.is_(None),
-                            events.c.attempts == mark.attempt,
-                        )
-                        .values(reply_uid=mark.reply_uid, lease_until=now + self.lease)
-                    ).rowcount
-                    == 1
-                    for mark in marks
-                ]
+                return list(mark_sending(connection, rows))
 
     # -- picking up ------------------------------------------------------------------------
 

@@ -256,6 +256,22 @@ def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(tmp_path
     assert row(store, "Ev1")["lease_until"] > row(store, "Ev1")["claimed_at"]
 
 
+def test_an_sqlite_sending_mark_is_one_statement_with_no_transaction_around_it_too(
+    tmp_path: Path,
+) -> None:
+    store = sqlite_store(tmp_path)
+    store.accept_delivery("Ev1", "T1", "{}")
+    ran: list[str] = []
+    store.engine.dispose()
+    event.listen(store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(ran.append))
+
+    assert store.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
+
+    writes = [statement for statement in ran if not statement.startswith("SELECT")]
+    assert [statement.split()[0] for statement in writes] == ["UPDATE"]
+    assert row(store, "Ev1")["reply_uid"] == "reply-1"
+
+
 def test_an_sqlite_claim_kept_from_the_write_lock_too_long_falls_back_to_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
