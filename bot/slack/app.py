@@ -53,9 +53,12 @@ DEFAULT_BOT_SCOPES = (
     "canvases:write",
     "assistant:write",
     "chat:write",
+    "channels:history",
     "commands",
+    "groups:history",
     "im:history",
     "im:write",
+    "mpim:history",
     "users:read",
 )
 """The bot scopes of manifest.yml, requested by the OAuth install when SLACK_SCOPES is unset."""

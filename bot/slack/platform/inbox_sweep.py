@@ -2,10 +2,15 @@
 
 At start and then every `interval`, lease the inbox rows whose lease ran out
 (`Store.lease_unfinished`) and dispatch each through the app as it first arrived. Such a
-dispatch carries `REDELIVERED_KEY` in its context, so the redelivery middleware lets it
-through to the listeners, which answer it inside `Store.finishing` as they do any inbox
-delivery. It is dispatched as Socket Mode requests are, without a signature to check: the
-body was checked when it was first received, before it was written to the inbox.
+dispatch carries the leased row under `REDELIVERED_KEY` in its context, so the redelivery
+middleware lets it through to the listeners, which answer it inside `Store.finishing` as they
+do any inbox delivery. It is dispatched as Socket Mode requests are, without a signature to
+check: the body was checked when it was first received, before it was written to the inbox.
+
+A row that was marked sending (its process died between posting the reply and marking it
+done, or while posting it) is answered the same way, but the listener first looks in Slack
+for the reply it names (bot/slack/flows/answering.py `send_reply`): found, it is not posted
+again, and the question's records are written with the done mark.
 """
 
 from __future__ import annotations
@@ -54,16 +59,24 @@ class InboxSweeper:
         except StoreUnavailable:
             return 0
         for delivery in unfinished:
-            log.warning(
-                "Answering event %s, acknowledged but never answered (attempt %d)",
-                delivery.event_id,
-                delivery.attempt,
-            )
+            if delivery.reply_uid is None:
+                log.warning(
+                    "Answering event %s, acknowledged but never answered (attempt %d)",
+                    delivery.event_id,
+                    delivery.attempt,
+                )
+            else:
+                log.warning(
+                    "Event %s was being answered when its process stopped (attempt %d): its "
+                    "reply is looked for in Slack before it is answered",
+                    delivery.event_id,
+                    delivery.attempt,
+                )
             self._app.dispatch(
                 BoltRequest(
                     body=json.loads(delivery.body),
                     mode="socket_mode",
-                    context={REDELIVERED_KEY: delivery.event_id},
+                    context={REDELIVERED_KEY: delivery},
                 )
             )
         return len(unfinished)
