@@ -418,6 +418,12 @@ class FakeSlack:
         with self._lock:
             self._slow.setdefault(method, []).append([seconds, times])
 
+    def answer_at_once(self, method: str) -> None:
+        """End `slow_next` for `method`: calls from now on are answered at once (those waiting
+        for their late answer still wait)."""
+        with self._lock:
+            self._slow.pop(method, None)
+
     def _answer_late(self, method: str) -> None:
         with self._lock:
             queue = self._slow.get(method)
