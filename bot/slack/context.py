@@ -74,11 +74,32 @@ class AnswerSlots:
     should the process die)."""
 
     def __init__(self, slots: int = ANSWER_SLOTS) -> None:
+        self._slots = slots
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="answer")
+        self._pending = 0
+        self._lock = threading.Lock()
 
     def submit(self, work: Callable[[], None]) -> None:
         """Queue `work`; an exception it lets out is logged, never lost silently."""
-        self._pool.submit(work).add_done_callback(_log_failure)
+        with self._lock:
+            self._pending += 1
+        try:
+            self._pool.submit(work).add_done_callback(self._done)
+        except BaseException:
+            self._done(None)
+            raise
+
+    def _done(self, done: Future[None] | None) -> None:
+        with self._lock:
+            self._pending -= 1
+        if done is not None:
+            _log_failure(done)
+
+    def room(self) -> int:
+        """How many more questions would start within about one answer's time: the slots,
+        and as many again waiting behind them, less those queued or being answered now."""
+        with self._lock:
+            return max(0, 2 * self._slots - self._pending)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking questions; with `wait`, return once every queued one is answered."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -148,6 +148,8 @@ class Inbox:
         self._marks: GroupCommit[_Mark, bool] = GroupCommit(self._mark_batch)
         self._answering = 0
         self._settled = threading.Condition()
+        self._leased: set[str] = set()
+        """Deliveries this instance leased and has not finished yet (see `wait_finished`)."""
 
     # -- claiming --------------------------------------------------------------------------
 
@@ -218,7 +220,15 @@ class Inbox:
             finally:
                 with self._settled:
                     self._answering -= 1
+                    self._leased.discard(event_id)
                     self._settled.notify_all()
+
+    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait until the deliveries `event_ids`, leased here, have been answered (or dropped),
+        or `timeout` seconds; True when they all were."""
+        waiting = set(event_ids)
+        with self._settled:
+            return self._settled.wait_for(lambda: not waiting & self._leased, timeout)
 
     def settle(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait (a little) for answers in progress on other threads to write their records,
@@ -348,6 +358,8 @@ class Inbox:
                         .where(events.c.event_id.in_([row.event_id for row in leased]))
                         .values(lease_until=now + self.lease, attempts=events.c.attempts + 1)
                     )
+        with self._settled:
+            self._leased.update(row.event_id for row in leased)
         return [
             Unfinished(row.event_id, row.body, row.attempts + 1, row.reply_uid) for row in leased
         ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, TypeVar
@@ -281,6 +281,11 @@ class Store:
         """Deliveries acknowledged and never answered (their lease ran out), leased to this
         instance to answer. Raises StoreUnavailable."""
         return self.inbox.lease_unfinished(limit)
+
+    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until the deliveries `event_ids` leased here were
+        answered or dropped; True when they all were."""
+        return self.inbox.wait_finished(event_ids, timeout)
 
     # -- records ---------------------------------------------------------------------------
 

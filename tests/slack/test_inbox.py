@@ -4,10 +4,12 @@ instance that never answered it is answered by another (SQLite here; PostgreSQL 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from bot.settings import Settings
 from bot.slack.app import finish_work
 from bot.slack.context import AnswerSlots
 from bot.slack.platform import reply_check
+from bot.slack.platform.inbox_sweep import InboxSweeper
 from bot.slack.platform.messenger import Outcome, Slack
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.slack.wire.ids import CallbackId
@@ -386,3 +389,57 @@ def test_a_team_decision_posted_before_its_process_died_is_not_started_again(
     assert reads(fake_slack) == ["conversations.replies"]
     assert answers(fake_slack) == 1
     assert column(shared_url, tmp_path, decisions.c.message_ts) == [posted.response["ts"]]
+
+
+def test_an_answer_that_waited_past_its_lease_while_another_instance_answered_is_dropped(
+    instance: Callable[..., SlackWsgiApp],
+    fake_slack: FakeSlack,
+    shared_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backlog longer than the lease: the instance that claimed the mention gets to it only
+    after another one leased and answered it. It finds the delivery taken when it marks it
+    sending: it posts nothing and stores nothing."""
+    slow = instance()
+    waiting: list[Callable[[], None]] = []
+    with monkeypatch.context() as backlog:
+        backlog.setattr(AnswerSlots, "submit", lambda slots, work: waiting.append(work))
+        event = app_mention(f"<@U0BOT> {QUESTION}")
+        assert deliver(slow, "app_mention", event) == 200
+        finish_listeners(slow)
+    instance(inbox_sweep_seconds=0.1)
+    fake_slack.wait_for("chat.postMessage", timeout=10)
+    eventually(lambda: done(shared_url, tmp_path, event["event_id"]), "answered by the other")
+
+    [answer_at_last] = waiting
+    answer_at_last()
+
+    assert answers(fake_slack) == 1
+    assert reads(fake_slack) == []
+    assert len(stored_question_uids(shared_url, tmp_path)) == 1
+
+
+def test_a_sweep_leases_only_as_many_deliveries_as_there_is_room_to_answer_now(
+    shared_url: str, tmp_path: Path
+) -> None:
+    """A row leased and then left queued behind a backlog would see that lease run out too,
+    be leased again and again, and be given up unanswered."""
+    dead = create_store(shared_url, tmp_path / "dead", inbox_lease=timedelta(0))
+    sweeping = create_store(shared_url, tmp_path / "sweeping", inbox_lease=SHORT_LEASE)
+    try:
+        for number in range(5):
+            dead.accept_delivery(f"Ev{number}", "T1", json.dumps({"event_id": f"Ev{number}"}))
+        dispatched: list[Any] = []
+        app = SimpleNamespace(dispatch=dispatched.append)
+
+        busy = InboxSweeper(app, sweeping, SimpleNamespace(room=lambda: 0))  # type: ignore[arg-type]
+        idle = InboxSweeper(app, sweeping, SimpleNamespace(room=lambda: 2))  # type: ignore[arg-type]
+
+        assert busy.sweep_once() == 0
+        assert idle.sweep_once() == 2
+        assert len(dispatched) == 2
+        assert sorted(column(shared_url, tmp_path, events.c.attempts)) == [0, 0, 0, 1, 1]
+    finally:
+        dead.close()
+        sweeping.close()
