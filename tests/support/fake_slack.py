@@ -29,8 +29,10 @@ are the wall clock's (tests/support/message_ts.py), later than the thread they a
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -508,8 +510,7 @@ class FakeSlack:
     def _keep(self, channel: str, message: dict[str, Any]) -> None:
         with self._lock:
             kept = self._messages.setdefault(channel, [])
-            kept.append(message)
-            kept.sort(key=lambda m: micros(m["ts"]))
+            bisect.insort(kept, message, key=lambda m: micros(m["ts"]))
 
     def _kept(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The kept message `ts` in `channel` (call with the lock held)."""
@@ -1095,6 +1096,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     """Bursts from a multi-threaded app must not overflow the listen backlog (a dropped SYN
     costs the client a one-second retransmit)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a process killed on purpose) is not worth a
+        traceback; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
