@@ -53,9 +53,12 @@ DEFAULT_BOT_SCOPES = (
     "canvases:write",
     "assistant:write",
     "chat:write",
+    "channels:history",
     "commands",
+    "groups:history",
     "im:history",
     "im:write",
+    "mpim:history",
     "users:read",
 )
 """The bot scopes of manifest.yml, requested by the OAuth install when SLACK_SCOPES is unset."""
@@ -150,7 +153,7 @@ def create_app(
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
     # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
-    InboxSweeper(app, store, settings.inbox_sweep_seconds).start()
+    InboxSweeper(app, store, app_context.answers, settings.inbox_sweep_seconds).start()
     start_digest(settings, app, app_context)
     store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
     _APP_CONTEXTS[app] = app_context

@@ -32,6 +32,7 @@ from bot.render.feedback import FeedbackButtons
 from bot.render.recommendation import project_message
 from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import DELIVERY_KEY, Delivery, EventDeduplicator
+from bot.slack.platform.reply_check import Sender
 from bot.slack.platform.transport import KeepAliveWebClient
 from bot.slack.wire.ids import COMMAND
 from bot.slack.wire.metadata import (
@@ -73,11 +74,32 @@ class AnswerSlots:
     should the process die)."""
 
     def __init__(self, slots: int = ANSWER_SLOTS) -> None:
+        self._slots = slots
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="answer")
+        self._pending = 0
+        self._lock = threading.Lock()
 
     def submit(self, work: Callable[[], None]) -> None:
         """Queue `work`; an exception it lets out is logged, never lost silently."""
-        self._pool.submit(work).add_done_callback(_log_failure)
+        with self._lock:
+            self._pending += 1
+        try:
+            self._pool.submit(work).add_done_callback(self._done)
+        except BaseException:
+            self._done(None)
+            raise
+
+    def _done(self, done: Future[None] | None) -> None:
+        with self._lock:
+            self._pending -= 1
+        if done is not None:
+            _log_failure(done)
+
+    def room(self) -> int:
+        """How many more questions would start within about one answer's time: the slots,
+        and as many again waiting behind them, less those queued or being answered now."""
+        with self._lock:
+            return max(0, 2 * self._slots - self._pending)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking questions; with `wait`, return once every queued one is answered."""
@@ -223,11 +245,12 @@ class AppContext:
         """What one request works with: the knowledge as it is now (a reload during the
         request does not change it), Slack with the token of the request's workspace (Bolt's
         per-request client: the one bot token, or the stored installation; its calls reuse
-        this thread's open connection to Slack), and who asked."""
+        this thread's open connection to Slack), who asked, and how the request arrived."""
         client = context.client
         if client is None:
             raise RuntimeError("Bolt gave this request no Web API client")
         snapshot = self.knowledge.snapshot
+        delivery = context.get(DELIVERY_KEY)
         return Turn(
             app_context=self,
             snapshot=snapshot,
@@ -238,6 +261,8 @@ class AppContext:
                 knowledge_version=snapshot.stamp,
             ),
             asker=Asker.from_context(context, channel_id),
+            delivery=delivery if isinstance(delivery, Delivery) else None,
+            sender=Sender(context.bot_user_id, context.bot_id),
         )
 
 
@@ -280,6 +305,10 @@ class Turn:
     snapshot: Snapshot
     slack: Slack
     asker: Asker
+    delivery: Delivery | None = None
+    """How the request arrived (an inbox delivery has the id its reply and question carry)."""
+    sender: Sender = field(default_factory=lambda: Sender(None, None))
+    """The bot, as its messages name it."""
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -314,7 +343,9 @@ class Turn:
         question = result.question
         best = result.best
         asker = self.asker
-        uid = new_uid()  # before the record is written: the metadata names it
+        # Made before the record is written, so the metadata names it; an inbox delivery's was
+        # made at its claim (a reply found in Slack after a crash names the same one).
+        uid = self.delivery.reply_uid if self.delivery and self.delivery.reply_uid else new_uid()
         self.store.record_question(
             team_id=asker.team_id,
             channel_id=channel_id or asker.channel_id,

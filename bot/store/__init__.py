@@ -24,9 +24,13 @@ Scale-out
     finishing(event_id) -> context manager
         Answer it inside: the records made on this thread are written in the transaction that
         marks the delivery done.
-    lease_unfinished(limit=20) -> list[Unfinished(event_id, body, attempt)]
+    mark_sending(event_id, reply_uid, attempt) -> Sending (MARKED, TAKEN, UNAVAILABLE)
+        Just before a delivery's reply is posted, by the holder of its lease: the reply's id,
+        committed, so that one found unfinished later is looked for in Slack first.
+    lease_unfinished(limit=20) -> list[Unfinished(event_id, body, attempt, reply_uid)]
         Deliveries acknowledged and not answered whose lease ran out (their process died),
-        leased to the caller to answer (FOR UPDATE SKIP LOCKED on PostgreSQL).
+        leased to the caller to answer (FOR UPDATE SKIP LOCKED on PostgreSQL); reply_uid is
+        set for one whose reply was on its way.
     set_knowledge_stamp(stamp: str) -> None / get_knowledge_stamp() -> str | None
         The knowledge version last loaded by `/framework reload` on any instance; the others
         compare it with what they loaded and reload when it differs.
@@ -97,6 +101,7 @@ from bot.store.stats import (
 from bot.store.store import (
     Acceptance,
     Health,
+    Sending,
     SharedHealth,
     Store,
     StoreUnavailable,
@@ -140,6 +145,7 @@ __all__ = [
     "Health",
     "HelpfulRate",
     "RecommendationOutcome",
+    "Sending",
     "SharedHealth",
     "Stats",
     "Store",

@@ -10,25 +10,39 @@ done marks of concurrent requests share transactions (group commit); on SQLite, 
 does not wait for the disk, each claim is one autocommit INSERT instead, so that the write lock
 is held inside one call (see `statements.accept_on_sqlite`), and the group commit only queues
 this process's claims behind each other rather than polling SQLite's lock.
+
+Just before its reply is posted, a delivery is marked `sending` (`mark_sending`: the reply's id,
+committed, not queued), and only by the holder of its current lease (the attempt it was
+given). A crash between the post and the done mark leaves a sending row: whoever leases it next
+looks for that reply in Slack before answering (bot/slack/platform/reply_check.py), instead of
+answering it twice. A row never marked sending had no reply on its way: it is answered as is.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, update
 
 from bot.store.availability import Availability, StoreUnavailable
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import events
-from bot.store.statements import ACCEPT_DELIVERY, RecordKind, accept_on_sqlite, write_grouped
+from bot.store.statements import (
+    ACCEPT_DELIVERY,
+    RecordKind,
+    accept_on_sqlite,
+    mark_sending,
+    mark_sending_on_sqlite,
+    write_grouped,
+)
 from bot.store.write_queue import Write, WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -50,6 +64,16 @@ class Acceptance(Enum):
     """The database could not be asked: fall back to deduplicating in memory."""
 
 
+class Sending(Enum):
+    MARKED = "marked"
+    """Marked sending (committed) and its lease renewed: post the reply now."""
+    TAKEN = "taken"
+    """Another instance holds the delivery's lease now (the caller's ran out), or it is done:
+    do not post; the answer being finished for it on this thread is dropped."""
+    UNAVAILABLE = "unavailable"
+    """The database could not be asked: post anyway (answered at least once)."""
+
+
 @dataclass(frozen=True)
 class Unfinished:
     """A delivery acknowledged and not answered, leased to the caller."""
@@ -57,6 +81,9 @@ class Unfinished:
     event_id: str
     body: str
     attempt: int
+    reply_uid: str | None = None
+    """The id of a reply that was on its way when the last holder stopped (the delivery was
+    marked sending): it may be in Slack already. None: no reply was ever on its way."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +99,31 @@ class _Finish:
     writes: tuple[Write, ...]
 
 
-_collected: ContextVar[list[Write] | None] = ContextVar("collected_records", default=None)
+@dataclass(frozen=True)
+class _Mark:
+    event_id: str
+    reply_uid: str
+    attempt: int
+
+
+@dataclass
+class _Answer:
+    """The answer being finished on a thread: its records, and whether it was dropped."""
+
+    event_id: str
+    records: list[Write] = field(default_factory=list)
+    dropped: bool = False
+
+
+_Item = TypeVar("_Item", _Claim, _Mark)
+
+_collected: ContextVar[_Answer | None] = ContextVar("collected_records", default=None)
 
 
 def collecting() -> list[Write] | None:
     """The records of the answer being finished on this thread, if one is."""
-    return _collected.get()
+    answer = _collected.get()
+    return None if answer is None else answer.records
 
 
 class Inbox:
@@ -99,23 +145,35 @@ class Inbox:
         self._prepare = prepare
         self._claims: GroupCommit[_Claim, bool] = GroupCommit(self._claim_batch)
         self._finishes: GroupCommit[_Finish, None] = GroupCommit(self._finish_batch)
+        self._marks: GroupCommit[_Mark, bool] = GroupCommit(self._mark_batch)
         self._answering = 0
         self._settled = threading.Condition()
+        self._leased: set[str] = set()
+        """Deliveries this instance leased and has not finished yet (see `wait_finished`)."""
 
     # -- claiming --------------------------------------------------------------------------
 
     def accept(self, event_id: str, team_id: str | None, body: str) -> Acceptance:
         """Claim a delivery before its acknowledgement, with its body and a lease."""
-        if not self._availability.may_try():
-            return Acceptance.UNAVAILABLE
-        try:
-            won = self._claims.submit(_Claim(event_id, team_id, body))
-        except StoreUnavailable:
-            return Acceptance.UNAVAILABLE
-        except Exception:
-            logger.exception("Could not write event %s to the inbox", event_id)
+        claim = _Claim(event_id, team_id, body)
+        won = self._ask(self._claims, claim, "Could not write event %s to the inbox")
+        if won is None:
             return Acceptance.UNAVAILABLE
         return Acceptance.NEW if won else Acceptance.DUPLICATE
+
+    def _ask(self, commit: GroupCommit[_Item, bool], item: _Item, failure: str) -> bool | None:
+        """`commit.submit(item)`: what the database said, or None when it could not be asked
+        (a failure other than an unreachable database is logged: `failure`, a message with a
+        %s for the item's event id)."""
+        if not self._availability.may_try():
+            return None
+        try:
+            return commit.submit(item)
+        except StoreUnavailable:
+            return None
+        except Exception:
+            logger.exception(failure, item.event_id)
+            return None
 
     def _claim_batch(self, claims: Sequence[_Claim]) -> list[bool | BaseException]:
         now = _now()
@@ -143,9 +201,11 @@ class Inbox:
     def finishing(self, event_id: str) -> Iterator[None]:
         """Answer the delivery inside this block: the records submitted on this thread meanwhile
         are written with its done mark, in one transaction, when the block ends (also when it
-        raises: the person was told something, and a retry would only repeat it)."""
-        records: list[Write] = []
-        token = _collected.set(records)
+        raises: the person was told something, and a retry would only repeat it). An answer
+        whose `mark_sending` found the delivery taken is dropped instead: neither its records
+        nor a done mark are written (the lease holder writes its own)."""
+        answer = _Answer(event_id)
+        token = _collected.set(answer)
         with self._settled:
             self._answering += 1
         try:
@@ -153,11 +213,22 @@ class Inbox:
         finally:
             _collected.reset(token)
             try:
-                self.finish(event_id, records)
+                if answer.dropped:
+                    logger.info("Event %s is answered by another instance; not here", event_id)
+                else:
+                    self.finish(event_id, answer.records)
             finally:
                 with self._settled:
                     self._answering -= 1
+                    self._leased.discard(event_id)
                     self._settled.notify_all()
+
+    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait until the deliveries `event_ids`, leased here, have been answered (or dropped),
+        or `timeout` seconds; True when they all were."""
+        waiting = set(event_ids)
+        with self._settled:
+            return self._settled.wait_for(lambda: not waiting & self._leased, timeout)
 
     def settle(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait (a little) for answers in progress on other threads to write their records,
@@ -215,6 +286,42 @@ class Inbox:
         )
         RecordKind.DONE.write(connection, [{"done_id": f.event_id} for f in finishes])
 
+    # -- sending ---------------------------------------------------------------------------
+
+    def mark_sending(self, event_id: str, reply_uid: str, attempt: int) -> Sending:
+        """Before posting the reply to a delivery held at `attempt` (0: the claim; n: the n-th
+        lease after it), commit that `reply_uid` is on its way and renew the lease. Only the
+        current holder can: after another instance leased the delivery (or it was done) this
+        is TAKEN, and the answer being finished for it on this thread is dropped."""
+        mark = _Mark(event_id, reply_uid, attempt)
+        marked = self._ask(self._marks, mark, "Could not mark event %s sending in the inbox")
+        if marked is None:
+            return Sending.UNAVAILABLE
+        if marked:
+            return Sending.MARKED
+        answer = _collected.get()
+        if answer is not None and answer.event_id == event_id:
+            answer.dropped = True
+        return Sending.TAKEN
+
+    def _mark_batch(self, marks: Sequence[_Mark]) -> list[bool | BaseException]:
+        lease_until = _now() + self.lease
+        rows = [
+            {
+                "mark_id": mark.event_id,
+                "mark_attempt": mark.attempt,
+                "reply_uid": mark.reply_uid,
+                "lease_until": lease_until,
+            }
+            for mark in marks
+        ]
+        with self._availability.attempt():
+            self._prepare()
+            if self._engine.dialect.name == "sqlite":  # as claims are, see accept_on_sqlite
+                return list(mark_sending_on_sqlite(self._engine, rows))
+            with self._engine.begin() as connection:
+                return list(mark_sending(connection, rows))
+
     # -- picking up ------------------------------------------------------------------------
 
     def lease_unfinished(self, limit: int = 20) -> list[Unfinished]:
@@ -225,7 +332,7 @@ class Inbox:
             self._prepare()
             with self._engine.begin() as connection:
                 rows = connection.execute(
-                    select(events.c.event_id, events.c.body, events.c.attempts)
+                    select(events.c.event_id, events.c.body, events.c.attempts, events.c.reply_uid)
                     .where(
                         events.c.done_at.is_(None),
                         events.c.body.is_not(None),
@@ -251,7 +358,11 @@ class Inbox:
                         .where(events.c.event_id.in_([row.event_id for row in leased]))
                         .values(lease_until=now + self.lease, attempts=events.c.attempts + 1)
                     )
-        return [Unfinished(row.event_id, row.body, row.attempts + 1) for row in leased]
+        with self._settled:
+            self._leased.update(row.event_id for row in leased)
+        return [
+            Unfinished(row.event_id, row.body, row.attempts + 1, row.reply_uid) for row in leased
+        ]
 
     def unfinished_count(self) -> int:
         """Deliveries acknowledged and not yet answered, on every instance."""

@@ -107,13 +107,18 @@ events = Table(
     Column("lease_until", UtcDateTime(), nullable=True),  # who answers it holds it till then
     Column("done_at", UtcDateTime(), nullable=True),  # NULL: acknowledged, not yet answered
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Set (committed) just before the reply is posted: the id its metadata carries. With no
+    # done_at, the reply may be in Slack already (the process died after posting it).
+    Column("reply_uid", UID, nullable=True),
     Index(None, "claimed_at"),
     Index(None, "team_id"),
     Index(None, "done_at", "lease_until"),
 )
 """Slack events claimed by some instance, one row per event_id; pruned after a day. A row
 with a body and no done_at is the durable inbox: a mention or DM acknowledged and not yet
-answered, which any instance picks up once its lease has run out."""
+answered, which any instance picks up once its lease has run out. `attempts` counts the
+leases after the first, so it names the lease holder: a sending mark is made only by the
+holder of the attempt it read."""
 
 meta = Table(
     "meta",

@@ -117,46 +117,80 @@ ACCEPT_DELIVERY = _claims("event_id", "team_id", "claimed_at", "body", "lease_un
 """A mention or DM claimed before its ack, kept with its body until it is answered."""
 
 _SQLITE = sqlite.dialect(paramstyle="named")
+
+
+class OnSqlite:
+    """One statement run for each row on a pooled DB-API connection in autocommit mode (the
+    engine's connections are, see bot/store/engine.py): SQLite takes its write lock, writes
+    and commits inside that one call, which releases the GIL, so the lock is never held across
+    Python code that a busy thread can keep waiting for the GIL (with BEGIN … COMMIT it was,
+    and every claim behind it waited milliseconds). On SQLite the commit does not wait for the
+    disk (WAL, synchronous=NORMAL), so a transaction per row costs what a shared one would.
+    Called with an engine and rows, it gives for each row whether it changed exactly one row;
+    it raises SQLAlchemy's errors."""
+
+    def __init__(self, statement: Any, columns: dict[str, Any]) -> None:
+        self._sql = str(statement.compile(dialect=_SQLITE))
+        self._binds = {
+            name: column_type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+            for name, column_type in columns.items()
+        }
+
+    def __call__(self, engine: Engine, rows: Sequence[Row]) -> list[bool]:
+        connection = engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            changed = []
+            for row in rows:
+                values = {
+                    name: row[name] if bind is None else bind(row[name])
+                    for name, bind in self._binds.items()
+                }
+                while_sqlite_locked(partial(cursor.execute, self._sql, values))
+                changed.append(cursor.rowcount == 1)
+            return changed
+        except sqlite3.Error as error:
+            if engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
+                connection.invalidate(error)
+            raise DBAPIError.instance(self._sql, None, error, sqlite3.Error) from error
+        finally:
+            cursor.close()
+            connection.close()
+
+
 _ACCEPT_COLUMNS = ("event_id", "team_id", "claimed_at", "body", "lease_until")
-_SQLITE_ACCEPT = str(
+accept_on_sqlite = OnSqlite(
     sqlite.insert(events)
     .values({column: bindparam(column) for column in _ACCEPT_COLUMNS})
-    .on_conflict_do_nothing(index_elements=[events.c.event_id])
-    .compile(dialect=_SQLITE)
+    .on_conflict_do_nothing(index_elements=[events.c.event_id]),
+    {column: events.c[column].type for column in _ACCEPT_COLUMNS},
 )
-_SQLITE_ACCEPT_BINDS = {
-    column: events.c[column].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-    for column in _ACCEPT_COLUMNS
+"""ACCEPT_DELIVERY on SQLite, a claim a statement: one changed row, this claim won."""
+
+_MARK_SENDING = (
+    update(events)
+    .where(
+        events.c.event_id == bindparam("mark_id"),
+        events.c.done_at.is_(None),
+        events.c.attempts == bindparam("mark_attempt"),
+    )
+    .values(reply_uid=bindparam("reply_uid"), lease_until=bindparam("lease_until"))
+)
+"""A sending mark (bot/store/inbox.py): the reply's id and a renewed lease, made only while
+the delivery is not done and its lease is still the one the marker holds."""
+MARK_SENDING_TYPES = {
+    "mark_id": events.c.event_id.type,
+    "mark_attempt": events.c.attempts.type,
+    "reply_uid": events.c.reply_uid.type,
+    "lease_until": events.c.lease_until.type,
 }
+mark_sending_on_sqlite = OnSqlite(_MARK_SENDING, MARK_SENDING_TYPES)
+"""_MARK_SENDING on SQLite, a mark a statement (see OnSqlite): one changed row, marked."""
 
 
-def accept_on_sqlite(engine: Engine, rows: Sequence[Row]) -> list[bool]:
-    """ACCEPT_DELIVERY on SQLite, one claim a statement on a pooled DB-API connection in
-    autocommit mode (the engine's connections are, see bot/store/engine.py): SQLite takes its
-    write lock, inserts and commits inside that one call, which releases the GIL, so the lock
-    is never held across Python code that a busy thread can keep waiting for the GIL (with
-    BEGIN … COMMIT it was, and every claim behind it waited milliseconds). One changed row:
-    this claim won. On SQLite the commit does not wait for the disk (WAL, synchronous=NORMAL),
-    so a transaction per claim costs what a shared one would. Raises SQLAlchemy's errors."""
-    connection = engine.raw_connection()
-    cursor = connection.cursor()
-    try:
-        won = []
-        for row in rows:
-            values = {
-                column: row[column] if bind is None else bind(row[column])
-                for column, bind in _SQLITE_ACCEPT_BINDS.items()
-            }
-            while_sqlite_locked(partial(cursor.execute, _SQLITE_ACCEPT, values))
-            won.append(cursor.rowcount == 1)
-        return won
-    except sqlite3.Error as error:
-        if engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
-            connection.invalidate(error)
-        raise DBAPIError.instance(_SQLITE_ACCEPT, None, error, sqlite3.Error) from error
-    finally:
-        cursor.close()
-        connection.close()
+def mark_sending(connection: Connection, rows: Sequence[Row]) -> list[bool]:
+    """_MARK_SENDING for each row in the connection's transaction: whether it was marked."""
+    return [connection.execute(_MARK_SENDING, row).rowcount == 1 for row in rows]
 
 
 _NOTE_EVENTS = {

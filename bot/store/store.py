@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, TypeVar
@@ -37,7 +37,7 @@ from bot.store.health import (
     read_shared,
     write_report,
 )
-from bot.store.inbox import DEFAULT_LEASE, Acceptance, Inbox, Unfinished, collecting
+from bot.store.inbox import DEFAULT_LEASE, Acceptance, Inbox, Sending, Unfinished, collecting
 from bot.store.maintenance import (
     DEFAULT_EVENT_TTL,
     DEFAULT_MAINTENANCE_INTERVAL,
@@ -70,6 +70,7 @@ __all__ = [
     "DEFAULT_EVENT_TTL",
     "Acceptance",
     "Health",
+    "Sending",
     "SharedHealth",
     "Store",
     "StoreUnavailable",
@@ -269,10 +270,22 @@ class Store:
         this thread meanwhile are written in the transaction that marks it done."""
         return self.inbox.finishing(event_id)
 
+    def mark_sending(self, event_id: str, reply_uid: str, attempt: int) -> Sending:
+        """Just before posting the reply to a delivery held at `attempt` (see Delivery), commit
+        that the reply `reply_uid` is on its way: MARKED (post it), TAKEN (another instance
+        holds it now: do not post; this thread's answer for it is dropped) or UNAVAILABLE
+        (the database cannot say: post anyway)."""
+        return self.inbox.mark_sending(event_id, reply_uid, attempt)
+
     def lease_unfinished(self, limit: int = 20) -> list[Unfinished]:
         """Deliveries acknowledged and never answered (their lease ran out), leased to this
         instance to answer. Raises StoreUnavailable."""
         return self.inbox.lease_unfinished(limit)
+
+    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until the deliveries `event_ids` leased here were
+        answered or dropped; True when they all were."""
+        return self.inbox.wait_finished(event_ids, timeout)
 
     # -- records ---------------------------------------------------------------------------
 

@@ -110,3 +110,17 @@ def test_an_answer_that_fails_is_logged_and_the_next_ones_still_run(
 
     assert answered == ["next"]
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_the_room_left_is_the_slots_and_as_many_again_less_the_questions_taken_on() -> None:
+    answer_slots = AnswerSlots(2)
+    release = threading.Event()
+    assert answer_slots.room() == 4
+
+    for _ in range(5):
+        answer_slots.submit(lambda: release.wait(5) and None)
+    assert answer_slots.room() == 0
+
+    release.set()
+    answer_slots.shutdown(wait=True)
+    assert answer_slots.room() == 4

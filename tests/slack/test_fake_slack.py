@@ -300,6 +300,90 @@ def test_reset_forgets_calls_responses_and_failures(
     assert client.auth_test()["ok"] is True
 
 
+# -- conversations: what was posted, read back ----------------------------------------------
+
+METADATA = {"event_type": "framework_answer", "event_payload": {"question_id": "q1"}}
+
+
+def test_a_thread_reads_back_its_parent_then_the_replies_with_metadata_only_when_asked(
+    client: WebClient, fake_slack: FakeSlack
+) -> None:
+    question = fake_slack.add_message("C0GENERAL", "<@U0BOT> orm?", user="U0ALICE")
+    reply = client.chat_postMessage(
+        channel="C0GENERAL", text="yes", thread_ts=question["ts"], metadata=METADATA
+    )
+    client.chat_postMessage(channel="C0GENERAL", text="elsewhere")  # not in the thread
+
+    plain = client.conversations_replies(channel="C0GENERAL", ts=question["ts"])
+    full = client.conversations_replies(
+        channel="C0GENERAL", ts=question["ts"], include_all_metadata=True
+    )
+
+    assert [m["ts"] for m in plain["messages"]] == [question["ts"], reply["ts"]]
+    assert "metadata" not in plain["messages"][1]
+    assert full["messages"][1]["metadata"] == METADATA
+    assert full["messages"][1]["bot_id"] and full["messages"][1]["thread_ts"] == question["ts"]
+    assert full["has_more"] is False
+
+
+def test_a_reply_posted_in_an_unknown_thread_is_still_read_and_an_empty_one_is_not_found(
+    client: WebClient, fake_slack: FakeSlack
+) -> None:
+    mention_ts = req.unique_ts()  # a person's message the fake never saw
+    reply = client.chat_postMessage(channel="C0GENERAL", text="yes", thread_ts=mention_ts)
+
+    read = client.conversations_replies(channel="C0GENERAL", ts=mention_ts, oldest=mention_ts)
+
+    assert float(reply["ts"]) > float(mention_ts)  # a reply comes after its question
+    assert [m["ts"] for m in read["messages"]] == [reply["ts"]]
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_replies(channel="C0GENERAL", ts=req.unique_ts())
+    assert refused.value.response["error"] == "thread_not_found"
+
+
+def test_history_is_newest_first_top_level_only_and_paged_after_oldest(
+    client: WebClient, fake_slack: FakeSlack
+) -> None:
+    question = fake_slack.add_message("D0ALICE", "orm?", user="U0ALICE")
+    posted = [client.chat_postMessage(channel="D0ALICE", text=f"#{n}")["ts"] for n in range(5)]
+    client.chat_postMessage(channel="D0ALICE", text="in a thread", thread_ts=posted[0])
+
+    pages, cursor = [], None
+    while True:
+        page = client.conversations_history(
+            channel="D0ALICE", oldest=question["ts"], limit=2, cursor=cursor
+        )
+        pages.append([m["text"] for m in page["messages"]])
+        cursor = page["response_metadata"]["next_cursor"]
+        if not page["has_more"]:
+            break
+
+    assert pages == [["#4", "#3"], ["#2", "#1"], ["#0"]]
+    assert cursor == ""
+    inclusive = client.conversations_history(
+        channel="D0ALICE", oldest=question["ts"], inclusive=True
+    )
+    assert inclusive["messages"][-1]["ts"] == question["ts"]
+
+
+def test_updated_and_deleted_messages_read_back_as_they_are_now(
+    client: WebClient, fake_slack: FakeSlack
+) -> None:
+    first = client.chat_postMessage(channel="C0GENERAL", text="one", metadata=METADATA)
+    second = client.chat_postMessage(channel="C0GENERAL", text="two")
+    changed = {"event_type": "framework_answer", "event_payload": {"question_id": "q2"}}
+
+    client.chat_update(channel="C0GENERAL", ts=first["ts"], text="one, edited", metadata=changed)
+    client.chat_delete(channel="C0GENERAL", ts=second["ts"])
+
+    history = client.conversations_history(channel="C0GENERAL", include_all_metadata=True)
+    assert [(m["text"], m.get("metadata")) for m in history["messages"]] == [
+        ("one, edited", changed)
+    ]
+    fake_slack.reset()
+    assert fake_slack.messages("C0GENERAL") == []
+
+
 # -- signing ------------------------------------------------------------------------------------
 
 

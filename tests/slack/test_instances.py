@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.knowledge import DEFAULT_KNOWLEDGE_DIR
 from bot.slack.wire.ids import FEEDBACK_BLOCK_ID, ActionId
-from bot.store import Store, create_store
+from bot.store import Store, create_store, schema
 from tests.support.fake_slack import FakeSlack
 from tests.support.postgres import FlakyPostgres, schema_url
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
@@ -396,3 +397,64 @@ def test_questions_acknowledged_by_an_instance_killed_before_answering_are_answe
         1
     ] * KILLED_BURST
     eventually(lambda: questions_stored(store) == KILLED_BURST, "every question stored")
+
+
+def sending(store: Store) -> int:
+    """Deliveries marked sending and not done: their reply may be in Slack already."""
+    with store.engine.connect() as connection:
+        return connection.execute(
+            select(func.count()).where(
+                schema.events.c.reply_uid.is_not(None), schema.events.c.done_at.is_(None)
+            )
+        ).scalar_one()
+
+
+def posted_question_ids(fake: FakeSlack) -> list[str]:
+    return [
+        call.params["metadata"]["event_payload"]["question_id"]
+        for call in fake.calls_to("chat.postMessage")
+    ]
+
+
+def stored_question_uids(store: Store) -> list[str]:
+    assert store.flush()
+    with store.engine.connect() as connection:
+        return list(connection.execute(select(schema.questions.c.uid)).scalars())
+
+
+def test_replies_that_reached_slack_before_a_kill_are_not_sent_again_after_the_restart(
+    shared_database: str,
+    start_instance: Callable[..., WebProcess],
+    fake_slack: FakeSlack,
+    post: Post,
+    reader: Callable[[str], Store],
+) -> None:
+    """kill -9 of the Procfile's web process while Slack has its replies but has not yet
+    answered the posts: those deliveries were marked sending and never done. After the
+    restart each is looked for in its thread and found, so every question is answered once
+    and stored once, under the id its reply names."""
+    lease = {"INBOX_LEASE_SECONDS": "2", "INBOX_SWEEP_SECONDS": "0.5"}
+    # The posts are answered after the kill: they must not time out before it.
+    dying = start_instance(shared_database, SLACK_API_TIMEOUT_SECONDS="120", **lease)
+    fake_slack.slow_next("chat.postMessage", 120, times=KILLED_BURST)
+    events = [app_mention(f"<@U0BOT> {QUESTION} #{n}") for n in range(KILLED_BURST)]
+    for event in events:
+        assert post(dying.url, "app_mention", event).status == 200
+    eventually(lambda: len(fake_slack.calls_to("chat.postMessage")) >= 2, "replies in Slack")
+
+    dying.kill()
+    fake_slack.answer_at_once("chat.postMessage")
+    store = reader(shared_database)
+    in_slack = len(fake_slack.calls_to("chat.postMessage"))
+    maybe_sent = sending(store)
+    assert maybe_sent >= in_slack >= 2
+    start_instance(shared_database, **lease)
+
+    fake_slack.wait_for("chat.postMessage", KILLED_BURST, timeout=30)
+    settle(store)
+    assert [answers_in_thread(fake_slack, event["event"]["ts"]) for event in events] == [
+        1
+    ] * KILLED_BURST
+    assert len(fake_slack.calls_to("conversations.replies")) == maybe_sent
+    eventually(lambda: questions_stored(store) == KILLED_BURST, "every question stored")
+    assert sorted(stored_question_uids(store)) == sorted(posted_question_ids(fake_slack))

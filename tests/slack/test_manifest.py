@@ -57,7 +57,11 @@ EXPECTED_CALL = {
 """The Web API call that shows an event was answered; events without one (the workspace's data
 is deleted, nothing is said) count as handled when Bolt does not answer 404."""
 
-METHOD_SCOPES = {
+HISTORY_SCOPES = ("channels:history", "groups:history", "im:history", "mpim:history")
+"""Reading a conversation needs the history scope of its type: a mention comes from a public or
+private channel or a group DM, a question from a DM. The bot reads them only to find a reply
+sent before a crash (bot/slack/platform/reply_check.py)."""
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
@@ -72,11 +76,13 @@ METHOD_SCOPES = {
     "canvases.create": "canvases:write",
     "assistant.threads.setSuggestedPrompts": "assistant:write",
     "assistant.threads.setStatus": "assistant:write",
+    "conversations.replies": HISTORY_SCOPES,
+    "conversations.history": HISTORY_SCOPES,
 }
 """Every Web API method the app calls (bot/slack/platform/messenger.py,
-bot/slack/flows/curation.py and bot/slack/flows/decisions.py), with the bot scope it needs
-(None: no scope). A new method fails the scope test until it is added here and its scope is
-weighed for the manifest."""
+bot/slack/flows/curation.py, bot/slack/flows/decisions.py and
+bot/slack/platform/reply_check.py), with the bot scopes it needs (None: no scope). A new
+method fails the scope test until it is added here and its scope is weighed for the manifest."""
 EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history"}
 
 
@@ -278,5 +284,9 @@ def test_the_bot_scopes_are_exactly_those_the_app_uses(
     finish_work(wsgi_app.app)
 
     assert {call.method for call in fake_slack.calls} <= set(METHOD_SCOPES)
-    needed = {scope for scope in METHOD_SCOPES.values() if scope} | set(EVENT_SCOPES.values())
+    needed = {
+        scope
+        for scopes in METHOD_SCOPES.values()
+        for scope in ((scopes,) if isinstance(scopes, str) else scopes or ())
+    } | set(EVENT_SCOPES.values())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed | {"commands"}

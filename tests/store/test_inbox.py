@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from bot.store import Acceptance, Store, create_store, engine
+from bot.store import Acceptance, Sending, Store, Unfinished, create_store, engine
 from bot.store.schema import events
 
 SHORT_LEASE = timedelta(seconds=0.3)
@@ -144,6 +144,94 @@ def test_concurrent_sweeps_lease_each_delivery_once(make_store: Callable[..., St
     assert sorted(leased) == sorted(f"Ev{number}" for number in range(30))
 
 
+# -- sending marks: the reply's id, committed before it is posted ----------------------------
+
+
+def test_a_sending_mark_is_committed_at_once_and_comes_back_with_the_lease_after_a_crash(
+    make_store: Callable[..., Store],
+) -> None:
+    dying, other = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    dying.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
+
+    assert dying.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
+    assert row(other, "Ev1")["reply_uid"] == "reply-1"  # not waiting in a queue
+    assert dying.health().pending == 0
+
+    after_the_lease()
+    [leased] = other.lease_unfinished()
+    assert (leased.event_id, leased.attempt, leased.reply_uid) == ("Ev1", 1, "reply-1")
+
+
+def test_a_delivery_never_marked_sending_comes_back_without_a_reply_id(
+    make_store: Callable[..., Store],
+) -> None:
+    store = make_store(inbox_lease=SHORT_LEASE)
+    store.accept_delivery("Ev1", "T1", "{}")
+
+    after_the_lease()
+    [leased] = store.lease_unfinished()
+
+    assert leased.reply_uid is None
+
+
+def test_a_sending_mark_renews_the_lease(make_store: Callable[..., Store]) -> None:
+    answering, sweeping = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    answering.accept_delivery("Ev1", "T1", "{}")
+    after_the_lease()  # a slow answer: nobody has leased it yet
+
+    assert answering.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
+    assert sweeping.lease_unfinished() == []  # its reply is on its way
+
+
+def taken_over(make_store: Callable[..., Store]) -> tuple[Store, Store, Unfinished]:
+    """An instance that claimed Ev1 and is slow to answer it, and another that leased it once
+    the first one's lease ran out (and that lease)."""
+    slow, sweeping = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    slow.accept_delivery("Ev1", "T1", "{}")
+    after_the_lease()
+    [leased] = sweeping.lease_unfinished()
+    return slow, sweeping, leased
+
+
+def test_only_the_current_lease_holder_can_mark_a_delivery_sending(
+    make_store: Callable[..., Store],
+) -> None:
+    slow, sweeping, leased = taken_over(make_store)
+
+    assert slow.mark_sending("Ev1", "reply-slow", attempt=0) is Sending.TAKEN
+    assert sweeping.mark_sending("Ev1", "reply-swept", leased.attempt) is Sending.MARKED
+    with sweeping.finishing("Ev1"):
+        pass
+    assert sweeping.mark_sending("Ev1", "reply-swept", leased.attempt) is Sending.TAKEN
+    assert row(sweeping, "Ev1")["reply_uid"] == "reply-swept"
+
+
+def test_an_answer_whose_delivery_another_instance_took_is_dropped_with_its_records(
+    make_store: Callable[..., Store],
+) -> None:
+    slow, sweeping, leased = taken_over(make_store)
+
+    with slow.finishing("Ev1"):
+        ask(slow, "answered by the slow instance")
+        assert slow.mark_sending("Ev1", "reply-slow", attempt=0) is Sending.TAKEN
+    assert row(slow, "Ev1")["done_at"] is None
+    with sweeping.finishing("Ev1"):
+        ask(sweeping, "answered by the sweeping instance")
+        assert sweeping.mark_sending("Ev1", "reply-swept", leased.attempt) is Sending.MARKED
+
+    assert row(slow, "Ev1")["done_at"] is not None
+    assert slow.stats("T1", WEEK_AGO).questions == 1
+
+
+def test_a_sending_mark_without_the_database_says_so_and_the_reply_is_posted_anyway(
+    tmp_path: Path,
+) -> None:
+    store = create_store("postgresql://nobody@127.0.0.1:9/none", tmp_path, retry_interval=60)
+
+    assert store.mark_sending("Ev1", "reply-1", attempt=0) is Sending.UNAVAILABLE
+    store.close()
+
+
 # -- the claim on SQLite: one statement, in autocommit --------------------------------------
 
 
@@ -166,6 +254,22 @@ def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(tmp_path
     assert [statement.split()[0] for statement in writes] == ["INSERT", "INSERT"]
     assert row(store, "Ev1")["body"] == '{"event_id": "Ev1"}'
     assert row(store, "Ev1")["lease_until"] > row(store, "Ev1")["claimed_at"]
+
+
+def test_an_sqlite_sending_mark_is_one_statement_with_no_transaction_around_it_too(
+    tmp_path: Path,
+) -> None:
+    store = sqlite_store(tmp_path)
+    store.accept_delivery("Ev1", "T1", "{}")
+    ran: list[str] = []
+    store.engine.dispose()
+    event.listen(store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(ran.append))
+
+    assert store.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
+
+    writes = [statement for statement in ran if not statement.startswith("SELECT")]
+    assert [statement.split()[0] for statement in writes] == ["UPDATE"]
+    assert row(store, "Ev1")["reply_uid"] == "reply-1"
 
 
 def test_an_sqlite_claim_kept_from_the_write_lock_too_long_falls_back_to_memory(

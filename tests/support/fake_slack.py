@@ -15,13 +15,24 @@ With a Socket Mode endpoint attached (`FakeSlack(socket_mode=True)`, or the firs
 other code gets the default T0TEST one), checks the app's credentials once
 `expect_oauth_client` is called, and refreshes a rotating token (grant_type=refresh_token);
 `auth.test` answers the workspace of a token it handed out.
+
+The messages posted (chat.postMessage, changed by chat.update and chat.delete) and those
+`add_message` puts in for people are kept per conversation, and read back as Slack does:
+`conversations.replies` (a thread: its parent first when known, then the replies oldest
+first; `thread_not_found` for a ts that is neither) and `conversations.history` (the
+conversation's top-level messages, newest first), both filtered by `oldest`/`latest`
+(`inclusive`), paged with `limit` and `cursor` (`has_more`, `response_metadata.next_cursor`),
+and carrying each message's `metadata` only with `include_all_metadata`. Message timestamps
+are the wall clock's (tests/support/message_ts.py), later than the thread they are posted in.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +42,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.fake_socket_mode import FakeSocketMode
+from tests.support.message_ts import MessageClock, micros
 
 TEAM_ID = "T0TEST"
 TEAM_DOMAIN = "fake-workspace"
@@ -52,9 +64,22 @@ APPS_CONNECTIONS_OPEN = "apps.connections.open"
 APP_TOKEN_PREFIX = "xapp-"
 OAUTH_V2_ACCESS = "oauth.v2.access"
 INSTALLED_BOT_TOKEN = "xoxb-fake-installed-bot-token"
-INSTALLED_SCOPES = "app_mentions:read,chat:write,commands,im:history"
+INSTALLED_SCOPES = ",".join(
+    (
+        "app_mentions:read",
+        "chat:write",
+        "channels:history",
+        "commands",
+        "groups:history",
+        "im:history",
+        "mpim:history",
+    )
+)
 ROTATED_EXPIRES_IN = 43200
 """Seconds a refreshed token lasts (Slack's 12 hours)."""
+DEFAULT_READ_LIMIT = 100
+MAX_READ_LIMIT = 1000
+TRUE_VALUES = frozenset({True, "1", "true", "True"})
 
 
 @dataclass(frozen=True)
@@ -180,6 +205,9 @@ class FakeSlack:
         self._let_through = threading.Event()
         self._sequence = itertools.count(1)
         self._ts_base = int(time.time())
+        self._clock = MessageClock()
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        """channel -> the messages in it (posted, or put in by add_message), oldest first."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -195,6 +223,8 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "assistant.threads.setSuggestedPrompts": self._set_suggested_prompts,
             "assistant.threads.setStatus": self._set_status,
@@ -390,6 +420,12 @@ class FakeSlack:
         with self._lock:
             self._slow.setdefault(method, []).append([seconds, times])
 
+    def answer_at_once(self, method: str) -> None:
+        """End `slow_next` for `method`: calls from now on are answered at once (those waiting
+        for their late answer still wait)."""
+        with self._lock:
+            self._slow.pop(method, None)
+
     def _answer_late(self, method: str) -> None:
         with self._lock:
             queue = self._slow.get(method)
@@ -431,14 +467,54 @@ class FakeSlack:
         return True
 
     def reset(self) -> None:
-        """Forget recorded calls, response posts and scripted failures."""
+        """Forget recorded calls, response posts, scripted failures and messages."""
         with self._lock:
+            self._messages.clear()
             self._calls.clear()
             self._responses.clear()
             self._failures.clear()
             self._slow.clear()
             self._canvases.clear()
             self._channel_canvases.clear()
+
+    # -- conversations ---------------------------------------------------------------------
+
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """A person's message in `channel` (in the thread `thread_ts`), as the conversations
+        methods will show it; its ts is now unless given."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": user,
+            "team": TEAM_ID,
+            "text": text,
+            "ts": ts or self._clock.next(after=thread_ts),
+        }
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
+        self._keep(channel, message)
+        return message
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages kept in `channel`, oldest first (metadata included)."""
+        with self._lock:
+            return [dict(message) for message in self._messages.get(channel, [])]
+
+    def _keep(self, channel: str, message: dict[str, Any]) -> None:
+        with self._lock:
+            kept = self._messages.setdefault(channel, [])
+            bisect.insort(kept, message, key=lambda m: micros(m["ts"]))
+
+    def _kept(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The kept message `ts` in `channel` (call with the lock held)."""
+        return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
 
     @property
     def canvases(self) -> list[Canvas]:
@@ -539,8 +615,8 @@ class FakeSlack:
 
     # -- Web API methods -------------------------------------------------------------------
 
-    def _next_ts(self) -> str:
-        return f"{self._ts_base}.{next(self._sequence):06d}"
+    def _next_ts(self, after: str | None = None) -> str:
+        return self._clock.next(after=after)
 
     def _api_test(self, params: dict[str, Any]) -> dict[str, Any]:
         args = {key: value for key, value in params.items() if key != "token"}
@@ -596,8 +672,11 @@ class FakeSlack:
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(params.get("channel"))
         self._check_message_content(params)
-        ts = self._next_ts()
-        return {"channel": channel, "ts": ts, "message": self._message(params, ts)}
+        thread_ts = params.get("thread_ts")
+        ts = self._next_ts(after=thread_ts if isinstance(thread_ts, str) and thread_ts else None)
+        message = self._message(params, ts)
+        self._keep(channel, dict(message))
+        return {"channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         _require(params, "user")
@@ -611,17 +690,29 @@ class FakeSlack:
             raise SlackApiError("message_not_found")
         self._check_message_content(params)
         ts = params["ts"]
+        message = self._message(params, ts)
+        with self._lock:
+            kept = self._kept(channel, ts)
+            if kept is not None:
+                kept["text"] = message["text"]
+                for name in ("blocks", "metadata"):
+                    if name in message:
+                        kept[name] = message[name]
         return {
             "channel": channel,
             "ts": ts,
             "text": params.get("text", ""),
-            "message": self._message(params, ts),
+            "message": message,
         }
 
     def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(params.get("channel"))
         if not params.get("ts"):
             raise SlackApiError("message_not_found")
+        with self._lock:
+            kept = self._kept(channel, params["ts"])
+            if kept is not None:
+                self._messages[channel].remove(kept)
         return {"channel": channel, "ts": params["ts"]}
 
     def _view(self, params: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
@@ -726,6 +817,42 @@ class FakeSlack:
         if not is_im:
             info["name"] = channel.lower()
         return {"channel": info}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or not channel:
+            raise SlackApiError("channel_not_found")
+        ts = params.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise SlackApiError("thread_not_found")
+        with self._lock:
+            parent = self._kept(channel, ts)
+            replies = [
+                dict(m)
+                for m in self._messages.get(channel, [])
+                if m.get("thread_ts") == ts and m["ts"] != ts
+            ]
+            parent = dict(parent) if parent is not None else None
+        if parent is None and not replies:
+            raise SlackApiError("thread_not_found")
+        page, more = _page(_in_range(replies, params), params)
+        first = not params.get("cursor")
+        thread = [parent, *page] if parent is not None and first else page
+        return _read_answer(thread, more, params)
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or not channel:
+            raise SlackApiError("channel_not_found")
+        with self._lock:
+            top_level = [
+                dict(m)
+                for m in self._messages.get(channel, [])
+                if m.get("thread_ts") in (None, m["ts"])
+            ]
+        newest_first = list(reversed(_in_range(top_level, params)))
+        page, more = _page(newest_first, params)
+        return _read_answer(page, more, params)
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = params.get("user")
@@ -887,6 +1014,54 @@ class FakeSlack:
         return {"team_id": installation.team_id, "team": installation.team_name}
 
 
+def _in_range(messages: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages between `oldest` and `latest` (both left out unless `inclusive`)."""
+    inclusive = params.get("inclusive") in TRUE_VALUES
+    oldest = micros(str(params["oldest"])) if params.get("oldest") else None
+    latest = micros(str(params["latest"])) if params.get("latest") else None
+
+    def within(message: dict[str, Any]) -> bool:
+        at = micros(message["ts"])
+        if oldest is not None and (at < oldest or (at == oldest and not inclusive)):
+            return False
+        return latest is None or at < latest or (at == latest and inclusive)
+
+    return [message for message in messages if within(message)]
+
+
+def _page(
+    messages: list[dict[str, Any]], params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `messages` from `cursor` (an offset the fake made), and the next cursor."""
+    try:
+        limit = int(params.get("limit") or DEFAULT_READ_LIMIT)
+    except ValueError as error:
+        raise SlackApiError("invalid_arguments") from error
+    cursor = params.get("cursor")
+    try:
+        start = int(base64.b64decode(str(cursor)).decode()[len("next:") :]) if cursor else 0
+    except ValueError as error:
+        raise SlackApiError("invalid_cursor") from error
+    limit = min(max(limit, 1), MAX_READ_LIMIT)
+    end = start + limit
+    more = base64.b64encode(f"next:{end}".encode()).decode() if end < len(messages) else None
+    return messages[start:end], more
+
+
+def _read_answer(
+    messages: list[dict[str, Any]], next_cursor: str | None, params: dict[str, Any]
+) -> dict[str, Any]:
+    """conversations.replies/history's answer: metadata only when it was asked for."""
+    if params.get("include_all_metadata") not in TRUE_VALUES:
+        for message in messages:
+            message.pop("metadata", None)
+    return {
+        "messages": messages,
+        "has_more": next_cursor is not None,
+        "response_metadata": {"next_cursor": next_cursor or ""},
+    }
+
+
 def _failure_answer(failure: _ScriptedFailure) -> tuple[int, dict[str, str], dict[str, Any]]:
     if failure.status == 429:
         retry_after = 1 if failure.retry_after is None else failure.retry_after
@@ -921,6 +1096,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     """Bursts from a multi-threaded app must not overflow the listen backlog (a dropped SYN
     costs the client a one-second retransmit)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a process killed on purpose) is not worth a
+        traceback; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from tests.support.message_ts import MessageClock
+
 PAYLOADS_DIR = Path(__file__).resolve().parents[1] / "slack" / "payloads"
 EVENTS_PATH = "/slack/events"
 
@@ -69,6 +71,7 @@ EVENT_KINDS = frozenset(
 )
 
 _sequence = itertools.count(1)
+_clock = MessageClock()
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -77,8 +80,9 @@ def _next() -> int:
 
 
 def unique_ts() -> str:
-    """A message timestamp no other builder call returns in this process."""
-    return f"{int(time.time())}.{_next():06d}"
+    """A message timestamp no other builder call returns in this process: now, as Slack stamps
+    a message (so a reply the fake Slack records later comes after it)."""
+    return _clock.next()
 
 
 def unique_event_id() -> str:

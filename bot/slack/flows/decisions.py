@@ -28,8 +28,10 @@ from bot.render.decision import (
     record_messages,
 )
 from bot.slack.context import Turn
+from bot.slack.flows.answering import before_reply, named
 from bot.slack.flows.curation import is_curator
-from bot.slack.platform.messenger import problem_text
+from bot.slack.platform.messenger import Outcome, problem_text
+from bot.slack.platform.reply_check import ReplyPlace
 from bot.slack.wire.decisions import DecisionAnswering, DecisionRef
 from bot.slack.wire.ids import COMMAND, CallbackId
 from bot.slack.wire.metadata import DECISION_EVENT
@@ -151,8 +153,11 @@ def start_decision(
     thread_ts: str | None,
     title: str,
     response_url: str | None,
+    after_ts: str | None = None,
 ) -> None:
-    """Post a new decision message where it was asked for, or tell `user` why not."""
+    """Post a new decision message where it was asked for, or tell `user` why not. From the
+    message shortcut (an inbox delivery; `after_ts` the message's ts), once: a decision
+    message posted before a crash is found in the thread and not started again."""
 
     def tell(text: str) -> None:
         turn.slack.tell(user, text, response_url=response_url, channel=channel, thread_ts=thread_ts)
@@ -164,6 +169,10 @@ def start_decision(
         tell(NO_TEAM_RULE)
         return
     store = store_of(turn)
+    skipped = before_reply(turn, ReplyPlace(channel, thread_ts, after_ts or thread_ts or "0"))
+    if skipped is not None:
+        remember_found(store, skipped)
+        return
     try:
         decision = store.start(
             team_id=turn.asker.team_id,
@@ -177,7 +186,9 @@ def start_decision(
         log.warning("Could not start a decision: %s", error)
         tell(UNAVAILABLE)
         return
-    outcome = turn.slack.post_message(channel, render(turn, decision), thread_ts=thread_ts)
+    outcome = turn.slack.post_message(
+        channel, named(turn, render(turn, decision)), thread_ts=thread_ts
+    )
     ts = outcome.data.get("ts") if outcome.ok else None
     if not isinstance(ts, str):
         tell(problem_text(outcome.error, channel))
@@ -192,6 +203,22 @@ def start_decision(
             "I posted the decision but couldn't save where, so its buttons may not work. "
             "Please start it again in a minute."
         )
+
+
+def remember_found(store: DecisionStore, found: Outcome) -> None:
+    """A decision message posted before its process stopped, found in Slack: store where it
+    is (the process may have died before it did)."""
+    message = found.data.get("message")
+    ts = found.data.get("ts")
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+    decision_id = payload.get("decision_id") if isinstance(payload, dict) else None
+    if not isinstance(decision_id, int) or not isinstance(ts, str):
+        return
+    try:
+        store.set_message(decision_id, ts)
+    except StoreUnavailable as error:
+        log.error("Decision %s was posted but where could not be stored: %s", decision_id, error)
 
 
 # -- the decision message ------------------------------------------------------------------------

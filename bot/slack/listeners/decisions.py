@@ -79,6 +79,7 @@ def decide_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
             thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
             title=clean_text(shortcut.message.text),
             response_url=shortcut.response_url,
+            after_ts=shortcut.message.ts,
         )
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.slack.context import AppContext, app_context_of
-from bot.slack.flows.answering import message_to_answer, reply_for
+from bot.slack.flows.answering import message_to_answer, reply_for, send_reply
 from bot.slack.flows.failures import report_unhandled
 from bot.slack.platform.messenger import problem_text
+from bot.slack.platform.reply_check import ReplyPlace
 from bot.slack.wire.ids import Event
 from bot.slack.wire.state import Place
 
@@ -39,7 +40,9 @@ def answer_mention(
     dm = mention.channel.startswith("D")
     place = Place(dm=dm, channel=mention.channel, thread_ts=mention.reply_thread_ts)
     reply = reply_for(turn, mention.text, place)
-    outcome = turn.slack.post_message(mention.channel, reply, thread_ts=mention.reply_thread_ts)
+    outcome = send_reply(
+        turn, reply, ReplyPlace(mention.channel, mention.reply_thread_ts, after_ts=mention.ts)
+    )
     if not outcome.ok and mention.user is not None:
         turn.slack.tell(
             mention.user,

@@ -17,8 +17,9 @@ from slack_bolt import App, BoltContext
 from bot.render.block_kit import with_note
 from bot.render.home import viewing_note
 from bot.slack.context import AppContext, app_context_of
-from bot.slack.flows.answering import message_to_answer, reply_for
+from bot.slack.flows.answering import message_to_answer, reply_for, send_reply
 from bot.slack.flows.failures import report_unhandled
+from bot.slack.platform.reply_check import ReplyPlace
 from bot.slack.wire.ids import Event
 from bot.slack.wire.state import Place
 
@@ -58,8 +59,11 @@ def answer_direct_message(
         note = viewing_note(app_context.viewing.take(turn.asker.team_id, message.user))
         if note is not None:
             reply = with_note(reply, note)
-    outcome = turn.slack.post_message(message.channel, reply, thread_ts=message.thread_ts)
-    if not outcome.ok and working and message.thread_ts is not None:
+    outcome = send_reply(
+        turn, reply, ReplyPlace(message.channel, message.thread_ts, after_ts=message.ts)
+    )
+    # A reply clears the status; none was posted now when it failed or was there already.
+    if working and message.thread_ts is not None and (not outcome.ok or outcome.skipped):
         turn.slack.set_status(message.channel, message.thread_ts, "")
     if not outcome.ok:
         log.error(

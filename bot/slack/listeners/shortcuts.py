@@ -16,9 +16,11 @@ from slack_bolt import Ack, App, BoltContext
 from bot.matching import clean_text
 from bot.render.block_kit import with_note
 from bot.slack.context import AppContext, app_context_of
+from bot.slack.flows.answering import send_reply
 from bot.slack.flows.failures import report_unhandled
 from bot.slack.flows.questionnaire import open_questionnaire
 from bot.slack.platform.messenger import TIMED_OUT, problem_text
+from bot.slack.platform.reply_check import ReplyPlace
 from bot.slack.wire.ids import CallbackId
 from bot.slack.wire.payloads import GlobalShortcut, MessageShortcut, ValidationError, problems
 from bot.slack.wire.state import Destination, Place
@@ -58,7 +60,7 @@ def answer_message_shortcut(
         return
     thread_ts = shortcut.message.thread_ts or shortcut.message.ts
     answer = turn.reply(shortcut.message.text, Place(channel=channel, thread_ts=thread_ts))
-    outcome = turn.slack.post_message(channel, answer, thread_ts=thread_ts)
+    outcome = send_reply(turn, answer, ReplyPlace(channel, thread_ts, after_ts=shortcut.message.ts))
     if outcome.ok:
         return
     if outcome.error == TIMED_OUT:  # it may be in the thread: a private copy would repeat it

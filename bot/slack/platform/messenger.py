@@ -51,6 +51,9 @@ class Outcome:
     ok: bool
     error: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    skipped: bool = False
+    """Ok without sending anything now: the message is in Slack already (posted by an earlier
+    attempt at the same delivery), or another instance is posting it."""
 
 
 def problem_text(error: str | None, channel: str | None = None) -> str:
@@ -96,12 +99,26 @@ class Slack:
     def call(self, method: Callable[..., Any], context: str, **arguments: Any) -> Outcome:
         """Any Web API call (`method` is the client's), its failure logged and returned: the
         methods below for what the listeners send most, this for the rest (canvases)."""
+        return self._call(method, context, arguments, logging.WARNING)
+
+    def read(self, method: Callable[..., Any], context: str, **arguments: Any) -> Outcome:
+        """A Web API call that only reads, whose caller says what a failure means: refused
+        calls are logged at debug level only (a failure to reach Slack still as an error)."""
+        return self._call(method, context, arguments, logging.DEBUG)
+
+    def _call(
+        self,
+        method: Callable[..., Any],
+        context: str,
+        arguments: dict[str, Any],
+        refused_level: int,
+    ) -> Outcome:
         name = getattr(method, "__name__", "api_call")
         try:
             response = method(**arguments)
         except SlackApiError as error:
             code = error.response.get("error") or f"http_{error.response.status_code}"
-            log.warning("Slack API %s failed with %s (%s)", name, code, context)
+            log.log(refused_level, "Slack API %s failed with %s (%s)", name, code, context)
             return Outcome(False, code)
         except TimeoutError:
             log.warning(

@@ -35,7 +35,7 @@ from slack_bolt import BoltRequest
 from slack_bolt.middleware import Middleware
 from slack_bolt.response import BoltResponse
 
-from bot.store import Acceptance, Store
+from bot.store import Acceptance, Store, Unfinished, new_uid
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ background: Slack cannot have retried it yet (it waits 3 seconds for the ack).""
 DELIVERY_KEY = "delivery"
 """Where the request's Delivery is kept in Bolt's context."""
 REDELIVERED_KEY = "inbox_redelivery"
-"""Set (to the event id) in the context of a delivery the sweeper dispatches from the inbox."""
+"""Set (to the leased `Unfinished` row) in the context of a delivery the sweeper dispatches
+from the inbox."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,31 @@ class Delivery:
     inbox_id: str | None = None
     """The event id when the delivery is claimed in the durable inbox: answer it inside
     `Store.finishing(inbox_id)`; nobody else can answer it."""
+    attempt: int = 0
+    """The lease of the inbox row it is answered under: 0 the claim made before the ack, n
+    the sweeper's n-th lease after it (`Store.mark_sending` checks it is still the current)."""
+    reply_uid: str | None = None
+    """For an inbox delivery: the id its reply carries in its metadata (`question_id`) and its
+    question is stored under; made at the claim, or the one of a reply already on its way."""
+    maybe_sent: bool = False
+    """The reply `reply_uid` was on its way when the last holder stopped (the row was marked
+    sending): it may be in Slack already, so look for it before posting."""
+
+    @classmethod
+    def claimed(cls, inbox_id: str, *, retry: bool) -> Delivery:
+        """A delivery claimed in the inbox before its ack."""
+        return cls(retry=retry, inbox_id=inbox_id, reply_uid=new_uid())
+
+    @classmethod
+    def swept(cls, row: Unfinished) -> Delivery:
+        """A delivery the sweeper leased from the inbox (its first holder never finished it)."""
+        return cls(
+            retry=True,
+            inbox_id=row.event_id,
+            attempt=row.attempt,
+            reply_uid=row.reply_uid or new_uid(),
+            maybe_sent=row.reply_uid is not None,
+        )
 
     def needs_checked_claim(self, now: float | None = None) -> bool:
         """True when another instance may have claimed this event already: it is a retry, or
@@ -144,6 +170,12 @@ def shortcut_key(body: dict[str, Any], callback_ids: frozenset[str]) -> str | No
     return SHORTCUT_KEY_PREFIX + trigger_id
 
 
+def _swept(req: BoltRequest, key: str) -> Unfinished | None:
+    """The inbox row the sweeper dispatches this request for, when it does."""
+    row = req.context.get(REDELIVERED_KEY)
+    return row if isinstance(row, Unfinished) and row.event_id == key else None
+
+
 def _team_of(body: dict[str, Any]) -> str | None:
     team = body.get("team")
     team_id = team.get("id") if isinstance(team, dict) else body.get("team_id")
@@ -183,8 +215,9 @@ class SkipRedeliveredEvents(Middleware):
         if not isinstance(event_id, str) or not event_id:
             return next()
         retry = req.headers.get("x-slack-retry-num", [None])[0]
-        if req.context.get(REDELIVERED_KEY) == event_id:
-            req.context[DELIVERY_KEY] = Delivery(retry=True, inbox_id=event_id)
+        swept = _swept(req, event_id)
+        if swept is not None:
+            req.context[DELIVERY_KEY] = Delivery.swept(swept)
             return next()
         if self.store is not None and kept_in_inbox(body.get("event")):
             team = body.get("team_id")
@@ -194,7 +227,7 @@ class SkipRedeliveredEvents(Middleware):
             self._note_mode(durable=acceptance is not Acceptance.UNAVAILABLE)
             if acceptance is Acceptance.NEW:
                 self.dedupe.first_delivery(event_id)  # for when the database goes away
-                req.context[DELIVERY_KEY] = Delivery(retry=retry is not None, inbox_id=event_id)
+                req.context[DELIVERY_KEY] = Delivery.claimed(event_id, retry=retry is not None)
                 return next()
             if acceptance is Acceptance.DUPLICATE:
                 self.dedupe.first_delivery(event_id)
@@ -212,8 +245,9 @@ class SkipRedeliveredEvents(Middleware):
     ) -> BoltResponse | None:
         """A message shortcut, claimed before its ack; answered without the inbox while the
         database cannot be asked (Slack does not resend shortcuts, so nothing to deduplicate)."""
-        if req.context.get(REDELIVERED_KEY) == key:
-            req.context[DELIVERY_KEY] = Delivery(retry=True, inbox_id=key)
+        swept = _swept(req, key)
+        if swept is not None:
+            req.context[DELIVERY_KEY] = Delivery.swept(swept)
             return next()
         if self.store is None:
             return next()
@@ -223,7 +257,7 @@ class SkipRedeliveredEvents(Middleware):
             log.info("Shortcut %s already claimed; ignoring it", key)
             return BoltResponse(status=200, body="")
         if acceptance is Acceptance.NEW:
-            req.context[DELIVERY_KEY] = Delivery(retry=False, inbox_id=key)
+            req.context[DELIVERY_KEY] = Delivery.claimed(key, retry=False)
         return next()
 
     def _note_mode(self, *, durable: bool) -> None:

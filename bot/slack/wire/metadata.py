@@ -15,6 +15,12 @@ with the knowledge version it was made from (`knowledge_version`):
 - `framework_digest`: the curators' weekly digest (`week` the ISO week, `team_id`);
 - `framework_notice`: a line telling one person something (a problem, a thank-you).
 
+Every reply to a question typed at the bot that the durable inbox keeps (a mention, a DM, the
+message shortcut) also names that question, `question_id`: for an answer or a "not sure" it
+is the stored question's id; for small talk, the help or a lean (not stored) it is only the id
+the inbox knows the reply by, so that a reply that reached Slack before its process died is
+found there rather than sent again (bot/slack/platform/reply_check.py).
+
 Slack keeps metadata on chat.postMessage and chat.update messages (and a response URL's
 replacement of one); ephemeral messages carry none, so readers fall back to the buttons.
 Payloads stay flat: strings, numbers, lists of strings and (for answers) one object of lists;
@@ -136,6 +142,14 @@ def message_metadata(event_type: str, knowledge_version: str, **facts: Fact) -> 
         else:
             payload[name] = list(value)
     return Metadata(event_type=event_type, event_payload=payload)
+
+
+def naming_question(metadata: Metadata, question_id: str) -> Metadata:
+    """`metadata` with `question_id` in its payload (see the module's docstring)."""
+    payload = metadata.event_payload
+    facts = dict(payload) if isinstance(payload, Mapping) else {}
+    facts["question_id"] = question_id
+    return Metadata(event_type=metadata.event_type, event_payload=facts)
 
 
 def not_sure_metadata(
