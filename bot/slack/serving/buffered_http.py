@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
 CLOSE_SECONDS = 1.0
-"""How long a close may wait for the last bytes to leave before the connection is aborted."""
+"""How long a close may wait for the last bytes to leave (and, after a refusal, for the client
+to close its side) before the connection is aborted."""
 
 Environ = dict[str, Any]
 WsgiApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
@@ -102,6 +103,7 @@ class HttpConnection:
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
         self._loop = asyncio.get_running_loop()
         self._task: asyncio.Task[None] | None = None
+        self._refused = False
         self.idle = True
         """No byte of the next request has arrived: closing now loses nothing."""
 
@@ -163,7 +165,14 @@ class HttpConnection:
             return None
         finally:
             self.idle = False
-        return event if isinstance(event, h11.Request) else None
+        if not isinstance(event, h11.Request):
+            return None
+        # h11 bounds only headers still incomplete; headers that arrive whole in one read
+        # are bounded here.
+        if _head_size(event) > limits.max_header_bytes:
+            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "its headers are too large")
+            return None
+        return event
 
     async def _read_body(self, request: h11.Request) -> bytes | None:
         """The whole body, or None when the request was refused or the client went away."""
@@ -241,6 +250,7 @@ class HttpConnection:
         """Answer `status` outside h11's state machine (there may be no request to answer)
         before the connection closes."""
         log.info("Closing a connection from %s: %s", self._peer.client[0], why)
+        self._refused = True
         reason = status.phrase.encode("ascii")
         self._writer.write(
             b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -249,9 +259,16 @@ class HttpConnection:
         )
 
     async def _close(self) -> None:
-        self._writer.close()
+        """Close the connection; after a refusal, only once the client has read the answer:
+        closing with its unread bytes still arriving would reset the connection, and the
+        client could lose the 408 or 413 before reading it."""
         try:
             async with asyncio.timeout(CLOSE_SECONDS):
+                if self._refused and self._writer.can_write_eof():
+                    self._writer.write_eof()
+                    while await self._reader.read(READ_SIZE):
+                        pass  # what the client still sends is dropped until it closes too
+                self._writer.close()
                 await self._writer.wait_closed()
         except (TimeoutError, ConnectionError, OSError, asyncio.CancelledError):
             self._writer.transport.abort()
@@ -294,6 +311,12 @@ class HttpConnection:
             key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         return environ
+
+
+def _head_size(request: h11.Request) -> int:
+    """About the size of the request line and headers on the wire."""
+    line = len(request.method) + len(request.target) + 12
+    return line + sum(len(name) + len(value) + 4 for name, value in request.headers)
 
 
 def _content_length(request: h11.Request) -> int | None:

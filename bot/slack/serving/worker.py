@@ -85,7 +85,7 @@ class BufferingWorker(Worker):
         self._quick = False
         self._connections: set[HttpConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._trusted: list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None = None
+        self._scheme = ForwardedScheme([], {})
 
     def init_process(self) -> None:
         check_gunicorn(self.cfg)
@@ -141,6 +141,9 @@ class BufferingWorker(Worker):
         if not self.alive:
             self._stopping.set()
         limits = limits_for(float(self.cfg.keepalive))
+        self._scheme = ForwardedScheme(
+            list(self.cfg.forwarded_allow_ips), dict(self.cfg.secure_scheme_headers)
+        )
         room = asyncio.Semaphore(max(int(self.cfg.worker_connections), 1))
         accepting = [
             asyncio.create_task(self._accept(listener.sock, pool, limits, room))
@@ -209,7 +212,7 @@ class BufferingWorker(Worker):
             peer = Peer(
                 client=_host_port(address),
                 server=_host_port(server),
-                url_scheme=self._url_scheme,
+                url_scheme=self._scheme,
             )
             connection = HttpConnection(
                 reader,
@@ -237,32 +240,39 @@ class BufferingWorker(Worker):
             self.log.info("Autorestarting worker after current request.")
             self._stop()
 
-    def _url_scheme(self, request: h11.Request, client_host: str) -> str:
-        """https when a proxy gunicorn trusts (--forwarded-allow-ips) says so through one of
-        --secure-scheme-headers (X-Forwarded-Proto: https on Heroku's router), as gthread does."""
+
+class ForwardedScheme:
+    """The request's scheme: https when a proxy gunicorn trusts (--forwarded-allow-ips) says
+    so through one of --secure-scheme-headers (X-Forwarded-Proto: https from Heroku's router),
+    as gunicorn's own workers decide it; http otherwise."""
+
+    def __init__(self, allowed: list[str], secure_headers: dict[str, str]) -> None:
+        self._anyone = "*" in allowed
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in allowed:
+            with contextlib.suppress(ValueError):
+                self._networks.append(ipaddress.ip_network(entry, strict=False))
+        self._secure = {
+            name.lower().encode("latin-1"): value for name, value in secure_headers.items()
+        }
+
+    def __call__(self, request: h11.Request, client_host: str) -> str:
         if not self._trusts(client_host):
             return "http"
-        secure = {name.lower(): value for name, value in self.cfg.secure_scheme_headers.items()}
         for name, value in request.headers:
-            expected = secure.get(name.decode("latin-1"))
+            expected = self._secure.get(name)
             if expected is not None:
                 return "https" if value.decode("latin-1") == expected else "http"
         return "http"
 
     def _trusts(self, host: str) -> bool:
-        allowed = list(self.cfg.forwarded_allow_ips)
-        if "*" in allowed:
+        if self._anyone:
             return True
-        if self._trusted is None:
-            self._trusted = []
-            for entry in allowed:
-                with contextlib.suppress(ValueError):
-                    self._trusted.append(ipaddress.ip_network(entry, strict=False))
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
-        return any(address in network for network in self._trusted)
+        return any(address in network for network in self._networks)
 
 
 def _host_port(address: Any) -> tuple[str, int]:
