@@ -207,7 +207,7 @@ class BufferingWorker(Worker):
     ) -> None:
         connection: HttpConnection | None = None
         try:
-            reader, writer = await asyncio.open_connection(sock=client, limit=2**20)
+            reader, writer = await asyncio.open_connection(sock=client)
             server = client.getsockname()
             peer = Peer(
                 client=_host_port(address),
