@@ -6,6 +6,13 @@ it only acks and replies a fixed text) in the same run, as the baseline.
 
     python benchmarks/slack_ack.py            # 500 requests per kind and level
     python benchmarks/slack_ack.py --quick    # 100 requests per kind and level
+    python benchmarks/slack_ack.py --stalled 0   # without the stalled-client round
+
+Then the stalled-client round: the same signed mentions from 10 senders, first alone, then while
+100 connections sit on half a request (half of them cut off in their headers, half with their
+headers sent and their body withheld), and how long the server took to close those. It runs
+on the Procfile's server and, beside it, on gunicorn's gthread worker (the Procfile's line
+without its --worker-class, what served before), each with the framework app.
 
 Each sender is a closed loop: it sends its next request as soon as the previous one is
 acknowledged. Every request is encoded and signed before the clock starts; the senders are one
@@ -24,6 +31,7 @@ import http.client
 import math
 import multiprocessing
 import os
+import re
 import selectors
 import shutil
 import socket
@@ -42,9 +50,11 @@ from urllib.parse import urlsplit
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))  # the tests.support helpers
 
+from bot.settings import Settings  # noqa: E402
 from tests.support.fake_slack import FakeSlack  # noqa: E402
 from tests.support.slack_requests import app_mention, prepare, slash_command  # noqa: E402
-from tests.support.web_process import PROCFILE, WebProcess  # noqa: E402
+from tests.support.slow_clients import STALLS, Stalled, StalledClients  # noqa: E402
+from tests.support.web_process import PROCFILE, WebProcess, procfile_command  # noqa: E402
 
 BOT_TOKEN = "xoxb-benchmark-token"
 SIGNING_SECRET = "benchmark-signing-secret"
@@ -67,6 +77,13 @@ P99_TARGET_MS = 100.0
 P99_TARGET_LEVEL = 50
 
 QUESTION = "does django have an admin panel"
+
+STALLED = 100
+STALLED_SENDERS = 10
+STALLED_P99_TARGET_MS = 100.0
+CLOSE_TOLERANCE = 2.0
+"""Seconds past its deadline a stalled connection may still be open and meet the target."""
+WORKER_CLASS_FLAG = re.compile(r"\s--worker-class[ =]\S+")
 
 
 # -- the baseline app, imported by gunicorn from this file --------------------------------------
@@ -659,6 +676,165 @@ def print_report(
     return all(passed for _, _, passed in checks)
 
 
+# -- the stalled-client round ------------------------------------------------------------------
+
+
+@dataclass
+class StalledRound:
+    """One server's signed mentions with `stalled` connections held open meanwhile (0: none),
+    and when the server closed those."""
+
+    server: str
+    stalled: int
+    result: BatchResult
+    requests: int
+    open_at_end: int = 0
+    connections: list[Stalled] = field(default_factory=list)
+    waited: float = 0.0
+    machine: str = ""
+
+    @property
+    def errors(self) -> int:
+        """Requests not answered 200 (unanswered included), and 200s whose reply never came."""
+        answered = sum(1 for sample in self.result.samples if sample.status == 200)
+        return self.requests - answered + self.result.missing_replies
+
+
+def stalled_rounds(
+    stack: ExitStack,
+    framework: Server,
+    procfile: Path,
+    load: LoadGenerator,
+    count: int,
+    stalled: int,
+) -> list[StalledRound]:
+    """The round on the Procfile's server, then on gthread (the line without --worker-class)."""
+    gthread_procfile = Path(tempfile.mkdtemp(prefix="slack-ack-gthread-")) / "Procfile"
+    stack.callback(shutil.rmtree, gthread_procfile.parent, ignore_errors=True)
+    old_line = WORKER_CLASS_FLAG.sub("", procfile_command("web", procfile))
+    gthread_procfile.write_text(f"web: {old_line}\n", encoding="utf-8")
+    gthread = start_server(stack, "gthread", None, gthread_procfile, load)
+    run_batch(gthread, KIND_NAMES["mention"], WARMUP_REQUESTS, 1)
+    settings = Settings()
+    wait = settings.http_header_timeout_seconds + settings.http_body_timeout_seconds + 5
+    rounds = []
+    for name, server in ((framework.process.command, framework), (old_line, gthread)):
+        for held in (0, stalled):
+            rounds.append(stalled_round(server, name, count, held, wait))
+    return rounds
+
+
+def stalled_round(server: Server, name: str, count: int, stalled: int, wait: float) -> StalledRound:
+    """`count` signed mentions from STALLED_SENDERS senders while `stalled` connections stall;
+    then wait up to `wait` seconds for the server to close them."""
+    address = ("127.0.0.1", server.process.port)
+    with MachineShare() as machine, StalledClients(address, stalled) as clients:
+        result = run_batch(server, KIND_NAMES["mention"], count, STALLED_SENDERS)
+        open_at_end = clients.still_open()
+        began = time.monotonic()
+        clients.wait_closed(wait)
+        waited = time.monotonic() - began
+    return StalledRound(
+        name, stalled, result, count, open_at_end, clients.connections, waited, machine.report()
+    )
+
+
+def print_stalled_report(rounds: Sequence[StalledRound], count: int, stalled: int) -> bool:
+    """The stalled-client table and its targets; True when the Procfile's server meets them."""
+    settings = Settings()
+    deadlines = {
+        "half headers": settings.http_header_timeout_seconds,
+        "body withheld": settings.http_body_timeout_seconds,
+    }
+    kinds = ", ".join(f"{stalled // len(STALLS)} {kind}" for kind in STALLS)
+    print(
+        f"Stalled clients: {count} signed app_mention requests from {STALLED_SENDERS} senders,"
+        f" alone and while {stalled} connections stall ({kinds}; deadlines"
+        f" {deadlines['half headers']:.0f} s and {deadlines['body withheld']:.0f} s)"
+    )
+    header = (
+        f"{'server':<10} {'stalled':>7} {'answered':>9} {'errors':>6} {'ack p50':>9}"
+        f" {'ack p99':>9}  closed by the server (time open: max)"
+    )
+    print(header)
+    print("-" * (len(header) + 20))
+    checks = []
+    for index, round_ in enumerate(rounds):
+        label = "Procfile" if index < 2 else "gthread"
+        result = round_.result
+        print(
+            f"{label:<10} {round_.stalled:>7} {len(result.samples):>5}/{round_.requests:<3}"
+            f" {round_.errors:>6}"
+            f" {_ms(result.ack_percentile(50)):>9} {_ms(result.ack_percentile(99)):>9}"
+            f"  {_closures(round_)}"
+        )
+        if label == "Procfile" and round_.stalled:
+            checks = _stalled_checks(round_, deadlines)
+    print("servers:")
+    for index in (0, 2):
+        label = "Procfile" if index == 0 else "gthread"
+        print(f"  {label}: {rounds[index].server}")
+    print()
+    print(f"{'target (Procfile server, with stalled connections)':<64} {'measured':>10}  result")
+    for name, measured, passed in checks:
+        print(f"{name:<64} {measured:>10}  {'PASS' if passed else 'FAIL'}")
+    for round_ in rounds:
+        if round_.stalled:
+            print(round_.machine)
+    return all(passed for _, _, passed in checks)
+
+
+def _closures(round_: StalledRound) -> str:
+    if not round_.stalled:
+        return "-"
+    parts = []
+    for kind in STALLS:
+        mine = [stalled for stalled in round_.connections if stalled.kind == kind]
+        closed = [stalled.open_for for stalled in mine if stalled.open_for is not None]
+        answered = sum(1 for stalled in mine if stalled.status == 408)
+        text = f"{kind} {len(closed)}/{len(mine)}"
+        if closed:
+            text += f" ({max(closed):.1f} s, {answered} with 408)"
+        if len(closed) < len(mine):
+            text += f", {len(mine) - len(closed)} open after {round_.waited:.0f} s"
+        parts.append(text)
+    return "; ".join(parts) + f"; {round_.open_at_end} open when the requests ended"
+
+
+def _stalled_checks(
+    round_: StalledRound, deadlines: dict[str, float]
+) -> list[tuple[str, str, bool]]:
+    errors = round_.errors
+    p99 = round_.result.ack_percentile(99)
+    late = [
+        stalled
+        for stalled in round_.connections
+        if stalled.open_for is None or stalled.open_for > deadlines[stalled.kind] + CLOSE_TOLERANCE
+    ]
+    slowest = max(
+        (
+            stalled.open_for - deadlines[stalled.kind]
+            for stalled in round_.connections
+            if stalled.open_for is not None
+        ),
+        default=float("nan"),
+    )
+    return [
+        (
+            f"ack p99 with {round_.stalled} stalled <= {STALLED_P99_TARGET_MS:.0f} ms",
+            _ms(p99),
+            p99 * 1000 <= STALLED_P99_TARGET_MS,
+        ),
+        ("errors with stalled connections == 0", str(errors), errors == 0),
+        (
+            f"stalled closed within their deadline + {CLOSE_TOLERANCE:.0f} s",
+            f"{round_.stalled - len(late)}/{round_.stalled}",
+            not late,
+        ),
+        ("latest close past its deadline", f"{slowest:+.2f} s", not late),
+    ]
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -698,6 +874,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="which requests: all, or a comma-separated subset of ask,help,mention",
     )
+    parser.add_argument(
+        "--stalled",
+        type=int,
+        default=STALLED,
+        help=f"stalled connections in the stalled-client round ({STALLED}; 0 skips the round)",
+    )
     parser.add_argument("--procfile", type=Path, default=PROCFILE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     count = 100 if args.quick else args.requests
@@ -724,7 +906,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for name, result in measure(servers, kind, count, level).items():
                         results[(kind.label, level, name)] = result
         command = servers[1].process.command
-    passed = print_report(results, kinds, levels, count, command, machine)
+        passed = print_report(results, kinds, levels, count, command, machine)
+        if args.stalled > 0:
+            print()
+            rounds = stalled_rounds(stack, servers[1], args.procfile, load, count, args.stalled)
+            passed = print_stalled_report(rounds, count, args.stalled) and passed
     return 0 if passed else 1
 
 

@@ -45,6 +45,8 @@ _ENV_NAMES = {
     "slack_api_timeout_seconds": "SLACK_API_TIMEOUT_SECONDS",
     "response_url_timeout_seconds": "RESPONSE_URL_TIMEOUT_SECONDS",
     "health_report_seconds": "HEALTH_REPORT_SECONDS",
+    "http_header_timeout_seconds": "HTTP_HEADER_TIMEOUT_SECONDS",
+    "http_body_timeout_seconds": "HTTP_BODY_TIMEOUT_SECONDS",
 }
 
 
@@ -104,6 +106,11 @@ class Settings(BaseSettings):
     health_report_seconds: float = Field(default=10.0, gt=0)
     """How often an instance writes its store figures to the database, for /healthz on any
     instance to add up."""
+    http_header_timeout_seconds: float = Field(default=5.0, gt=0)
+    """HTTP mode: a connection whose request line and headers have not all arrived this long
+    after it opened (or, kept alive, after its next request began) is answered 408 and closed."""
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """HTTP mode: the same for a request body, counted from the end of its headers."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, GunicornServer, Post, Send
+from tests.support.slack_fixtures import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    GunicornServer,
+    Post,
+    Send,
+    web_env,
+)
 from tests.support.slack_requests import (
     Response,
     WsgiApp,
@@ -137,12 +144,7 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunico
     Tests sharing it should call `gunicorn_server.fake.reset()` first.
     """
     with FakeSlack() as fake:
-        env = {
-            "DATA_DIR": str(tmp_path_factory.mktemp("gunicorn-data")),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-        }
+        env = web_env(fake, tmp_path_factory.mktemp("gunicorn-data"))
         with WebProcess(env) as process:
             yield GunicornServer(process.url, process.events_url, fake, process)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from tests.support.fake_slack import FakeSlack
@@ -15,6 +16,18 @@ from tests.support.web_process import WebProcess
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
+
+
+def web_env(fake: FakeSlack, data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of a web process with the fake credentials, against `fake`, keeping
+    its SQLite store in `data_dir`; `env` adds to it."""
+    return {
+        "DATA_DIR": str(data_dir),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        **env,
+    }
 
 
 class Send(Protocol):

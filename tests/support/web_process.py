@@ -148,6 +148,19 @@ class WebProcess:
         self._process.wait(timeout=5)
         self._process = None
 
+    def send_signal(self, number: int) -> None:
+        """Signal gunicorn's master (SIGTERM: a host stopping the process) and return."""
+        if self._process is not None:
+            self._process.send_signal(number)
+
+    def wait(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for the server to exit; its exit status."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        status = self._process.wait(timeout=timeout)
+        self._process = None
+        return status
+
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 10 s)."""
         if self._process is None:

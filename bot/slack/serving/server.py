@@ -27,6 +27,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 DEFAULT_WEB_CONCURRENCY = 2
 THREADS = 8
 TIMEOUT_SECONDS = 30
+WORKER_CLASS = "bot.slack.serving.worker.BufferingWorker"
+"""Reads whole requests on an event loop before a thread runs the app (see worker.py)."""
 
 
 def serve(settings: Settings) -> int:
@@ -109,6 +111,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         if workers.isdigit() and int(workers) > 0
         else DEFAULT_WEB_CONCURRENCY,
         "threads": THREADS,
+        "worker_class": WORKER_CLASS,
         "timeout": TIMEOUT_SECONDS,
         "loglevel": settings.log_level.lower(),
     }
