@@ -8,11 +8,12 @@ it only acks and replies a fixed text) in the same run, as the baseline.
     python benchmarks/slack_ack.py --quick    # 100 requests per kind and level
     python benchmarks/slack_ack.py --stalled 0   # without the stalled-client round
 
-Then the stalled-client round: the same signed mentions from 10 senders, first alone, then while
-100 connections sit on half a request (half of them cut off in their headers, half with their
-headers sent and their body withheld), and how long the server took to close those. It runs
-on the Procfile's server and, beside it, on gunicorn's gthread worker (the Procfile's line
-without its --worker-class, what served before), each with the framework app.
+Then the stalled-client round: signed mentions from 10 senders alone, then while 100
+connections sit on half a request (half of them cut off in their headers, half with their
+headers sent and their body withheld), then alone again, and how long the server took to close
+the stalled ones. It runs on the Procfile's server and, beside it, on gunicorn's gthread worker
+(the Procfile's line without its --worker-class, what served before), each with the framework
+app.
 
 Each sender is a closed loop: it sends its next request as soon as the previous one is
 acknowledged. Every request is encoded and signed before the clock starts; the senders are one
@@ -81,6 +82,10 @@ QUESTION = "does django have an admin panel"
 STALLED = 100
 STALLED_SENDERS = 10
 STALLED_P99_TARGET_MS = 100.0
+STALLED_SETTLE = 1.0
+"""Seconds before a round's first signed request (after opening its stalled connections, if
+any): it measures requests beside connections already held, not the burst of their arrival,
+and the previous round's answers have finished."""
 CLOSE_TOLERANCE = 2.0
 """Seconds past its deadline a stalled connection may still be open and meet the target."""
 WORKER_CLASS_FLAG = re.compile(r"\s--worker-class[ =]\S+")
@@ -700,35 +705,36 @@ class StalledRound:
         return self.requests - answered + self.result.missing_replies
 
 
-def stalled_rounds(
-    stack: ExitStack,
-    framework: Server,
-    procfile: Path,
-    load: LoadGenerator,
-    count: int,
-    stalled: int,
-) -> list[StalledRound]:
-    """The round on the Procfile's server, then on gthread (the line without --worker-class)."""
+def start_gthread(stack: ExitStack, procfile: Path, load: LoadGenerator) -> Server:
+    """The framework app on the Procfile's line without its --worker-class: gunicorn's gthread
+    worker, what served before. Started with the others, so that its workers have long finished
+    booting when its rounds run."""
     gthread_procfile = Path(tempfile.mkdtemp(prefix="slack-ack-gthread-")) / "Procfile"
     stack.callback(shutil.rmtree, gthread_procfile.parent, ignore_errors=True)
     old_line = WORKER_CLASS_FLAG.sub("", procfile_command("web", procfile))
     gthread_procfile.write_text(f"web: {old_line}\n", encoding="utf-8")
-    gthread = start_server(stack, "gthread", None, gthread_procfile, load)
-    run_batch(gthread, KIND_NAMES["mention"], WARMUP_REQUESTS, 1)
+    return start_server(stack, "gthread", None, gthread_procfile, load)
+
+
+def stalled_rounds(servers: Sequence[Server], count: int, stalled: int) -> list[StalledRound]:
+    """Each server's round alone, with `stalled` connections held, and alone again (after the
+    stalled connections are gone): the rounds alone bracket the one beside them, whatever the
+    order costs."""
     settings = Settings()
     wait = settings.http_header_timeout_seconds + settings.http_body_timeout_seconds + 5
-    rounds = []
-    for name, server in ((framework.process.command, framework), (old_line, gthread)):
-        for held in (0, stalled):
-            rounds.append(stalled_round(server, name, count, held, wait))
-    return rounds
+    return [
+        stalled_round(server, server.process.command, count, held, wait)
+        for server in servers
+        for held in (0, stalled, 0)
+    ]
 
 
 def stalled_round(server: Server, name: str, count: int, stalled: int, wait: float) -> StalledRound:
     """`count` signed mentions from STALLED_SENDERS senders while `stalled` connections stall;
     then wait up to `wait` seconds for the server to close them."""
     address = ("127.0.0.1", server.process.port)
-    with MachineShare() as machine, StalledClients(address, stalled) as clients:
+    with StalledClients(address, stalled) as clients, MachineShare() as machine:
+        time.sleep(STALLED_SETTLE)
         result = run_batch(server, KIND_NAMES["mention"], count, STALLED_SENDERS)
         open_at_end = clients.still_open()
         began = time.monotonic()
@@ -749,8 +755,9 @@ def print_stalled_report(rounds: Sequence[StalledRound], count: int, stalled: in
     kinds = ", ".join(f"{stalled // len(STALLS)} {kind}" for kind in STALLS)
     print(
         f"Stalled clients: {count} signed app_mention requests from {STALLED_SENDERS} senders,"
-        f" alone and while {stalled} connections stall ({kinds}; deadlines"
-        f" {deadlines['half headers']:.0f} s and {deadlines['body withheld']:.0f} s)"
+        f" alone, while {stalled} connections stall ({kinds}; deadlines"
+        f" {deadlines['half headers']:.0f} s and {deadlines['body withheld']:.0f} s), and alone"
+        " again"
     )
     header = (
         f"{'server':<10} {'stalled':>7} {'answered':>9} {'errors':>6} {'ack p50':>9}"
@@ -760,7 +767,7 @@ def print_stalled_report(rounds: Sequence[StalledRound], count: int, stalled: in
     print("-" * (len(header) + 20))
     checks = []
     for index, round_ in enumerate(rounds):
-        label = "Procfile" if index < 2 else "gthread"
+        label = "Procfile" if index < len(rounds) // 2 else "gthread"
         result = round_.result
         print(
             f"{label:<10} {round_.stalled:>7} {len(result.samples):>5}/{round_.requests:<3}"
@@ -771,9 +778,8 @@ def print_stalled_report(rounds: Sequence[StalledRound], count: int, stalled: in
         if label == "Procfile" and round_.stalled:
             checks = _stalled_checks(round_, deadlines)
     print("servers:")
-    for index in (0, 2):
-        label = "Procfile" if index == 0 else "gthread"
-        print(f"  {label}: {rounds[index].server}")
+    for label, round_ in (("Procfile", rounds[0]), ("gthread", rounds[-1])):
+        print(f"  {label}: {round_.server}")
     print()
     print(f"{'target (Procfile server, with stalled connections)':<64} {'measured':>10}  result")
     for name, measured, passed in checks:
@@ -896,9 +902,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_server(stack, "minimal", MINIMAL_APP_SPEC, args.procfile, load),
             start_server(stack, "framework", None, args.procfile, load),
         ]
+        gthread = start_gthread(stack, args.procfile, load) if args.stalled > 0 else None
         for server in servers:
             for kind in kinds:
                 run_batch(server, kind, WARMUP_REQUESTS, 1)
+        if gthread is not None:
+            run_batch(gthread, KIND_NAMES["mention"], WARMUP_REQUESTS, 1)
         results: dict[tuple[str, int, str], BatchResult] = {}
         with MachineShare() as machine:
             for level in levels:
@@ -907,9 +916,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         results[(kind.label, level, name)] = result
         command = servers[1].process.command
         passed = print_report(results, kinds, levels, count, command, machine)
-        if args.stalled > 0:
+        if gthread is not None:
             print()
-            rounds = stalled_rounds(stack, servers[1], args.procfile, load, count, args.stalled)
+            rounds = stalled_rounds([servers[1], gthread], count, args.stalled)
             passed = print_stalled_report(rounds, count, args.stalled) and passed
     return 0 if passed else 1
 

@@ -30,6 +30,14 @@ def test_a_gunicorn_without_a_setting_the_worker_reads_stops_it_naming_the_setti
         check_gunicorn(config)
 
 
+def test_tls_in_the_worker_is_refused_at_boot_saying_where_tls_belongs() -> None:
+    config = Config()
+    config.set("certfile", "/nonexistent/cert.pem")
+
+    with pytest.raises(RuntimeError, match="serves plain HTTP"):
+        check_gunicorn(config)
+
+
 def test_the_deadlines_default_to_5_and_10_seconds_and_the_body_cap_is_the_apps() -> None:
     limits = limits_for(keepalive_seconds=2)
 

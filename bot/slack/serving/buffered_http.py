@@ -123,6 +123,8 @@ class HttpConnection:
             pass
         except (ConnectionError, OSError) as error:
             log.debug("Connection from %s ended: %r", self._peer.client[0], error)
+        except Exception:
+            log.exception("Closing a connection from %s after an error", self._peer.client[0])
         finally:
             await self._close()
 

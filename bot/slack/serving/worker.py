@@ -15,6 +15,8 @@ On SIGTERM it stops accepting, closes the connections between requests, and wait
 It builds on gunicorn's documented base for custom workers (`gunicorn.workers.base.Worker`:
 `init_process`, `run`, `notify`, `sockets`, `wsgi`, `cfg`, `log`); `check_gunicorn()` checks at
 boot that the settings it reads exist, and stops the worker with a message naming what is missing.
+It serves plain HTTP/1.1 (TLS ends at the platform's router; a `--certfile` stops it at boot),
+writes no access log, and calls no `pre_request`/`post_request` hooks (gunicorn.conf.py has none).
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def check_gunicorn(cfg: Any) -> None:
         raise RuntimeError(
             f"this gunicorn has no {', '.join(missing)} setting: "
             "bot/slack/serving/worker.py needs a gunicorn within the range in pyproject.toml"
+        )
+    if getattr(cfg, "is_ssl", False):
+        raise RuntimeError(
+            "bot.slack.serving.worker.BufferingWorker serves plain HTTP: end TLS in front of it "
+            "(the platform's router does) instead of passing --certfile/--keyfile"
         )
 
 
