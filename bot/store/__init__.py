@@ -31,6 +31,9 @@ Scale-out
         Deliveries acknowledged and not answered whose lease ran out (their process died),
         leased to the caller to answer (FOR UPDATE SKIP LOCKED on PostgreSQL); reply_uid is
         set for one whose reply was on its way.
+    wait_for_one(event_ids, timeout) -> bool
+        Waits until one of the deliveries leased here was answered (or dropped), for a sweep
+        that leases no more than it has room to answer.
     set_knowledge_stamp(stamp: str) -> None / get_knowledge_stamp() -> str | None
         The knowledge version last loaded by `/framework reload` on any instance; the others
         compare it with what they loaded and reload when it differs.

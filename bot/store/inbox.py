@@ -149,7 +149,7 @@ class Inbox:
         self._answering = 0
         self._settled = threading.Condition()
         self._leased: set[str] = set()
-        """Deliveries this instance leased and has not finished yet (see `wait_finished`)."""
+        """Deliveries this instance leased and has not finished yet (see `wait_for_one`)."""
 
     # -- claiming --------------------------------------------------------------------------
 
@@ -223,12 +223,14 @@ class Inbox:
                     self._leased.discard(event_id)
                     self._settled.notify_all()
 
-    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
-        """Wait until the deliveries `event_ids`, leased here, have been answered (or dropped),
-        or `timeout` seconds; True when they all were."""
+    def wait_for_one(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait until one of the deliveries `event_ids`, leased here, has been answered (or
+        dropped), or `timeout` seconds; True when one was (or there were none)."""
         waiting = set(event_ids)
         with self._settled:
-            return self._settled.wait_for(lambda: not waiting & self._leased, timeout)
+            return self._settled.wait_for(
+                lambda: not waiting or len(waiting & self._leased) < len(waiting), timeout
+            )
 
     def settle(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait (a little) for answers in progress on other threads to write their records,

@@ -282,10 +282,10 @@ class Store:
         instance to answer. Raises StoreUnavailable."""
         return self.inbox.lease_unfinished(limit)
 
-    def wait_finished(self, event_ids: Iterable[str], timeout: float) -> bool:
-        """Wait (up to `timeout` seconds) until the deliveries `event_ids` leased here were
-        answered or dropped; True when they all were."""
-        return self.inbox.wait_finished(event_ids, timeout)
+    def wait_for_one(self, event_ids: Iterable[str], timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until one of the deliveries `event_ids` leased here
+        was answered or dropped; True when one was."""
+        return self.inbox.wait_for_one(event_ids, timeout)
 
     # -- records ---------------------------------------------------------------------------
 

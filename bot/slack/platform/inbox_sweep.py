@@ -13,8 +13,8 @@ for the reply it names (bot/slack/flows/answering.py `send_reply`): found, it is
 again, and the question's records are written with the done mark.
 
 An instance leases only as many rows as it has room to answer at once (`Room`: the answer
-slots, and as many again queued behind them), and waits for those to be answered before it
-leases more; with no room (its own questions queue) it leases nothing. A row it leased is so
+slots, and as many again queued behind them), and leases more as they are answered; with no
+room (its own questions queue) it leases nothing. A row it leased is so
 answered well within its lease: leasing a backlog it could not get to would let that lease run
 out too, and the row be leased again and again until it is given up, unanswered.
 """
@@ -74,7 +74,7 @@ class InboxSweeper:
 
     def sweep_once(self) -> int:
         """Lease as many unfinished deliveries as there is room to answer now, dispatch them,
-        and wait (up to half a lease) until they are answered; how many."""
+        and wait (up to half a lease) until one of them is answered; how many."""
         room = self._room.room()
         if room <= 0:
             return 0
@@ -105,5 +105,5 @@ class InboxSweeper:
             )
         if unfinished:
             half_a_lease = self._store.inbox.lease.total_seconds() / 2
-            self._store.wait_finished((row.event_id for row in unfinished), half_a_lease)
+            self._store.wait_for_one((row.event_id for row in unfinished), half_a_lease)
         return len(unfinished)
