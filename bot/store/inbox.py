@@ -38,6 +38,7 @@ from bot.store.schema import events
 from bot.store.statements import (
     ACCEPT_DELIVERY,
     RecordKind,
+    Row,
     accept_on_sqlite,
     mark_sending,
     mark_sending_on_sqlite,
@@ -282,11 +283,40 @@ class Inbox:
 
     @staticmethod
     def _write_finishes(connection: Connection, finishes: Sequence[_Finish]) -> None:
-        write_grouped(
-            connection,
-            [(write.kind, write.values) for finished in finishes for write in finished.writes],
+        """The done marks first, each only where the row is not done yet (the row lock or
+        SQLite's write lock makes that exact), then the records of the answers whose mark
+        was made here. An answer to a delivery that another lease holder finished meanwhile
+        (it found that holder's reply in Slack, say) writes nothing: its records are stored
+        already. A finish with no inbox row (claimed while the database was away) writes its
+        records as before."""
+        event_ids = list(dict.fromkeys(finished.event_id for finished in finishes))
+        marked = set(
+            connection.execute(
+                update(events)
+                .where(events.c.event_id.in_(event_ids), events.c.done_at.is_(None))
+                .values(done_at=_now(), body=None)
+                .returning(events.c.event_id)
+            ).scalars()
         )
-        RecordKind.DONE.write(connection, [{"done_id": f.event_id} for f in finishes])
+        finished_elsewhere = set(
+            connection.execute(
+                select(events.c.event_id).where(
+                    events.c.event_id.in_([i for i in event_ids if i not in marked])
+                )
+            ).scalars()
+        )
+        written: set[str] = set()
+        writes: list[tuple[RecordKind, Row]] = []
+        for finished in finishes:
+            if finished.event_id in finished_elsewhere or finished.event_id in written:
+                logger.info(
+                    "Event %s was finished by another lease holder; its records are stored already",
+                    finished.event_id,
+                )
+                continue
+            written.add(finished.event_id)
+            writes.extend((write.kind, write.values) for write in finished.writes)
+        write_grouped(connection, writes)
 
     # -- sending ---------------------------------------------------------------------------
 

@@ -223,6 +223,58 @@ def test_an_answer_whose_delivery_another_instance_took_is_dropped_with_its_reco
     assert slow.stats("T1", WEEK_AGO).questions == 1
 
 
+def test_a_delivery_finished_by_two_lease_holders_keeps_the_first_ones_records_only(
+    make_store: Callable[..., Store],
+) -> None:
+    """Two holders, one after the other, each found the reply in Slack (so neither marked it
+    sending) and each finishes it with that answer's records: the second writes nothing."""
+    first, second = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    first.accept_delivery("Ev1", "T1", "{}")
+
+    with first.finishing("Ev1"):
+        ask(first, "stored by the first holder")
+    done_at = row(first, "Ev1")["done_at"]
+    with second.finishing("Ev1"):
+        ask(second, "stored again by the second holder")
+
+    assert first.stats("T1", WEEK_AGO).questions == 1
+    assert row(second, "Ev1")["done_at"] == done_at
+
+
+def test_concurrent_finishes_of_one_delivery_store_its_records_once(
+    make_store: Callable[..., Store],
+) -> None:
+    stores = [make_store(), make_store()]
+    stores[0].accept_delivery("Ev1", "T1", "{}")
+    start = threading.Barrier(8)
+
+    def finish(number: int) -> None:
+        store = stores[number % 2]
+        start.wait()
+        with store.finishing("Ev1"):
+            ask(store, f"answer {number}")
+
+    threads = [threading.Thread(target=finish, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert stores[0].stats("T1", WEEK_AGO).questions == 1
+
+
+def test_an_answer_with_no_inbox_row_still_stores_its_records(
+    make_store: Callable[..., Store],
+) -> None:
+    """Claimed in memory while the database was away: there is no row to mark done."""
+    store = make_store()
+
+    with store.finishing("Ev-never-claimed"):
+        ask(store, "answered while the claim was in memory")
+
+    assert store.stats("T1", WEEK_AGO).questions == 1
+
+
 def test_a_sending_mark_without_the_database_says_so_and_the_reply_is_posted_anyway(
     tmp_path: Path,
 ) -> None:
