@@ -61,11 +61,12 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def instance(
     shared_url: str, slack_settings: Settings, tmp_path: Path
 ) -> Iterator[Callable[..., SlackWsgiApp]]:
-    """instance(**settings) -> another app instance (its own store, memory and sweeper)."""
+    """instance(**settings) -> another app instance (its own store, memory and sweeper), whose
+    leases last `inbox_lease` (SHORT_LEASE unless told)."""
     stores: list[Store] = []
 
-    def start(**settings: Any) -> SlackWsgiApp:
-        store = create_store(shared_url, tmp_path / "data", inbox_lease=SHORT_LEASE)
+    def start(inbox_lease: timedelta = SHORT_LEASE, **settings: Any) -> SlackWsgiApp:
+        store = create_store(shared_url, tmp_path / "data", inbox_lease=inbox_lease)
         stores.append(store)
         app = create_wsgi_app(slack_settings.model_copy(update=settings), store=store)
         assert isinstance(app, SlackWsgiApp)
@@ -358,7 +359,9 @@ def test_when_slack_cannot_say_whether_a_reply_arrived_the_question_is_answered_
     dies_before_the_done_mark(instance, monkeypatch, kind, payload)
     fake_slack.fail_next(read, **failure)
 
-    instance(inbox_sweep_seconds=0.1)
+    # Slack's 503s are retried with a back-off of a second or two: a lease that lasts as long
+    # as the check (the default's minute does) keeps the sweeper from leasing it again meanwhile
+    instance(inbox_lease=timedelta(seconds=30), inbox_sweep_seconds=0.1)
 
     first, second = fake_slack.wait_for("chat.postMessage", 2, timeout=15)
     eventually(lambda: done(shared_url, tmp_path, inbox_key(kind, payload)), "the delivery done")
