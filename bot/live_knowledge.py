@@ -44,7 +44,11 @@ MIN_SYNC_SECONDS = 0.01
 
 class StampStore(Protocol):
     """The part of the store that carries knowledge versions between instances.
-    `get_knowledge_stamp` raises StoreUnavailable when the database is down."""
+    `get_knowledge_stamp` raises StoreUnavailable when the database is down; `closed` says
+    the store was closed (its follower stops)."""
+
+    @property
+    def closed(self) -> bool: ...
 
     def get_knowledge_stamp(self) -> str | None: ...
 
@@ -197,8 +201,9 @@ class LiveKnowledge:
 
 
 class Follower:
-    """The thread that syncs a LiveKnowledge with the store. It holds the knowledge weakly, so
-    an app that is thrown away (as tests do) does not keep a thread busy for ever."""
+    """The thread that syncs a LiveKnowledge with the store until the store is closed. It holds
+    the knowledge weakly, so an app that is thrown away (as tests do) does not keep a thread
+    busy for ever."""
 
     def __init__(self, knowledge: LiveKnowledge, store: StampStore, interval: float) -> None:
         self.interval = max(interval, MIN_SYNC_SECONDS)
@@ -221,7 +226,7 @@ class Follower:
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
             knowledge = self._knowledge()
-            if knowledge is None:
+            if knowledge is None or self._store.closed:
                 return
             try:
                 knowledge.sync(self._store)

@@ -27,6 +27,7 @@ class StampStore:
     def __init__(self, stamp: str | None = None, *, down: bool = False) -> None:
         self.stamp = stamp
         self.down = down
+        self.closed = False
 
     def get_knowledge_stamp(self) -> str | None:
         if self.down:
@@ -256,3 +257,14 @@ def test_the_follower_ends_when_its_knowledge_is_thrown_away(folder: Path) -> No
     gc.collect()
 
     eventually(lambda: not follower.running, "the follower stopping with its knowledge")
+
+
+def test_the_follower_ends_when_its_store_is_closed(folder: Path) -> None:
+    """A closed store's database may be gone (a test's schema dropped): no more syncs."""
+    live = LiveKnowledge(folder)
+    store = StampStore()
+    follower = live.follow(store, 0.01)
+
+    store.closed = True
+
+    eventually(lambda: not follower.running, "the follower stopping with its store")
