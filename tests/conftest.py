@@ -61,7 +61,7 @@ def knowledge_loaded_once() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(live_knowledge, "load_knowledge", load_once)
-        patch.setattr(live_knowledge, "Matcher", matcher_once)
+        patch.setattr(live_knowledge, "matcher_for", matcher_once)
         yield
 
 

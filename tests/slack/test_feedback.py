@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.advisor import advise
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.live_knowledge import folder_stamp
-from bot.matching import Matcher
+from bot.matching import matcher_for
 from bot.render.answers import answer_message
 from bot.render.block_kit import MAX_BUTTON_VALUE, escape
 from bot.render.feedback import FeedbackButtons
@@ -227,7 +227,7 @@ def test_a_not_sure_reply_has_nothing_to_rate_and_is_stored_with_the_closest_top
     send: Send, fake_slack: FakeSlack, slack_store: Store, kb: KnowledgeBase, surface: str
 ) -> None:
     question = vague_question(kb)
-    offered = Matcher(kb).match(question).alternatives
+    offered = matcher_for(kb).match(question).alternatives
 
     asked = SURFACES[surface](send, fake_slack, question)
 

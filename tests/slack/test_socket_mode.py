@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin.connection import Connection
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import matcher_for
 from bot.render.block_kit import escape
 from bot.settings import Settings
 from bot.slack.app import create_app, finish_work
@@ -549,7 +549,7 @@ def test_framework_ask_over_the_socket_is_acknowledged_and_answered_through_the_
     socket_mode: FakeSocketMode,
     kb: KnowledgeBase,
 ) -> None:
-    expected = Matcher(kb).match(ASK_QUESTION).best
+    expected = matcher_for(kb).match(ASK_QUESTION).best
     assert expected is not None, f"the knowledge no longer answers {ASK_QUESTION!r}"
     command = slash_command(f"ask {ASK_QUESTION}", response_url=fake_slack.response_url("ask"))
 

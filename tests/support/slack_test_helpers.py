@@ -31,7 +31,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.knowledge import Entry, KnowledgeBase, Option, Question
-from bot.matching import Matcher
+from bot.matching import matcher_for
 from bot.render.questionnaire import question_block_id
 from bot.slack.wire.ids import ANSWER_TOPIC_PATTERN, FEEDBACK_BLOCK_ID, ActionId
 from tests.support.fake_slack import Call, FakeSlack, ResponsePost
@@ -251,12 +251,9 @@ def best_answers(kb: KnowledgeBase, framework_id: str) -> dict[str, list[str]]:
     return answers
 
 
-_matchers: dict[int, Matcher] = {}
-
-
 def answerable(kb: KnowledgeBase, index: int = 0) -> tuple[Entry, str]:
     """The first entry from `index` on with a phrasing the matcher answers with that entry."""
-    matcher = _matchers.setdefault(id(kb), Matcher(kb))
+    matcher = matcher_for(kb)
     for entry in (*kb.entries[index:], *kb.entries[:index]):
         for phrasing in entry.phrasings:
             best = matcher.match(phrasing).best
@@ -270,7 +267,7 @@ VAGUE_QUESTIONS = ["framework", "which framework", "web framework", "tell me abo
 
 def vague_question(kb: KnowledgeBase) -> str:
     """A question the matcher is not sure about but has close topics for (found, not assumed)."""
-    matcher = Matcher(kb)
+    matcher = matcher_for(kb)
     for question in VAGUE_QUESTIONS:
         understood = matcher.understand(question)
         if understood.kind == "not-sure" and understood.match.alternatives:
