@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import migrate
-from bot.store.engine import is_connection_error
+from bot.store.engine import is_connection_error, writing
 from bot.store.schema import decision_answers, decisions
 from bot.store.store import StoreUnavailable
 
@@ -293,7 +293,7 @@ class DecisionStore:
     def _transaction(self, work: Callable[[Connection], _T]) -> _T:
         try:
             self._ensure_schema()
-            with self.engine.begin() as connection:
+            with writing(self.engine) as connection:
                 return work(connection)
         except Exception as error:
             if not is_connection_error(error):

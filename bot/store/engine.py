@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -148,6 +150,32 @@ def while_sqlite_locked(attempt: Callable[[], _T]) -> _T:
             if "locked" not in str(getattr(error, "orig", error)) or time.monotonic() >= deadline:
                 raise
         time.sleep(SQLITE_LOCK_POLL_SECONDS)
+
+
+_write_gates: dict[str, threading.RLock] = {}
+_write_gates_lock = threading.Lock()
+
+
+def write_gate(engine: Engine) -> AbstractContextManager[object]:
+    """Held around each write to an SQLite file by this process's threads, so that they queue
+    on a lock that wakes the next one the moment it is free instead of polling SQLite's (a
+    claim made while an answer's done mark was being written waited a millisecond or more per
+    try, most of a mention's acknowledgement). One lock per database file, shared by every
+    engine on it; re-entrant, so a write made inside another on the same thread only meets
+    SQLite's lock. Other processes still meet SQLite's lock (while_sqlite_locked). PostgreSQL
+    locks rows, not the database: nothing to hold there."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in {None, "", ":memory:"}:
+        return nullcontext()
+    with _write_gates_lock:
+        return _write_gates.setdefault(str(database), threading.RLock())
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction that writes, inside the engine's write gate."""
+    with write_gate(engine), engine.begin() as connection:
+        yield connection
 
 
 READ_ONLY = {_SQLITE_BEGIN_OPTION: "DEFERRED"}

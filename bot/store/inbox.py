@@ -33,6 +33,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, func, select, update
 
 from bot.store.availability import Availability, StoreUnavailable
+from bot.store.engine import writing
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import events
 from bot.store.statements import (
@@ -192,7 +193,7 @@ class Inbox:
             self._prepare()
             if self._engine.dialect.name == "sqlite":
                 return list(accept_on_sqlite(self._engine, rows))
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 statement = ACCEPT_DELIVERY[connection.dialect.name]
                 return [connection.execute(statement, row).first() is not None for row in rows]
 
@@ -262,7 +263,7 @@ class Inbox:
         try:
             with self._availability.attempt():
                 self._prepare()
-                with self._engine.begin() as connection:
+                with writing(self._engine) as connection:
                     self._write_finishes(connection, finishes)
             return [None] * len(finishes)
         except StoreUnavailable:
@@ -351,7 +352,7 @@ class Inbox:
             self._prepare()
             if self._engine.dialect.name == "sqlite":  # as claims are, see accept_on_sqlite
                 return list(mark_sending_on_sqlite(self._engine, rows))
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 return list(mark_sending(connection, rows))
 
     # -- picking up ------------------------------------------------------------------------
@@ -362,7 +363,7 @@ class Inbox:
         now = _now()
         with self._availability.attempt():
             self._prepare()
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 rows = connection.execute(
                     select(events.c.event_id, events.c.body, events.c.attempts, events.c.reply_uid)
                     .where(

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store.decision_texts import purge_decision_texts
-from bot.store.engine import while_sqlite_locked
+from bot.store.engine import while_sqlite_locked, write_gate
 from bot.store.reasons import upsert_reason
 from bot.store.schema import TEAM_TABLES, events, feedback, meta, questions, recommendations
 
@@ -146,7 +146,8 @@ class OnSqlite:
                     name: row[name] if bind is None else bind(row[name])
                     for name, bind in self._binds.items()
                 }
-                while_sqlite_locked(partial(cursor.execute, self._sql, values))
+                with write_gate(engine):
+                    while_sqlite_locked(partial(cursor.execute, self._sql, values))
                 changed.append(cursor.rowcount == 1)
             return changed
         except sqlite3.Error as error:

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple, TypeVar
 
@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, select, union
 from bot.exports import EXPORT_FORMATS, EXPORT_KINDS, ExportKind
 from bot.store import claims, migrate
 from bot.store.availability import StoreUnavailable
-from bot.store.engine import READ_ONLY
+from bot.store.engine import READ_ONLY, write_gate, writing
 from bot.store.folding import normalize_question
 from bot.store.health import (
     DEFAULT_REPORT_SECONDS,
@@ -157,7 +157,7 @@ class Store:
         try:
             with self.availability.attempt():
                 self._ensure_schema()
-                with self.engine.begin() as connection:
+                with writing(self.engine) as connection:
                     self.maintenance.run(connection)
         except StoreUnavailable:
             return False
@@ -213,7 +213,7 @@ class Store:
         health = self.health()
         with self.availability.attempt():
             self._ensure_schema()
-            with self.engine.begin() as connection:
+            with writing(self.engine) as connection:
                 now = _now()
                 write_report(connection, self.instance, health.pending, health.dropped, now)
                 return then(connection, now)
@@ -232,7 +232,7 @@ class Store:
         try:
             with self.availability.attempt():
                 self._ensure_schema()
-                with self.engine.begin() as connection:
+                with writing(self.engine) as connection:
                     claimed = connection.execute(
                         CLAIM_EVENT[connection.dialect.name],
                         {
@@ -568,7 +568,8 @@ class Store:
     def _run(self, work: Callable[[Connection], _T], *, read_only: bool) -> _T:
         with self.availability.attempt():
             self._ensure_schema()
-            with self.engine.connect() as connection:
+            gate = nullcontext() if read_only else write_gate(self.engine)
+            with gate, self.engine.connect() as connection:
                 if read_only:
                     connection.execution_options(**READ_ONLY)
                 with connection.begin():
@@ -586,7 +587,7 @@ class Store:
         if not self.maintenance.due():
             return
         try:
-            with self.availability.attempt(), self.engine.begin() as connection:
+            with self.availability.attempt(), writing(self.engine) as connection:
                 self.maintenance.run(connection)
         except StoreUnavailable:
             pass  # the outage is logged; maintenance runs after the next write

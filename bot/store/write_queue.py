@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.store.availability import Availability, StoreUnavailable
+from bot.store.engine import writing
 from bot.store.statements import RecordKind, delete_team_rows, write_grouped
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class WriteQueue:
             try:
                 with self.availability.attempt():
                     self._prepare()
-                    with self._engine.begin() as connection:
+                    with writing(self._engine) as connection:
                         for team_id in deletions:
                             delete_team_rows(connection, team_id)
                         write_grouped(connection, [(write.kind, write.values) for write in batch])
@@ -178,7 +179,7 @@ class WriteQueue:
         transaction. False if the database became unreachable meanwhile."""
         for index, team_id in enumerate(deletions):
             try:
-                with self.availability.attempt(), self._engine.begin() as connection:
+                with self.availability.attempt(), writing(self._engine) as connection:
                     delete_team_rows(connection, team_id)
             except StoreUnavailable:
                 self._give_back(deletions[index:], batch)
@@ -188,7 +189,7 @@ class WriteQueue:
                 self._count_dropped(Counter([WORKSPACE_DELETION]), reason=None)
         for index, write in enumerate(batch):
             try:
-                with self.availability.attempt(), self._engine.begin() as connection:
+                with self.availability.attempt(), writing(self._engine) as connection:
                     write.kind.write(connection, [write.values])
             except StoreUnavailable:
                 self._give_back([], batch[index:])

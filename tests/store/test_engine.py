@@ -1,13 +1,19 @@
-"""Choosing the database from DATABASE_URL and DATA_DIR."""
+"""Choosing the database from DATABASE_URL and DATA_DIR; how one process writes to SQLite."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from bot.store import create_store
-from bot.store.engine import SQLITE_FILE_NAME, database_url_for
+from bot.store import Sending, create_store, engine, statements
+from bot.store.engine import SQLITE_FILE_NAME, database_url_for, make_engine, write_gate
 
 
 @pytest.mark.parametrize("setting", [None, "", "  "])
@@ -56,3 +62,61 @@ def test_unsupported_urls_are_refused_without_echoing_them(tmp_path: Path, setti
     with pytest.raises(ValueError, match="DATABASE_URL must be") as raised:
         database_url_for(setting, tmp_path)
     assert setting not in str(raised.value)
+
+
+def test_engines_on_one_sqlite_file_share_one_write_gate(tmp_path: Path) -> None:
+    first = make_engine(database_url_for(None, tmp_path / "a"))
+    second = make_engine(database_url_for(None, tmp_path / "a"))
+    other = make_engine(database_url_for(None, tmp_path / "b"))
+
+    assert write_gate(first) is write_gate(second)
+    assert write_gate(first) is not write_gate(other)
+    assert isinstance(write_gate(make_engine(make_url("sqlite://"))), nullcontext)
+
+
+def test_writers_in_one_process_queue_on_the_gate_and_never_poll_sqlites_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims, sending marks and done marks from many threads of one process: not one of them
+    finds SQLite's write lock taken (which would cost a millisecond or more of polling)."""
+    locked_tries: list[str] = []
+    polling = engine.while_sqlite_locked
+
+    def counting(attempt: Callable[[], object]) -> object:
+        try:
+            return attempt()
+        except (OperationalError, sqlite3.OperationalError) as error:
+            locked_tries.append(str(error))
+            return polling(attempt)
+
+    monkeypatch.setattr(engine, "while_sqlite_locked", counting)
+    monkeypatch.setattr(statements, "while_sqlite_locked", counting)
+    stores = [create_store(None, tmp_path / "data") for _ in range(2)]
+    start = threading.Barrier(8)
+
+    def answer(number: int) -> None:
+        store = stores[number % 2]
+        start.wait()
+        for each in range(15):
+            event_id = f"Ev{number}-{each}"
+            store.accept_delivery(event_id, "T1", "{}")
+            with store.finishing(event_id):
+                assert store.mark_sending(event_id, f"reply-{event_id}", 0) is Sending.MARKED
+                store.record_question(
+                    team_id="T1",
+                    channel_id="C1",
+                    user_id="U1",
+                    text="what is django",
+                    entry_id=None,
+                    score=0.2,
+                )
+
+    threads = [threading.Thread(target=answer, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+
+    assert locked_tries == []
