@@ -299,12 +299,15 @@ class Inbox:
                 .returning(events.c.event_id)
             ).scalars()
         )
-        finished_elsewhere = set(
-            connection.execute(
-                select(events.c.event_id).where(
-                    events.c.event_id.in_([i for i in event_ids if i not in marked])
-                )
-            ).scalars()
+        not_marked = [event_id for event_id in event_ids if event_id not in marked]
+        finished_elsewhere = (
+            set(
+                connection.execute(
+                    select(events.c.event_id).where(events.c.event_id.in_(not_marked))
+                ).scalars()
+            )
+            if not_marked
+            else set()
         )
         written: set[str] = set()
         writes: list[tuple[RecordKind, Row]] = []
