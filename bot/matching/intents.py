@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Intent
@@ -40,50 +41,42 @@ class IntentMatcher:
 
     def __init__(self, intents: Sequence[Intent], encoder: SentenceEncoder | None) -> None:
         self._encoder = encoder
-        self._examples: list[tuple[Intent, str]] = [
-            (intent, " ".join(words(example))) for intent in intents for example in intent.examples
+        self._intents = [intent for intent in intents if intent.examples]
+        """The intents with examples, in order; their examples are consecutive in `_texts`."""
+        self._texts = [
+            " ".join(words(example)) for intent in self._intents for example in intent.examples
         ]
+        self._starts = np.cumsum([0] + [len(intent.examples) for intent in self._intents[:-1]])
         self._vocabulary = {
             intent.id: frozenset(
                 stem(word) for example in intent.examples for word in words(example)
             )
             for intent in intents
         }
-        texts = [text for _, text in self._examples]
         self._vectors = (
-            columns(encoder.encode_known(texts)) if encoder is not None and texts else None
+            columns(encoder.encode_known(self._texts))
+            if encoder is not None and self._texts
+            else None
         )
 
     def match(self, text: str) -> IntentMatch | None:
         """The closest intent whose vocabulary covers the message, or None."""
         message_words = words(text)
-        if not message_words or len(message_words) > MAX_INTENT_WORDS or not self._examples:
+        if not message_words or len(message_words) > MAX_INTENT_WORDS or not self._texts:
             return None
         normal = " ".join(message_words)
-        character = process.extract(
-            normal, [example for _, example in self._examples], scorer=fuzz.ratio, limit=None
-        )
-        character_scores = [0.0] * len(self._examples)
-        for _, score, index in character:
-            character_scores[index] = score
+        character = process.cdist([normal], self._texts, scorer=fuzz.ratio, dtype=np.float64)[0]
         if self._vectors is not None and self._encoder is not None:
-            semantic = cosine(self._encoder.encode([normal]), self._vectors)[0]
-            semantic_scores = [max(0.0, float(value)) * 100 for value in semantic]
+            similarity = cosine(self._encoder.encode([normal]), self._vectors)[0]
+            semantic = np.maximum(similarity.astype(np.float64), 0.0) * 100
         else:
-            semantic_scores = character_scores
-        best: dict[str, tuple[float, Intent]] = {}
-        for index, (intent, _) in enumerate(self._examples):
-            blended = (
-                CHARACTER_SHARE * character_scores[index]
-                + (1 - CHARACTER_SHARE) * semantic_scores[index]
-            )
-            score = max(character_scores[index], blended)
-            if score > best.get(intent.id, (-1.0, intent))[0]:
-                best[intent.id] = (score, intent)
+            semantic = character
+        blended = CHARACTER_SHARE * character + (1 - CHARACTER_SHARE) * semantic
+        best = np.maximum.reduceat(np.maximum(character, blended), self._starts)
         content = {stem(word) for word in message_words if word not in STOPWORDS}
         covered = [
-            (score, intent)
-            for score, intent in best.values()
+            (float(score), intent)
+            for score, intent in zip(best, self._intents, strict=True)
             if len(content - self._vocabulary[intent.id]) <= MAX_OTHER_WORDS
         ]
         if not covered:
