@@ -236,6 +236,8 @@ class AppContext:
         team = body.get("team_id")
         team_id = team if isinstance(team, str) else None
         delivery = context.get(DELIVERY_KEY)
+        if isinstance(delivery, Delivery) and delivery.inbox_id == event_id:
+            return True  # its inbox row, written before the ack, is the claim
         if isinstance(delivery, Delivery) and not delivery.needs_checked_claim():
             self.store.note_event(event_id, team_id)
             return True
