@@ -21,23 +21,27 @@ answering it twice. A row never marked sending had no reply on its way: it is an
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from bot.store.availability import Availability, StoreUnavailable
-from bot.store.engine import writing
+from bot.store.engine import while_sqlite_locked, write_gate, writing
 from bot.store.group_commit import GroupCommit
 from bot.store.schema import events
 from bot.store.statements import (
     ACCEPT_DELIVERY,
+    FinishOnSqlite,
     RecordKind,
     Row,
     accept_on_sqlite,
@@ -263,8 +267,13 @@ class Inbox:
         try:
             with self._availability.attempt():
                 self._prepare()
-                with writing(self._engine) as connection:
-                    self._write_finishes(connection, finishes)
+                kinds = (write.kind for finished in finishes for write in finished.writes)
+                if self._engine.dialect.name == "sqlite" and FINISH_ON_SQLITE.takes(kinds):
+                    with write_gate(self._engine):
+                        self._finish_on_sqlite(finishes)
+                else:
+                    with writing(self._engine) as connection:
+                        self._write_finishes(connection, finishes)
             return [None] * len(finishes)
         except StoreUnavailable:
             raise
@@ -286,11 +295,8 @@ class Inbox:
     def _write_finishes(connection: Connection, finishes: Sequence[_Finish]) -> None:
         """The done marks first, each only where the row is not done yet (the row lock or
         SQLite's write lock makes that exact), then the records of the answers whose mark
-        was made here. An answer to a delivery that another lease holder finished meanwhile
-        (it found that holder's reply in Slack, say) writes nothing: its records are stored
-        already. A finish with no inbox row (claimed while the database was away) writes its
-        records as before."""
-        event_ids = list(dict.fromkeys(finished.event_id for finished in finishes))
+        was made here (see `_records_to_write`)."""
+        event_ids = _event_ids(finishes)
         marked = set(
             connection.execute(
                 update(events)
@@ -309,18 +315,34 @@ class Inbox:
             if not_marked
             else set()
         )
-        written: set[str] = set()
-        writes: list[tuple[RecordKind, Row]] = []
-        for finished in finishes:
-            if finished.event_id in finished_elsewhere or finished.event_id in written:
-                logger.info(
-                    "Event %s was finished by another lease holder; its records are stored already",
-                    finished.event_id,
-                )
-                continue
-            written.add(finished.event_id)
-            writes.extend((write.kind, write.values) for write in finished.writes)
-        write_grouped(connection, writes)
+        write_grouped(connection, _records_to_write(finishes, finished_elsewhere))
+
+    def _finish_on_sqlite(self, finishes: Sequence[_Finish]) -> None:
+        """`_write_finishes` on SQLite, through statements compiled once (FinishOnSqlite)."""
+        connection = self._engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            while_sqlite_locked(partial(cursor.execute, "BEGIN IMMEDIATE"))
+            try:
+                now = _now()
+                event_ids = _event_ids(finishes)
+                marked = {i for i in event_ids if FINISH_ON_SQLITE.mark_done(cursor, i, now)}
+                finished_elsewhere = {
+                    i for i in event_ids if i not in marked and FINISH_ON_SQLITE.exists(cursor, i)
+                }
+                FINISH_ON_SQLITE.insert(cursor, _records_to_write(finishes, finished_elsewhere))
+                cursor.execute("COMMIT")
+            except BaseException:
+                with suppress(sqlite3.Error):  # SQLite may have rolled it back itself
+                    cursor.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            if self._engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
+                connection.invalidate(error)
+            raise DBAPIError.instance("finish", None, error, sqlite3.Error) from error
+        finally:
+            cursor.close()
+            connection.close()
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -410,6 +432,34 @@ class Inbox:
                     )
                 ).scalar_one()
             )
+
+
+FINISH_ON_SQLITE = FinishOnSqlite()
+
+
+def _event_ids(finishes: Sequence[_Finish]) -> list[str]:
+    return list(dict.fromkeys(finished.event_id for finished in finishes))
+
+
+def _records_to_write(
+    finishes: Sequence[_Finish], finished_elsewhere: set[str]
+) -> list[tuple[RecordKind, Row]]:
+    """The records of the finishes whose delivery was not finished elsewhere, once per
+    delivery. An answer to a delivery that another lease holder finished meanwhile (it found
+    that holder's reply in Slack, say) writes nothing: its records are stored already. A
+    finish with no inbox row (claimed while the database was away) writes its records."""
+    written: set[str] = set()
+    writes: list[tuple[RecordKind, Row]] = []
+    for finished in finishes:
+        if finished.event_id in finished_elsewhere or finished.event_id in written:
+            logger.info(
+                "Event %s was finished by another lease holder; its records are stored already",
+                finished.event_id,
+            )
+            continue
+        written.add(finished.event_id)
+        writes.extend((write.kind, write.values) for write in finished.writes)
+    return writes
 
 
 def _now() -> datetime:

@@ -8,14 +8,15 @@ newest (votes, the knowledge stamp) or an event claim that a concurrent claim ma
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -136,16 +137,25 @@ class OnSqlite:
             for name, column_type in columns.items()
         }
 
+    def bound(self, row: Row) -> Row:
+        """`row`'s values as the driver takes them (datetimes as SQLite's text, ...)."""
+        return {
+            name: row[name] if bind is None else bind(row[name])
+            for name, bind in self._binds.items()
+        }
+
+    def run(self, cursor: DBAPICursor, row: Row) -> int:
+        """Execute for `row` on `cursor` (in whatever transaction it is in); rows changed."""
+        cursor.execute(self._sql, self.bound(row))
+        return cursor.rowcount
+
     def __call__(self, engine: Engine, rows: Sequence[Row]) -> list[bool]:
         connection = engine.raw_connection()
         cursor = connection.cursor()
         try:
             changed = []
             for row in rows:
-                values = {
-                    name: row[name] if bind is None else bind(row[name])
-                    for name, bind in self._binds.items()
-                }
+                values = self.bound(row)
                 with write_gate(engine):
                     while_sqlite_locked(partial(cursor.execute, self._sql, values))
                 changed.append(cursor.rowcount == 1)
@@ -187,6 +197,56 @@ MARK_SENDING_TYPES = {
 }
 mark_sending_on_sqlite = OnSqlite(_MARK_SENDING, MARK_SENDING_TYPES)
 """_MARK_SENDING on SQLite, a mark a statement (see OnSqlite): one changed row, marked."""
+
+
+class FinishOnSqlite:
+    """The done marks of answered deliveries and the records of their answers, in one
+    transaction on a raw DB-API connection (bot/store/inbox.py decides what to write). Every
+    mention ends with this transaction, and the write gate is held for all of it: through
+    SQLAlchemy's per-statement machinery it was most of a mention's database time; here each
+    statement is compiled once (per record kind and set of columns) and only executed.
+    Records of a kind that is not a plain insert are not for this path (`takes`)."""
+
+    def __init__(self) -> None:
+        self._tables = {
+            RecordKind.QUESTION: questions,
+            RecordKind.RECOMMENDATION: recommendations,
+        }
+        self._mark_done = OnSqlite(
+            update(events)
+            .where(events.c.event_id == bindparam("done_id"), events.c.done_at.is_(None))
+            .values(done_at=bindparam("done_at"), body=null()),
+            {"done_id": events.c.event_id.type, "done_at": events.c.done_at.type},
+        )
+        self._exists = OnSqlite(
+            select(events.c.event_id).where(events.c.event_id == bindparam("event_id")),
+            {"event_id": events.c.event_id.type},
+        )
+        self._inserts: dict[tuple[RecordKind, tuple[str, ...]], OnSqlite] = {}
+
+    def takes(self, kinds: Iterable[RecordKind]) -> bool:
+        return all(kind in self._tables for kind in kinds)
+
+    def mark_done(self, cursor: DBAPICursor, event_id: str, now: datetime) -> bool:
+        """Mark `event_id` done unless it is done already; whether this marked it."""
+        return self._mark_done.run(cursor, {"done_id": event_id, "done_at": now}) == 1
+
+    def exists(self, cursor: DBAPICursor, event_id: str) -> bool:
+        self._exists.run(cursor, {"event_id": event_id})
+        return cursor.fetchone() is not None
+
+    def insert(self, cursor: DBAPICursor, writes: Sequence[tuple[RecordKind, Row]]) -> None:
+        for kind, values in writes:
+            columns = tuple(sorted(values))
+            statement = self._inserts.get((kind, columns))
+            if statement is None:
+                table = self._tables[kind]
+                statement = OnSqlite(
+                    insert(table).values({name: bindparam(name) for name in columns}),
+                    {name: table.c[name].type for name in columns},
+                )
+                self._inserts[(kind, columns)] = statement
+            statement.run(cursor, values)
 
 
 def mark_sending(connection: Connection, rows: Sequence[Row]) -> list[bool]:

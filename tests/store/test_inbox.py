@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.store import Acceptance, Sending, Store, Unfinished, create_store, engine
-from bot.store.schema import events
+from bot.store.schema import events, questions, recommendations
 
 SHORT_LEASE = timedelta(seconds=0.3)
 WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
@@ -339,3 +339,48 @@ def test_an_sqlite_claim_kept_from_the_write_lock_too_long_falls_back_to_memory(
     other_process.close()
     assert store.accept_delivery("Ev1", "T1", "{}") is Acceptance.NEW
     assert store.health().ok
+
+
+def test_records_written_with_a_done_mark_read_back_as_those_written_alone(
+    make_store: Callable[..., Store],
+) -> None:
+    """On SQLite the done mark's transaction runs statements of its own (FinishOnSqlite): what
+    it stores is what the write queue stores for the same records."""
+    store = make_store()
+    store.accept_delivery("Ev1", "T1", "{}")
+    asked = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+
+    def record(uid: str) -> None:
+        store.record_question(
+            team_id="T1",
+            channel_id="C1",
+            user_id="U1",
+            text="Is Django's ORM fast? ✓",
+            entry_id="django-orm",
+            score=71.5,
+            closest=[("flask-sqlalchemy", 40.25)],
+            asked_at=asked,
+            uid=f"question-{uid}",
+        )
+        store.record_recommendation(
+            team_id="T1",
+            user_id="U1",
+            framework_id="django",
+            verdict="clear",
+            recommended_at=asked,
+            uid=f"recommendation-{uid}",
+        )
+
+    with store.finishing("Ev1"):
+        record("finished")
+    record("queued")
+    store.flush()
+
+    for table in (questions, recommendations):
+        with store.engine.connect() as connection:
+            rows = [dict(row._mapping) for row in connection.execute(select(table)).all()]
+        finished, queued = (
+            {key: value for key, value in row.items() if key not in {"id", "uid"}} for row in rows
+        )
+        assert finished == queued
+        assert [row["uid"].split("-")[-1] for row in rows] == ["finished", "queued"]
