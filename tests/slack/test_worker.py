@@ -4,12 +4,23 @@ tests/slack/test_slow_clients.py."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import h11
 import pytest
 from gunicorn.config import Config
+from gunicorn.workers.base import Worker
 
 from bot.settings import SettingsError
-from bot.slack.serving.worker import CFG_SETTINGS, ForwardedScheme, check_gunicorn, limits_for
+from bot.slack.serving.worker import (
+    CFG_SETTINGS,
+    GIL_SWITCH_SECONDS,
+    BufferingWorker,
+    ForwardedScheme,
+    check_gunicorn,
+    limits_for,
+)
 from bot.slack.serving.wsgi import MAX_BODY_BYTES
 
 
@@ -97,3 +108,20 @@ def test_the_scheme_is_https_only_when_a_trusted_proxy_says_so(
     forwarded = ForwardedScheme(allowed, Config().secure_scheme_headers)
 
     assert forwarded(request(*headers), client) == scheme
+
+
+def test_a_worker_lets_the_thread_with_an_ack_to_send_take_the_gil_within_half_a_millisecond(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Worker, "init_process", lambda worker: None)  # signals, the app, run()
+    default = sys.getswitchinterval()
+    worker = BufferingWorker.__new__(BufferingWorker)
+    worker.cfg = Config()
+    try:
+        worker.init_process()
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_SECONDS)
+    finally:
+        sys.setswitchinterval(default)
+        asyncio.set_event_loop(None)
+        if worker.loop is not None:
+            worker.loop.close()

@@ -27,6 +27,7 @@ import ipaddress
 import os
 import signal
 import socket
+import sys
 from typing import Any
 
 import h11
@@ -50,6 +51,13 @@ CFG_SETTINGS = (
 """The gunicorn settings this worker reads."""
 
 ACCEPT_RETRY_SECONDS = 0.1
+
+GIL_SWITCH_SECONDS = 0.0005
+"""How long a worker's thread may hold the GIL while another waits for it (CPython's default
+is 5 ms). A worker's threads that answer questions (matching, Block Kit) are busy for
+milliseconds at a time, and the thread that has a Slack request's acknowledgement to send
+waited behind them for up to the whole default: at one sender, a mention's ack took 4.3-5.0 ms
+with the default and 3.2-3.4 ms with this (benchmarks/slack_ack.py, docs/benchmarks.md)."""
 
 
 def check_gunicorn(cfg: Any) -> None:
@@ -96,6 +104,7 @@ class BufferingWorker(Worker):
 
     def init_process(self) -> None:
         check_gunicorn(self.cfg)
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         super().init_process()  # signals, the app, then run()
