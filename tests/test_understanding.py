@@ -82,6 +82,8 @@ def test_snowball_stems_word_forms_together() -> None:
         ("recommend", "questionnaire"),
         ("recommendation please", "questionnaire"),
         ("start the questionnaire", "questionnaire"),
+        ("hi there, anybody around?", "greeting"),
+        ("thanks so much, super handy", "thanks"),
     ],
 )
 def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:
@@ -96,6 +98,8 @@ def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str
         "recommend me a good gaming laptop",
         "can you recommend a podcast about startups",
         "hi, does flask have an admin like django?",
+        "hey all, the staging deploy of the billing service failed again",
+        "hello, how do i reset my jira password",
     ],
 )
 def test_a_message_that_says_more_than_small_talk_is_not_an_intent(

@@ -9,9 +9,12 @@ thanks, while "recommend me a good gaming laptop" is not a request for the quest
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Intent
@@ -27,12 +30,23 @@ MAX_INTENT_WORDS = 12
 CHARACTER_SHARE = 0.5
 """Share of an intent's score from character similarity; the rest is semantic similarity."""
 
+_CLAUSE_END = re.compile(r"[.!?,;:]+(?=\s|$)|\s[-\u2013\u2014]+\s|\n+")
+"""Where a clause ends: sentence punctuation or a comma before a space, a dash between spaces,
+a line break ("hey :wave: - quick one", "thanks, that helped")."""
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of `text` that hold a word, in order."""
+    return [part.strip() for part in _CLAUSE_END.split(text) if words(part)]
+
 
 @dataclass(frozen=True)
 class IntentMatch:
     intent: Intent
     score: float
     """0..100: the better of the character and blended similarity to its closest example."""
+    rest: str = ""
+    """When one clause of the message matched: the message's other clauses."""
 
 
 class IntentMatcher:
@@ -55,19 +69,50 @@ class IntentMatcher:
         )
 
     def match(self, text: str) -> IntentMatch | None:
-        """The closest intent whose vocabulary covers the message, or None."""
-        message_words = words(text)
-        if not message_words or len(message_words) > MAX_INTENT_WORDS or not self._examples:
-            return None
-        normal = " ".join(message_words)
+        """The closest intent whose vocabulary covers the whole message, or None."""
+        return self._match_all([text])[0]
+
+    def match_clauses(self, text: str) -> list[IntentMatch]:
+        """For a message of several clauses, each clause's closest intent whose vocabulary
+        covers that clause, with the other clauses as its `rest`; best first."""
+        parts = clauses(text)
+        if len(parts) < 2:
+            return []
+        found = []
+        for index, match in enumerate(self._match_all(parts)):
+            if match is not None:
+                rest = " ".join(parts[:index] + parts[index + 1 :])
+                found.append(IntentMatch(match.intent, match.score, rest))
+        return sorted(found, key=lambda match: -match.score)
+
+    def _match_all(self, texts: list[str]) -> list[IntentMatch | None]:
+        normals = [" ".join(words(text)) for text in texts]
+        scorable = [
+            index
+            for index, normal in enumerate(normals)
+            if normal and len(normal.split()) <= MAX_INTENT_WORDS
+        ]
+        results: list[IntentMatch | None] = [None] * len(texts)
+        if not scorable or not self._examples:
+            return results
+        semantic_rows = None
+        if self._vectors is not None and self._encoder is not None:
+            semantic_rows = cosine(
+                self._encoder.encode([normals[index] for index in scorable]), self._vectors
+            )
+        for row, index in enumerate(scorable):
+            semantic = semantic_rows[row] if semantic_rows is not None else None
+            results[index] = self._closest(normals[index], semantic)
+        return results
+
+    def _closest(self, normal: str, semantic: npt.NDArray[np.float32] | None) -> IntentMatch | None:
         character = process.extract(
             normal, [example for _, example in self._examples], scorer=fuzz.ratio, limit=None
         )
         character_scores = [0.0] * len(self._examples)
         for _, score, index in character:
             character_scores[index] = score
-        if self._vectors is not None and self._encoder is not None:
-            semantic = cosine(self._encoder.encode([normal]), self._vectors)[0]
+        if semantic is not None:
             semantic_scores = [max(0.0, float(value)) * 100 for value in semantic]
         else:
             semantic_scores = character_scores
@@ -80,7 +125,7 @@ class IntentMatcher:
             score = max(character_scores[index], blended)
             if score > best.get(intent.id, (-1.0, intent))[0]:
                 best[intent.id] = (score, intent)
-        content = {stem(word) for word in message_words if word not in STOPWORDS}
+        content = {stem(word) for word in normal.split() if word not in STOPWORDS}
         covered = [
             (score, intent)
             for score, intent in best.values()

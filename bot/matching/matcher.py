@@ -70,6 +70,12 @@ that, whatever else it shares with an entry."""
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
 
+QUIET_WORDS = 4
+"""Content words the rest of a message may hold when one of its clauses is small talk and the
+message is no question the knowledge answers ("morning all, first time using this thing"). The
+rest must also name neither framework nor an anchor, nor another world: "hey, how do i reset my
+jira token" is not a greeting."""
+
 PROJECT_MIN_SIGNALS = 2
 """Answers a message must indicate to be read as a project description when it also asks
 which framework to pick. With one, it is a description only if no topic answers it: a long
@@ -242,9 +248,8 @@ class Matcher:
         sure (with up to `limit` closest topics)."""
         result = self.match(text, limit)
         whole = result.question
-        intent = self.intents.match(whole)
-        if _is_intent(intent, result):
-            assert intent is not None
+        intent = self.small_talk(whole, result)
+        if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(whole)
         anchored = self.anchored(whole)
@@ -264,6 +269,29 @@ class Matcher:
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def small_talk(self, whole: str, result: MatchResult) -> IntentMatch | None:
+        """The intent `whole` is, if it is small talk: the whole message close to an intent's
+        examples, or, when no entry answers it, one clause close to them and a quiet rest."""
+        intent = self.intents.match(whole)
+        if _is_intent(intent, result):
+            return intent
+        if result.confident:
+            return None
+        for clause in self.intents.match_clauses(whole):
+            if clause.score < INTENT_THRESHOLD:
+                break
+            if self._quiet(clause.rest):
+                return clause
+        return None
+
+    def _quiet(self, rest: str) -> bool:
+        """Whether the rest of a small-talk message says nothing the knowledge answers."""
+        return (
+            len(content_words(rest)) <= QUIET_WORDS
+            and not self.anchored(rest)
+            and not self.elsewhere(rest)
+        )
 
     def match(self, text: str, limit: int = 3) -> MatchResult:
         """The best entry for `text` when confident, else the closest topics (<= limit)."""
