@@ -15,7 +15,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_kno
 from bot.matching import Matcher, matcher_for
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
-from bot.matching.text import clean_lines, clean_text, sentences, stem
+from bot.matching.text import base_forms, clean_lines, clean_text, sentences, stem
 
 HOSTILE_MESSAGES = {
     "emoji runs": ":a:" * 14_000,
@@ -196,6 +196,17 @@ def test_a_choice_between_products_the_knowledge_does_not_know_is_not_a_project(
         "hubspot or salesforce?"
     )
     assert understanding.kind == "not-sure"
+
+
+def test_inflected_english_words_are_not_taken_for_products(matcher: Matcher) -> None:
+    assert {"quiz", "moderate", "forward"} <= {
+        base for word in ("quizzes", "moderation", "forwarding") for base in base_forms(word)
+    }
+    understanding = matcher.understand(
+        "we're building a learning site with quizzes, user accounts and an admin for teachers, "
+        "which one?"
+    )
+    assert understanding.kind == "project"
 
 
 def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:

@@ -33,7 +33,15 @@ from bot.matching.intents import IntentMatch, IntentMatcher
 from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
 from bot.matching.semantic import SentenceEncoder, Vectors, columns, cosine, shared_encoder
-from bot.matching.text import clean_lines, clean_text, content_words, sentences, stem, words
+from bot.matching.text import (
+    base_forms,
+    clean_lines,
+    clean_text,
+    content_words,
+    sentences,
+    stem,
+    words,
+)
 
 DEFAULT_THRESHOLD = 58.0
 """Lowest fused score (0..100) that is answered."""
@@ -219,9 +227,12 @@ class Matcher:
     def _names_something_else(self, text: str) -> bool:
         if self.encoder is None:
             return False
+        encoder = self.encoder
         return any(
             not self.lexical.knows(word)
-            and not self.encoder.is_word(word)
+            and not encoder.is_word(word)
+            # An inflected word whose base form is a word is a word ("quizzes", "moderation").
+            and not any(encoder.is_word(base) for base in base_forms(word))
             and self.lexical.correct(word) == word
             for word in content_words(text)
             if word.isalpha()

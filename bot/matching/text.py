@@ -91,6 +91,31 @@ def content_words(text: str) -> list[str]:
     return [word for word in words(text) if len(word) >= MIN_WORD_LENGTH and word not in STOPWORDS]
 
 
+_INFLECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ies", ("y",)),
+    ("ation", ("ate", "")),
+    ("ing", ("", "e")),
+    ("ed", ("", "e")),
+    ("es", ("", "e")),
+    ("s", ("",)),
+)
+"""Suffixes of English inflections, and what may replace each to give the base form."""
+
+
+def base_forms(word: str) -> list[str]:
+    """Candidate base forms of an inflected English word, for telling a word of the language
+    from a product's name when only base forms are listed: "quizzes" -> "quiz", "moderation"
+    -> "moderate", "forwarding" -> "forward". Candidates only: not every one is a word."""
+    found: list[str] = []
+    for suffix, replacements in _INFLECTIONS:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            base = word[: -len(suffix)]
+            found.extend(base + replacement for replacement in replacements)
+            if len(base) > 2 and base[-1] == base[-2]:  # "quizz-es", "stopp-ed"
+                found.append(base[:-1])
+    return found
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball (Porter 2) English stem: "migrations" and "migrate" meet as "migrat"."""
