@@ -198,6 +198,19 @@ def test_a_choice_between_products_the_knowledge_does_not_know_is_not_a_project(
     assert understanding.kind == "not-sure"
 
 
+def test_an_unanchored_description_that_says_what_it_builds_several_ways_is_a_project(
+    matcher: Matcher,
+) -> None:
+    text = (
+        "we're launching a magazine site: articles, editors publishing every day, and a back "
+        "office for the sales people. what would you pick?"
+    )
+    reading = matcher.reader.read(text)
+    assert len(reading.signals) == 2 and reading.phrases >= 3
+    assert matcher.understand(text).kind == "project"
+    assert matcher.understand("recommend a good sci-fi book for the holidays").kind != "project"
+
+
 def test_inflected_english_words_are_not_taken_for_products(matcher: Matcher) -> None:
     assert {"quiz", "moderate", "forward"} <= {
         base for word in ("quizzes", "moderation", "forwarding") for base in base_forms(word)

@@ -90,10 +90,13 @@ which framework to pick. With one, it is a description only if no topic answers 
 question about one topic ("which framework is usually used for model serving and why?") names
 one answer as a matter of course."""
 
-UNANCHORED_PROJECT_SIGNALS = 3
-"""Answers a message must indicate to be read as a project description when it names neither
-framework nor any anchor word: "recommend a good sci-fi book" may hit a signal or two ("book"
-as in "booking") and asks for a recommendation, but it is not about building with either."""
+UNANCHORED_PROJECT_SIGNALS = 2
+UNANCHORED_PROJECT_PHRASES = 3
+"""Answers, and different signal phrases for them, a message must hold to be read as a project
+description when it names neither framework nor any anchor word: "recommend a good sci-fi book"
+may hit a signal or two ("book" as in "booking") and asks for a recommendation, but it is not
+about building with either, while "a content site with articles, editors who publish, and an
+admin, what would you pick" says what it builds three ways and more."""
 
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
@@ -272,6 +275,7 @@ class Matcher:
                 # does not know ("hubspot or salesforce?").
                 (
                     len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
+                    and reading.phrases >= UNANCHORED_PROJECT_PHRASES
                     and not self._names_something_else(whole)
                 )
                 or (len(reading.signals) >= PROJECT_MIN_SIGNALS and anchored)
