@@ -314,12 +314,26 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "is django unchained worth watching this weekend",
         "rails vs laravel for a new booking site with user accounts, which framework?",
         "recommend a good sci-fi book",
+        "whats the nicest way to pick up kotlin when you mostly write python",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
     matcher: Matcher, text: str
 ) -> None:
     assert matcher.understand(text).kind == "not-sure"
+
+
+def test_weighing_two_things_that_are_not_the_frameworks_raises_the_bar(
+    matcher: Matcher,
+) -> None:
+    assert matcher.weighs_other_things("mariadb or cockroachdb for the billing service?")
+    assert not matcher.weighs_other_things("mariadb or cockroachdb for our django app?")
+    assert not matcher.weighs_other_things("celery or rq for background jobs?")
+    declined = matcher.match("should we go with mysql or postgres for the new service")
+    assert declined.best is None
+    answered = matcher.match("which framework is better for large projects vs small projects")
+    assert answered.best is not None
+    assert answered.best.entry.id == "project-size-and-complexity"
 
 
 def test_another_stack_alone_is_another_world_but_beside_a_framework_it_is_context(

@@ -34,6 +34,7 @@ from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
 from bot.matching.semantic import SentenceEncoder, Vectors, columns, cosine, shared_encoder
 from bot.matching.text import (
+    STOPWORDS,
     base_forms,
     clean_lines,
     clean_text,
@@ -74,6 +75,12 @@ ELSEWHERE_EXTRA = 15.0
 one (the knowledge's `elsewhere`: "vacuum flask", "django unchained", "wordpress"), or another
 web stack and neither framework (`other_stacks`: "rails vs laravel"): it is most likely about
 that, whatever else it shares with an entry."""
+
+OTHER_CHOICE_EXTRA = 5.0
+"""And higher by this when, naming neither framework, it weighs two things against each other
+neither of which is an anchor ("postgres or mysql for the new service"): most likely that choice
+is the question. A weaker sign than another world's name: "big projects vs small ones" weighs
+two words too."""
 
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
@@ -126,6 +133,9 @@ MIRROR_MARGIN = 15.0
 "When to choose Flask") score alike for a message that names both frameworks, whose words they
 share; when they are within this many points, the message's first-named framework decides which
 one leads ("when does django make more sense than flask" is about Django)."""
+
+CHOICE_WORDS = frozenset({"or", "vs", "versus"})
+"""Words that weigh the word before them against the word after ("postgres or mysql")."""
 
 Kind = Literal["answer", "not-sure", "intent", "project"]
 
@@ -257,6 +267,23 @@ class Matcher:
             contains(stems, phrase) for phrase in self._other_stacks
         )
 
+    def weighs_other_things(self, text: str) -> bool:
+        """Whether `text` weighs two things against each other ("postgres or mysql", "kafka vs
+        rabbitmq") neither of which is an anchor of this knowledge: the question is that
+        choice, whatever else it shares with an entry."""
+        if self.first_framework(text) is not None:
+            return False
+        found = words(self.expand(text))
+        for index in range(1, len(found) - 1):
+            if found[index] not in CHOICE_WORDS:
+                continue
+            pair = (found[index - 1], found[index + 1])
+            if all(word not in STOPWORDS and len(word) > 2 for word in pair) and not any(
+                self.anchored(word) for word in pair
+            ):
+                return True
+        return False
+
     def understand(self, text: str, limit: int = 3) -> Understanding:
         """What `text` is: an intent, a project description, an answerable question, or not
         sure (with up to `limit` closest topics)."""
@@ -324,6 +351,8 @@ class Matcher:
                 threshold += FOREIGN_NAME_EXTRA
         if self.elsewhere(question):
             threshold += ELSEWHERE_EXTRA
+        elif self.weighs_other_things(question):
+            threshold += OTHER_CHOICE_EXTRA
         found = content_words(question)
         enough_words = len(found) >= MIN_CONTENT_WORDS or (
             len(found) == 1 and self.anchored(self.lexical.correct(found[0]))
