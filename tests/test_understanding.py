@@ -248,6 +248,22 @@ def test_answers_that_weigh_the_same_give_no_leader(kb: KnowledgeBase) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("dumb question, but what is django exactly", "what-is-django"),
+        ("silly question: what is flask", "what-is-flask"),
+    ],
+)
+def test_chat_filler_around_a_question_does_not_count_as_its_topic(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    """The word "question" is rare in the knowledge ("go django, no question"): as a content word
+    "dumb question, but what is django" read as When to choose Django."""
+    best = matcher.match(text).best
+    assert best is not None and best.entry.id == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("who runs django in production", "companies-using-django"),
         ("famous sites running django?", "companies-using-django"),
         ("does django force a folder layout on me?", "project-structure"),
