@@ -211,6 +211,17 @@ def test_an_unanchored_description_that_says_what_it_builds_several_ways_is_a_pr
     assert matcher.understand("recommend a good sci-fi book for the holidays").kind != "project"
 
 
+def test_a_topic_question_with_a_little_project_context_is_the_topic(matcher: Matcher) -> None:
+    understanding = matcher.understand(
+        "our new hires are juniors starting next month, which framework will they learn "
+        "faster, flask or django?"
+    )
+    assert len(matcher.reader.read(understanding.question).signals) == 2
+    assert understanding.kind == "answer"
+    assert understanding.match.best is not None
+    assert understanding.match.best.entry.id == "learning-curve"
+
+
 def test_inflected_english_words_are_not_taken_for_products(matcher: Matcher) -> None:
     assert {"quiz", "moderate", "forward"} <= {
         base for word in ("quizzes", "moderation", "forwarding") for base in base_forms(word)

@@ -97,6 +97,13 @@ which framework to pick. With one, it is a description only if no topic answers 
 question about one topic ("which framework is usually used for model serving and why?") names
 one answer as a matter of course."""
 
+STRONG_ANSWER_LEAD = 12.0
+THIN_READING_PHRASES = 2
+"""A message read as a project description from `PROJECT_MIN_SIGNALS` answers is a question
+about a topic instead when that topic scores this far above the threshold and the description
+holds no more than these signal phrases: its words about the project are the question's
+context ("which one would our juniors learn faster"), not a project to weigh."""
+
 UNANCHORED_PROJECT_SIGNALS = 2
 UNANCHORED_PROJECT_PHRASES = 3
 """Answers, and different signal phrases for them, a message must hold to be read as a project
@@ -305,12 +312,26 @@ class Matcher:
                     and reading.phrases >= UNANCHORED_PROJECT_PHRASES
                     and not self._names_something_else(whole)
                 )
-                or (len(reading.signals) >= PROJECT_MIN_SIGNALS and anchored)
+                or (
+                    len(reading.signals) >= PROJECT_MIN_SIGNALS
+                    and anchored
+                    and not self._answers_with_context(result, reading)
+                )
                 or (len(reading.signals) == 1 and not result.confident and anchored)
             )
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def _answers_with_context(self, result: MatchResult, reading: ProjectReading) -> bool:
+        """Whether a topic answers the message well and what it says of a project is thin
+        (few answers, each said once): "which framework would our bootcamp grads ramp up on
+        faster?" is about the learning curve, its juniors and deadline only context."""
+        return (
+            result.best is not None
+            and result.best.score >= self.threshold + STRONG_ANSWER_LEAD
+            and reading.phrases <= THIN_READING_PHRASES
+        )
 
     def small_talk(self, whole: str, result: MatchResult) -> IntentMatch | None:
         """The intent `whole` is, if it is small talk: the whole message close to an intent's
