@@ -363,6 +363,17 @@ def test_weighing_two_things_that_are_not_the_frameworks_raises_the_bar(
     assert answered.best.entry.id == "project-size-and-complexity"
 
 
+def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own(
+    matcher: Matcher,
+) -> None:
+    assert not matcher.anchored("kafka or rabbitmq, which one?")
+    assert not matcher.anchored("which one should i buy, a macbook or a thinkpad")
+    text = "which one has the more mature release process"
+    assert matcher.anchored(text)
+    best = matcher.match(text).best
+    assert best is not None and best.entry.id == "community-and-maturity"
+
+
 def test_another_stack_alone_is_another_world_but_beside_a_framework_it_is_context(
     matcher: Matcher,
 ) -> None:

@@ -144,6 +144,13 @@ one leads ("when does django make more sense than flask" is about Django)."""
 CHOICE_WORDS = frozenset({"or", "vs", "versus"})
 """Words that weigh the word before them against the word after ("postgres or mysql")."""
 
+REFERENCES = ("which one", "which of the two", "these two", "between the two", "either of them")
+"""Asked of this bot, these mean the two frameworks: "which one is more mature?" is about them
+as much as "is django or flask more mature?"."""
+
+ARTICLES = frozenset({"a", "an", "the"})
+"""Skipped on either side of a choice word: "a macbook or a thinkpad" weighs the two nouns."""
+
 Kind = Literal["answer", "not-sure", "intent", "project"]
 
 
@@ -259,9 +266,15 @@ class Matcher:
         )
 
     def anchored(self, text: str) -> bool:
-        """Whether `text` names a framework or one of the knowledge's anchor words."""
+        """Whether `text` names a framework or one of the knowledge's anchor words, or refers
+        to the two frameworks ("which one is more mature?") without weighing two things of its
+        own ("kafka or rabbitmq, which one?")."""
         stems = _stem_phrase(self.expand(text))
-        return any(contains(stems, anchor) for anchor in self._anchors)
+        if any(contains(stems, anchor) for anchor in self._anchors):
+            return True
+        return any(
+            contains(stems, reference) for reference in _REFERENCE_STEMS
+        ) and not self.weighs_other_things(text)
 
     def elsewhere(self, text: str) -> bool:
         """Whether `text` names something of another world (the knowledge's `elsewhere`), or
@@ -281,10 +294,12 @@ class Matcher:
         if self.first_framework(text) is not None:
             return False
         found = words(self.expand(text))
-        for index in range(1, len(found) - 1):
-            if found[index] not in CHOICE_WORDS:
+        for index, word in enumerate(found):
+            if word not in CHOICE_WORDS:
                 continue
-            pair = (found[index - 1], found[index + 1])
+            before = next((w for w in reversed(found[:index]) if w not in ARTICLES), "")
+            after = next((w for w in found[index + 1 :] if w not in ARTICLES), "")
+            pair = (before, after)
             if all(word not in STOPWORDS and len(word) > 2 for word in pair) and not any(
                 self.anchored(word) for word in pair
             ):
@@ -353,6 +368,7 @@ class Matcher:
         return (
             len(content_words(rest)) <= QUIET_WORDS
             and not self.anchored(rest)
+            and not self.weighs_other_things(rest)
             and not self.elsewhere(rest)
         )
 
@@ -476,6 +492,9 @@ def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
 
 def _stem_phrase(text: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in words(text))
+
+
+_REFERENCE_STEMS = tuple(_stem_phrase(reference) for reference in REFERENCES)
 
 
 def _parts(cleaned: str) -> list[str]:
