@@ -122,6 +122,13 @@ def test_a_project_description_is_read_as_questionnaire_answers(matcher: Matcher
     assert "asks" and understanding.reading.asks_choice
 
 
+def test_saying_json_only_and_sqlalchemy_in_use_are_answers(matcher: Matcher) -> None:
+    reading = matcher.reader.read(
+        "it will be json only and we use sqlalchemy across the team, which one?"
+    )
+    assert reading.answers == {"building": ("json-api",), "team": ("knows-flask",)}
+
+
 def test_the_longest_signal_decides_a_single_choice_question(matcher: Matcher) -> None:
     reading = matcher.reader.read("an internal tool with no admin, which framework?")
     assert reading.answers.get("admin") == ("not-needed",)
