@@ -84,6 +84,7 @@ def test_snowball_stems_word_forms_together() -> None:
         ("start the questionnaire", "questionnaire"),
         ("hi there, anybody around?", "greeting"),
         ("thanks so much, super handy", "thanks"),
+        ("could you run me through the recommendation quiz thing", "questionnaire"),
     ],
 )
 def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:

@@ -47,6 +47,8 @@ class IntentMatch:
     """0..100: the better of the character and blended similarity to its closest example."""
     rest: str = ""
     """When one clause of the message matched: the message's other clauses."""
+    others: int = 0
+    """Content words of the message that the intent's examples never use."""
 
 
 class IntentMatcher:
@@ -82,7 +84,7 @@ class IntentMatcher:
         for index, match in enumerate(self._match_all(parts)):
             if match is not None:
                 rest = " ".join(parts[:index] + parts[index + 1 :])
-                found.append(IntentMatch(match.intent, match.score, rest))
+                found.append(IntentMatch(match.intent, match.score, rest, match.others))
         return sorted(found, key=lambda match: -match.score)
 
     def _match_all(self, texts: list[str]) -> list[IntentMatch | None]:
@@ -127,11 +129,11 @@ class IntentMatcher:
                 best[intent.id] = (score, intent)
         content = {stem(word) for word in normal.split() if word not in STOPWORDS}
         covered = [
-            (score, intent)
+            (score, intent, others)
             for score, intent in best.values()
-            if len(content - self._vocabulary[intent.id]) <= MAX_OTHER_WORDS
+            if (others := len(content - self._vocabulary[intent.id])) <= MAX_OTHER_WORDS
         ]
         if not covered:
             return None
-        score, intent = max(covered, key=lambda pair: pair[0])
-        return IntentMatch(intent, round(score, 1))
+        score, intent, others = max(covered, key=lambda found: found[0])
+        return IntentMatch(intent, round(score, 1), others=others)

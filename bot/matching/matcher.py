@@ -85,6 +85,11 @@ two words too."""
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
 
+COVERED_INTENT_THRESHOLD = 60.0
+"""The lower bar for a message every content word of which the intent's examples use: it says
+nothing else, only in another order or length than any one example ("good morning framework
+bot" is no example, but each of its words is a greeting's)."""
+
 QUIET_WORDS = 4
 """Content words the rest of a message may hold when one of its clauses is small talk and the
 message is no question the knowledge answers ("morning all, first time using this thing"). The
@@ -485,7 +490,9 @@ def _mirror_entries(kb: KnowledgeBase) -> dict[str, list[tuple[int, int]]]:
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
-    if intent is None or intent.score < INTENT_THRESHOLD:
+    if intent is None:
+        return False
+    if intent.score < (COVERED_INTENT_THRESHOLD if intent.others == 0 else INTENT_THRESHOLD):
         return False
     return result.best is None or intent.score >= result.best.score
 
