@@ -382,6 +382,16 @@ def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own
     assert best is not None and best.entry.id == "community-and-maturity"
 
 
+def test_an_identity_provider_the_knowledge_names_is_a_topic_not_another_world(
+    matcher: Matcher,
+) -> None:
+    best = matcher.match(
+        "we want sso via okta for the staff, which framework makes that simpler"
+    ).best
+    assert best is not None and best.entry.id == "authentication"
+    assert matcher.understand("got a new phone, how do i reset my okta 2fa?").kind == "not-sure"
+
+
 def test_another_stack_alone_is_another_world_but_beside_a_framework_it_is_context(
     matcher: Matcher,
 ) -> None:
