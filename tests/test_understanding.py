@@ -382,6 +382,11 @@ def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own
     assert best is not None and best.entry.id == "community-and-maturity"
 
 
+def test_the_frameworks_mottos_place_a_message_here(matcher: Matcher) -> None:
+    assert matcher.anchored("is batteries included worth the weight for us?")
+    assert matcher.anchored("what does a microframework leave out")
+
+
 def test_an_identity_provider_the_knowledge_names_is_a_topic_not_another_world(
     matcher: Matcher,
 ) -> None:
