@@ -262,7 +262,7 @@ def test_confident_alternatives_are_distinct_and_exclude_the_best(matcher: Match
 @pytest.mark.parametrize("limit", [0, 1, 2, 3])
 def test_limit_caps_alternatives(matcher: Matcher, limit: int) -> None:
     confident = matcher.match("alpha database login admin", limit=limit)
-    unsure = matcher.match("a question about alpha and beta", limit=limit)
+    unsure = matcher.match("a remark about alpha and beta", limit=limit)
     assert confident.confident
     assert not unsure.confident
     assert len(confident.alternatives) == limit

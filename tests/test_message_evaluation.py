@@ -23,8 +23,11 @@ MESSAGES = DATA / "slack_messages.yaml"
 SHORT_QUESTIONS = DATA / "evaluation.yaml"
 MORE_TUNING = DATA / "more_tuning_messages.yaml"
 """A second set written fresh the same way, for tuning only (scripts/tune_matcher.py)."""
-MIN_ON_TOPIC = 0.88
-"""The floor this suite holds today (88.5% on the test half). The target is 0.95: until it is
+FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
+"""A third, written before the knowledge was read, also for tuning only (tests/test_tuning_sets.py
+checks it)."""
+MIN_ON_TOPIC = 0.89
+"""The floor this suite holds today (89.8% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}
@@ -95,11 +98,14 @@ def test_the_matcher_reads_the_test_half(
 ) -> None:
     tuning = evaluation.evaluate(matcher, evaluation.split(cases, "tuning"), "tuning half")
     more = evaluation.evaluate(matcher, more_tuning, "more tuning messages")
+    fresh = evaluation.evaluate(
+        matcher, evaluation.load_cases(FRESH_TUNING), "fresh tuning messages"
+    )
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
     short = evaluation.evaluate(
         matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
     )
-    for report in (tuning, more, test, short):
+    for report in (tuning, more, fresh, test, short):
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)

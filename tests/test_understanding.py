@@ -15,7 +15,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_kno
 from bot.matching import Matcher, matcher_for
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
-from bot.matching.text import clean_lines, clean_text, sentences, stem
+from bot.matching.text import base_forms, clean_lines, clean_text, sentences, stem
 
 HOSTILE_MESSAGES = {
     "emoji runs": ":a:" * 14_000,
@@ -82,6 +82,9 @@ def test_snowball_stems_word_forms_together() -> None:
         ("recommend", "questionnaire"),
         ("recommendation please", "questionnaire"),
         ("start the questionnaire", "questionnaire"),
+        ("hi there, anybody around?", "greeting"),
+        ("thanks so much, super handy", "thanks"),
+        ("could you run me through the recommendation quiz thing", "questionnaire"),
     ],
 )
 def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:
@@ -96,6 +99,8 @@ def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str
         "recommend me a good gaming laptop",
         "can you recommend a podcast about startups",
         "hi, does flask have an admin like django?",
+        "hey all, the staging deploy of the billing service failed again",
+        "hello, how do i reset my jira password",
     ],
 )
 def test_a_message_that_says_more_than_small_talk_is_not_an_intent(
@@ -116,6 +121,13 @@ def test_a_project_description_is_read_as_questionnaire_answers(matcher: Matcher
     assert answers["admin"] == ("needed",)
     assert set(answers["features"]) == {"accounts-permissions", "forms"}
     assert "asks" and understanding.reading.asks_choice
+
+
+def test_saying_json_only_and_sqlalchemy_in_use_are_answers(matcher: Matcher) -> None:
+    reading = matcher.reader.read(
+        "it will be json only and we use sqlalchemy across the team, which one?"
+    )
+    assert reading.answers == {"building": ("json-api",), "team": ("knows-flask",)}
 
 
 def test_the_longest_signal_decides_a_single_choice_question(matcher: Matcher) -> None:
@@ -194,6 +206,41 @@ def test_a_choice_between_products_the_knowledge_does_not_know_is_not_a_project(
     assert understanding.kind == "not-sure"
 
 
+def test_an_unanchored_description_that_says_what_it_builds_several_ways_is_a_project(
+    matcher: Matcher,
+) -> None:
+    text = (
+        "we're launching a magazine site: articles, editors publishing every day, and a back "
+        "office for the sales people. what would you pick?"
+    )
+    reading = matcher.reader.read(text)
+    assert len(reading.signals) == 2 and reading.phrases >= 3
+    assert matcher.understand(text).kind == "project"
+    assert matcher.understand("recommend a good sci-fi book for the holidays").kind != "project"
+
+
+def test_a_topic_question_with_a_little_project_context_is_the_topic(matcher: Matcher) -> None:
+    understanding = matcher.understand(
+        "our new hires are juniors starting next month, which framework will they learn "
+        "faster, flask or django?"
+    )
+    assert len(matcher.reader.read(understanding.question).signals) == 2
+    assert understanding.kind == "answer"
+    assert understanding.match.best is not None
+    assert understanding.match.best.entry.id == "learning-curve"
+
+
+def test_inflected_english_words_are_not_taken_for_products(matcher: Matcher) -> None:
+    assert {"quiz", "moderate", "forward"} <= {
+        base for word in ("quizzes", "moderation", "forwarding") for base in base_forms(word)
+    }
+    understanding = matcher.understand(
+        "we're building a learning site with quizzes, user accounts and an admin for teachers, "
+        "which one?"
+    )
+    assert understanding.kind == "project"
+
+
 def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:
     understanding = matcher.understand("how do I add sign-in to my flask app")
     assert understanding.kind != "project"
@@ -215,6 +262,22 @@ def test_answers_that_weigh_the_same_give_no_leader(kb: KnowledgeBase) -> None:
     leaning = lean(kb, {"building": ["json-api"]})
     assert leaning.leader is None
     assert leaning.companies == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dumb question, but what is django exactly", "what-is-django"),
+        ("silly question: what is flask", "what-is-flask"),
+    ],
+)
+def test_chat_filler_around_a_question_does_not_count_as_its_topic(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    """The word "question" is rare in the knowledge ("go django, no question"): as a content word
+    "dumb question, but what is django" read as When to choose Django."""
+    best = matcher.match(text).best
+    assert best is not None and best.entry.id == expected
 
 
 @pytest.mark.parametrize(
@@ -286,12 +349,52 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "is django unchained worth watching this weekend",
         "rails vs laravel for a new booking site with user accounts, which framework?",
         "recommend a good sci-fi book",
+        "whats the nicest way to pick up kotlin when you mostly write python",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
     matcher: Matcher, text: str
 ) -> None:
     assert matcher.understand(text).kind == "not-sure"
+
+
+def test_weighing_two_things_that_are_not_the_frameworks_raises_the_bar(
+    matcher: Matcher,
+) -> None:
+    assert matcher.weighs_other_things("mariadb or cockroachdb for the billing service?")
+    assert not matcher.weighs_other_things("mariadb or cockroachdb for our django app?")
+    assert not matcher.weighs_other_things("celery or rq for background jobs?")
+    declined = matcher.match("should we go with mysql or postgres for the new service")
+    assert declined.best is None
+    answered = matcher.match("which framework is better for large projects vs small projects")
+    assert answered.best is not None
+    assert answered.best.entry.id == "project-size-and-complexity"
+
+
+def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own(
+    matcher: Matcher,
+) -> None:
+    assert not matcher.anchored("kafka or rabbitmq, which one?")
+    assert not matcher.anchored("which one should i buy, a macbook or a thinkpad")
+    text = "which one has the more mature release process"
+    assert matcher.anchored(text)
+    best = matcher.match(text).best
+    assert best is not None and best.entry.id == "community-and-maturity"
+
+
+def test_the_frameworks_mottos_place_a_message_here(matcher: Matcher) -> None:
+    assert matcher.anchored("is batteries included worth the weight for us?")
+    assert matcher.anchored("what does a microframework leave out")
+
+
+def test_an_identity_provider_the_knowledge_names_is_a_topic_not_another_world(
+    matcher: Matcher,
+) -> None:
+    best = matcher.match(
+        "we want sso via okta for the staff, which framework makes that simpler"
+    ).best
+    assert best is not None and best.entry.id == "authentication"
+    assert matcher.understand("got a new phone, how do i reset my okta 2fa?").kind == "not-sure"
 
 
 def test_another_stack_alone_is_another_world_but_beside_a_framework_it_is_context(

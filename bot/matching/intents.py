@@ -9,10 +9,12 @@ thanks, while "recommend me a good gaming laptop" is not a request for the quest
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import Intent
@@ -28,12 +30,25 @@ MAX_INTENT_WORDS = 12
 CHARACTER_SHARE = 0.5
 """Share of an intent's score from character similarity; the rest is semantic similarity."""
 
+_CLAUSE_END = re.compile(r"[.!?,;:]+(?=\s|$)|\s[-\u2013\u2014]+\s|\n+")
+"""Where a clause ends: sentence punctuation or a comma before a space, a dash between spaces,
+a line break ("hey :wave: - quick one", "thanks, that helped")."""
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of `text` that hold a word, in order."""
+    return [part.strip() for part in _CLAUSE_END.split(text) if words(part)]
+
 
 @dataclass(frozen=True)
 class IntentMatch:
     intent: Intent
     score: float
     """0..100: the better of the character and blended similarity to its closest example."""
+    rest: str = ""
+    """When one clause of the message matched: the message's other clauses."""
+    others: int = 0
+    """Content words of the message that the intent's examples never use."""
 
 
 class IntentMatcher:
@@ -60,26 +75,60 @@ class IntentMatcher:
         )
 
     def match(self, text: str) -> IntentMatch | None:
-        """The closest intent whose vocabulary covers the message, or None."""
-        message_words = words(text)
-        if not message_words or len(message_words) > MAX_INTENT_WORDS or not self._texts:
-            return None
-        normal = " ".join(message_words)
-        character = process.cdist([normal], self._texts, scorer=fuzz.ratio, dtype=np.float64)[0]
+        """The closest intent whose vocabulary covers the whole message, or None."""
+        return self._match_all([text])[0]
+
+    def match_clauses(self, text: str) -> list[IntentMatch]:
+        """For a message of several clauses, each clause's closest intent whose vocabulary
+        covers that clause, with the other clauses as its `rest`; best first."""
+        parts = clauses(text)
+        if len(parts) < 2:
+            return []
+        found = []
+        for index, match in enumerate(self._match_all(parts)):
+            if match is not None:
+                rest = " ".join(parts[:index] + parts[index + 1 :])
+                found.append(IntentMatch(match.intent, match.score, rest, match.others))
+        return sorted(found, key=lambda match: -match.score)
+
+    def _match_all(self, texts: list[str]) -> list[IntentMatch | None]:
+        normals = [" ".join(words(text)) for text in texts]
+        scorable = [
+            index
+            for index, normal in enumerate(normals)
+            if normal and len(normal.split()) <= MAX_INTENT_WORDS
+        ]
+        results: list[IntentMatch | None] = [None] * len(texts)
+        if not scorable or not self._texts:
+            return results
+        semantic_rows = None
         if self._vectors is not None and self._encoder is not None:
-            similarity = cosine(self._encoder.encode([normal]), self._vectors)[0]
-            semantic = np.maximum(similarity.astype(np.float64), 0.0) * 100
-        else:
-            semantic = character
-        blended = CHARACTER_SHARE * character + (1 - CHARACTER_SHARE) * semantic
+            semantic_rows = cosine(
+                self._encoder.encode([normals[index] for index in scorable]), self._vectors
+            )
+        for row, index in enumerate(scorable):
+            semantic = semantic_rows[row] if semantic_rows is not None else None
+            results[index] = self._closest(normals[index], semantic)
+        return results
+
+    def _closest(self, normal: str, semantic: npt.NDArray[np.float32] | None) -> IntentMatch | None:
+        """The intent closest to `normal` (a clause's words) whose vocabulary covers it, all
+        examples scored in one vectorised pass."""
+        character = process.cdist([normal], self._texts, scorer=fuzz.ratio, dtype=np.float64)[0]
+        meaning = (
+            np.maximum(semantic.astype(np.float64), 0.0) * 100
+            if semantic is not None
+            else character
+        )
+        blended = CHARACTER_SHARE * character + (1 - CHARACTER_SHARE) * meaning
         best = np.maximum.reduceat(np.maximum(character, blended), self._starts)
-        content = {stem(word) for word in message_words if word not in STOPWORDS}
+        content = {stem(word) for word in normal.split() if word not in STOPWORDS}
         covered = [
-            (float(score), intent)
+            (float(score), intent, others)
             for score, intent in zip(best, self._intents, strict=True)
-            if len(content - self._vocabulary[intent.id]) <= MAX_OTHER_WORDS
+            if (others := len(content - self._vocabulary[intent.id])) <= MAX_OTHER_WORDS
         ]
         if not covered:
             return None
-        score, intent = max(covered, key=lambda pair: pair[0])
-        return IntentMatch(intent, round(score, 1))
+        score, intent, others = max(covered, key=lambda found: found[0])
+        return IntentMatch(intent, round(score, 1), others=others)

@@ -33,7 +33,16 @@ from bot.matching.intents import IntentMatch, IntentMatcher
 from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
 from bot.matching.semantic import SentenceEncoder, Vectors, columns, cosine, shared_encoder
-from bot.matching.text import clean_lines, clean_text, content_words, sentences, stem, words
+from bot.matching.text import (
+    STOPWORDS,
+    base_forms,
+    clean_lines,
+    clean_text,
+    content_words,
+    sentences,
+    stem,
+    words,
+)
 
 DEFAULT_THRESHOLD = 58.0
 """Lowest fused score (0..100) that is answered."""
@@ -67,8 +76,25 @@ one (the knowledge's `elsewhere`: "vacuum flask", "django unchained", "wordpress
 web stack and neither framework (`other_stacks`: "rails vs laravel"): it is most likely about
 that, whatever else it shares with an entry."""
 
+OTHER_CHOICE_EXTRA = 5.0
+"""And higher by this when, naming neither framework, it weighs two things against each other
+neither of which is an anchor ("postgres or mysql for the new service"): most likely that choice
+is the question. A weaker sign than another world's name: "big projects vs small ones" weighs
+two words too."""
+
 INTENT_THRESHOLD = 72.0
 """Lowest intent score that is taken as small talk."""
+
+COVERED_INTENT_THRESHOLD = 60.0
+"""The lower bar for a message every content word of which the intent's examples use: it says
+nothing else, only in another order or length than any one example ("good morning framework
+bot" is no example, but each of its words is a greeting's)."""
+
+QUIET_WORDS = 4
+"""Content words the rest of a message may hold when one of its clauses is small talk and the
+message is no question the knowledge answers ("morning all, first time using this thing"). The
+rest must also name neither framework nor an anchor, nor another world: "hey, how do i reset my
+jira token" is not a greeting."""
 
 PROJECT_MIN_SIGNALS = 2
 """Answers a message must indicate to be read as a project description when it also asks
@@ -76,10 +102,20 @@ which framework to pick. With one, it is a description only if no topic answers 
 question about one topic ("which framework is usually used for model serving and why?") names
 one answer as a matter of course."""
 
-UNANCHORED_PROJECT_SIGNALS = 3
-"""Answers a message must indicate to be read as a project description when it names neither
-framework nor any anchor word: "recommend a good sci-fi book" may hit a signal or two ("book"
-as in "booking") and asks for a recommendation, but it is not about building with either."""
+STRONG_ANSWER_LEAD = 12.0
+THIN_READING_PHRASES = 2
+"""A message read as a project description from `PROJECT_MIN_SIGNALS` answers is a question
+about a topic instead when that topic scores this far above the threshold and the description
+holds no more than these signal phrases: its words about the project are the question's
+context ("which one would our juniors learn faster"), not a project to weigh."""
+
+UNANCHORED_PROJECT_SIGNALS = 2
+UNANCHORED_PROJECT_PHRASES = 3
+"""Answers, and different signal phrases for them, a message must hold to be read as a project
+description when it names neither framework nor any anchor word: "recommend a good sci-fi book"
+may hit a signal or two ("book" as in "booking") and asks for a recommendation, but it is not
+about building with either, while "a content site with articles, editors who publish, and an
+admin, what would you pick" says what it builds three ways and more."""
 
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
@@ -109,6 +145,16 @@ MIRROR_MARGIN = 15.0
 "When to choose Flask") score alike for a message that names both frameworks, whose words they
 share; when they are within this many points, the message's first-named framework decides which
 one leads ("when does django make more sense than flask" is about Django)."""
+
+CHOICE_WORDS = frozenset({"or", "vs", "versus"})
+"""Words that weigh the word before them against the word after ("postgres or mysql")."""
+
+REFERENCES = ("which one", "which of the two", "these two", "between the two", "either of them")
+"""Asked of this bot, these mean the two frameworks: "which one is more mature?" is about them
+as much as "is django or flask more mature?"."""
+
+ARTICLES = frozenset({"a", "an", "the"})
+"""Skipped on either side of a choice word: "a macbook or a thinkpad" weighs the two nouns."""
 
 Kind = Literal["answer", "not-sure", "intent", "project"]
 
@@ -213,18 +259,27 @@ class Matcher:
     def _names_something_else(self, text: str) -> bool:
         if self.encoder is None:
             return False
+        encoder = self.encoder
         return any(
             not self.lexical.knows(word)
-            and not self.encoder.is_word(word)
+            and not encoder.is_word(word)
+            # An inflected word whose base form is a word is a word ("quizzes", "moderation").
+            and not any(encoder.is_word(base) for base in base_forms(word))
             and self.lexical.correct(word) == word
             for word in content_words(text)
             if word.isalpha()
         )
 
     def anchored(self, text: str) -> bool:
-        """Whether `text` names a framework or one of the knowledge's anchor words."""
+        """Whether `text` names a framework or one of the knowledge's anchor words, or refers
+        to the two frameworks ("which one is more mature?") without weighing two things of its
+        own ("kafka or rabbitmq, which one?")."""
         stems = _stem_phrase(self.expand(text))
-        return any(contains(stems, anchor) for anchor in self._anchors)
+        if any(contains(stems, anchor) for anchor in self._anchors):
+            return True
+        return any(
+            contains(stems, reference) for reference in _REFERENCE_STEMS
+        ) and not self.weighs_other_things(text)
 
     def elsewhere(self, text: str) -> bool:
         """Whether `text` names something of another world (the knowledge's `elsewhere`), or
@@ -237,14 +292,32 @@ class Matcher:
             contains(stems, phrase) for phrase in self._other_stacks
         )
 
+    def weighs_other_things(self, text: str) -> bool:
+        """Whether `text` weighs two things against each other ("postgres or mysql", "kafka vs
+        rabbitmq") neither of which is an anchor of this knowledge: the question is that
+        choice, whatever else it shares with an entry."""
+        if self.first_framework(text) is not None:
+            return False
+        found = words(self.expand(text))
+        for index, word in enumerate(found):
+            if word not in CHOICE_WORDS:
+                continue
+            before = next((w for w in reversed(found[:index]) if w not in ARTICLES), "")
+            after = next((w for w in found[index + 1 :] if w not in ARTICLES), "")
+            pair = (before, after)
+            if all(word not in STOPWORDS and len(word) > 2 for word in pair) and not any(
+                self.anchored(word) for word in pair
+            ):
+                return True
+        return False
+
     def understand(self, text: str, limit: int = 3) -> Understanding:
         """What `text` is: an intent, a project description, an answerable question, or not
         sure (with up to `limit` closest topics)."""
         result = self.match(text, limit)
         whole = result.question
-        intent = self.intents.match(whole)
-        if _is_intent(intent, result):
-            assert intent is not None
+        intent = self.small_talk(whole, result)
+        if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(whole)
         anchored = self.anchored(whole)
@@ -256,14 +329,53 @@ class Matcher:
                 # does not know ("hubspot or salesforce?").
                 (
                     len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
+                    and reading.phrases >= UNANCHORED_PROJECT_PHRASES
                     and not self._names_something_else(whole)
                 )
-                or (len(reading.signals) >= PROJECT_MIN_SIGNALS and anchored)
+                or (
+                    len(reading.signals) >= PROJECT_MIN_SIGNALS
+                    and anchored
+                    and not self._answers_with_context(result, reading)
+                )
                 or (len(reading.signals) == 1 and not result.confident and anchored)
             )
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def _answers_with_context(self, result: MatchResult, reading: ProjectReading) -> bool:
+        """Whether a topic answers the message well and what it says of a project is thin
+        (few answers, each said once): "which framework would our bootcamp grads ramp up on
+        faster?" is about the learning curve, its juniors and deadline only context."""
+        return (
+            result.best is not None
+            and result.best.score >= self.threshold + STRONG_ANSWER_LEAD
+            and reading.phrases <= THIN_READING_PHRASES
+        )
+
+    def small_talk(self, whole: str, result: MatchResult) -> IntentMatch | None:
+        """The intent `whole` is, if it is small talk: the whole message close to an intent's
+        examples, or, when no entry answers it, one clause close to them and a quiet rest."""
+        intent = self.intents.match(whole)
+        if _is_intent(intent, result):
+            return intent
+        if result.confident:
+            return None
+        for clause in self.intents.match_clauses(whole):
+            if clause.score < INTENT_THRESHOLD:
+                break
+            if self._quiet(clause.rest):
+                return clause
+        return None
+
+    def _quiet(self, rest: str) -> bool:
+        """Whether the rest of a small-talk message says nothing the knowledge answers."""
+        return (
+            len(content_words(rest)) <= QUIET_WORDS
+            and not self.anchored(rest)
+            and not self.weighs_other_things(rest)
+            and not self.elsewhere(rest)
+        )
 
     def match(self, text: str, limit: int = 3) -> MatchResult:
         """The best entry for `text` when confident, else the closest topics (<= limit)."""
@@ -281,6 +393,8 @@ class Matcher:
                 threshold += FOREIGN_NAME_EXTRA
         if self.elsewhere(question):
             threshold += ELSEWHERE_EXTRA
+        elif self.weighs_other_things(question):
+            threshold += OTHER_CHOICE_EXTRA
         found = content_words(question)
         enough_words = len(found) >= MIN_CONTENT_WORDS or (
             len(found) == 1 and self.anchored(self.lexical.correct(found[0]))
@@ -376,13 +490,18 @@ def _mirror_entries(kb: KnowledgeBase) -> dict[str, list[tuple[int, int]]]:
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
-    if intent is None or intent.score < INTENT_THRESHOLD:
+    if intent is None:
+        return False
+    if intent.score < (COVERED_INTENT_THRESHOLD if intent.others == 0 else INTENT_THRESHOLD):
         return False
     return result.best is None or intent.score >= result.best.score
 
 
 def _stem_phrase(text: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in words(text))
+
+
+_REFERENCE_STEMS = tuple(_stem_phrase(reference) for reference in REFERENCES)
 
 
 def _parts(cleaned: str) -> list[str]:

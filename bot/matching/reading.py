@@ -39,6 +39,9 @@ class ProjectReading:
     """One per answer read, in questionnaire order (the longest phrase found for it)."""
     asks_choice: bool
     """Whether the message asks which framework to use."""
+    phrases: int = 0
+    """How many different signal phrases the message holds, for the answers read: "a content
+    site with articles and editors" is one answer said three ways, more than a passing word."""
 
     @property
     def answers(self) -> dict[str, tuple[str, ...]]:
@@ -136,6 +139,7 @@ class ProjectReader:
                     stems[start : start + len(cue)] == cue for cue in self._cues.get(first, ())
                 )
         found: list[Signal] = []
+        said: set[str] = set()
         for question, by_size, found_phrases in zip(self._questions, longest, phrases, strict=True):
             if not by_size:
                 continue
@@ -153,4 +157,12 @@ class ProjectReader:
                 leaders = [option_id for option_id, value in strength.items() if value == top]
                 picked = [by_option[leaders[0]]] if len(leaders) == 1 else []
             found.extend(Signal(question, option, by_size[option.id][1]) for option in picked)
-        return ProjectReading(tuple(found), asks)
+            said.update(phrase for option in picked for phrase in found_phrases[option.id])
+        return ProjectReading(tuple(found), asks, _outermost(said))
+
+
+def _outermost(phrases: set[str]) -> int:
+    """How many of `phrases` are not part of a longer one found ("admin" in "admin panel")."""
+    return sum(
+        not any(phrase != longer and phrase in longer for longer in phrases) for phrase in phrases
+    )
