@@ -440,3 +440,44 @@ def test_one_signal_in_a_long_question_about_a_topic_is_the_topic(matcher: Match
 def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
     assert matcher_for(kb) is matcher_for(kb)
     assert matcher_for(kb.model_copy()) is not matcher_for(kb)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("how would i throttle abusive clients on our flask endpoints?", "rate-limiting"),
+        ("we need our django site in italian and polish too, how?", "internationalisation"),
+        (
+            "users attach invoices, best way to get them into an s3 bucket from flask",
+            "file-uploads",
+        ),
+        ("post_save receivers everywhere in our django code, is that bad?", "django-signals"),
+        (
+            "what runs before every view in django, and what's flask's version?",
+            "middleware-and-hooks",
+        ),
+        (
+            "how do i wire services into flask views without globals, like a di container",
+            "dependency-injection",
+        ),
+        ("does mypy understand django models or do i need stubs", "type-hints-and-mypy"),
+        ("we want a graphql endpoint, strawberry on flask or django?", "graphql"),
+        ("server-rendered pages with htmx swaps, django or flask?", "htmx"),
+        ("if a view raises halfway, are my django writes rolled back?", "database-transactions"),
+        (
+            "our gunicorn workers exhaust postgres connections, does django pool them?",
+            "connection-pooling",
+        ),
+        (
+            "how can i see which sql queries a flask page ran, like django's toolbar",
+            "debugging-tools",
+        ),
+    ],
+)
+def test_questions_on_the_newer_topics_find_their_entries(
+    matcher: Matcher, text: str, expected: str
+) -> None:
+    """Questions written for this test (in no data file) on the gaps the third tuning set listed."""
+    understood = matcher.understand(text)
+    assert understood.kind == "answer", understood
+    assert understood.match.best is not None and understood.match.best.entry.id == expected
