@@ -5,11 +5,15 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from tests.support.postgres import FlakyPostgres, flaky, fresh_schema, reachable_postgres_url
+
+if TYPE_CHECKING:
+    from tests.support.store_test_helpers import LeaseClock
 
 SERVICE_FIXTURES = frozenset(
     {"postgres_url", "postgres_schema", "flaky_postgres", "gunicorn_server"}
@@ -94,6 +98,17 @@ def migrated_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("migrated") / "store"
     create_store(None, folder).close()
     return folder
+
+
+@pytest.fixture
+def lease_clock(monkeypatch: pytest.MonkeyPatch) -> LeaseClock:
+    """The inbox's clock, moved on by the test (tests/support/store_test_helpers.py)."""
+    from bot.store import inbox
+    from tests.support.store_test_helpers import LeaseClock
+
+    clock = LeaseClock()
+    monkeypatch.setattr(inbox, "_now", clock.now)
+    return clock
 
 
 @pytest.fixture(scope="session")
