@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,6 +99,18 @@ def migrated_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("migrated") / "store"
     create_store(None, folder).close()
     return folder
+
+
+@pytest.fixture
+def migrated_copy(migrated_store_dir: Path) -> Callable[[Path], Path]:
+    """migrated_copy(folder) -> folder, holding a copy of the migrated SQLite store: for a test
+    about what is stored rather than about starting on a new database."""
+
+    def copy(folder: Path) -> Path:
+        shutil.copytree(migrated_store_dir, folder, dirs_exist_ok=True)
+        return folder
+
+    return copy
 
 
 @pytest.fixture
