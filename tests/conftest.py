@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +34,10 @@ def isolated_data_dir(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """Every test's settings point DATA_DIR at a fresh folder and leave DATABASE_URL unset, so
-    no test writes ./data or reaches a database it did not ask for."""
-    folder = tmp_path_factory.mktemp("data")
+    no test writes ./data or reaches a database it did not ask for. The folder is made only by
+    what stores something there (as DATA_DIR is in a fresh clone): mktemp would list the whole
+    base folder, which holds a folder per test, for each of them."""
+    folder = tmp_path_factory.getbasetemp() / "data" / uuid.uuid4().hex
     monkeypatch.setenv("DATA_DIR", str(folder))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     return folder
