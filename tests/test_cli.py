@@ -8,6 +8,7 @@ import pty
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -362,13 +363,13 @@ def test_console_script_is_installed() -> None:
 
 
 @pytest.fixture
-def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_copy: Callable[[Path], Path]):
     """An SQLite store in DATA_DIR holding a little history of two workspaces."""
     from bot.store import create_store
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    store = create_store(None, tmp_path / "data")
+    store = create_store(None, migrated_copy(tmp_path / "data"))
     common = {"channel_id": "C0GENERAL", "user_id": "U0ALICE"}
     store.record_question(
         team_id="T0ONE",

@@ -5,6 +5,7 @@ empty store says why it is empty without creating a database."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,12 +123,14 @@ def test_export_of_an_empty_store_keeps_stdout_clean_and_says_why_on_stderr(
 
 
 @pytest.fixture
-def one_recommendation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def one_recommendation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_copy: Callable[[Path], Path]
+) -> None:
     """A store in DATA_DIR holding one recommendation of workspace T0ONE, and no question."""
     from bot.store import create_store
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    store = create_store(None, tmp_path / "data")
+    store = create_store(None, migrated_copy(tmp_path / "data"))
     store.record_recommendation(
         team_id="T0ONE", user_id="U0ALICE", framework_id="flask", verdict="clear"
     )

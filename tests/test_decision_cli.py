@@ -3,7 +3,7 @@ with the same MADR record the Slack app writes, and errors that say what to do."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,14 @@ TITLE = "Framework for the billing service"
 
 @pytest.fixture
 def stored(
-    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kb: KnowledgeBase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    migrated_copy: Callable[[Path], Path],
 ) -> Iterator[dict[str, int]]:
     """Two decisions in DATA_DIR's store: #1 closed with two people's answers, #2 open."""
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    store = create_store(None, tmp_path / "data")
+    store = create_store(None, migrated_copy(tmp_path / "data"))
     decisions = DecisionStore(store.engine)
     closed = decisions.start(
         team_id="T0FAKE", channel_id="C0GENERAL", thread_ts=None, title=TITLE,

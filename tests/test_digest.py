@@ -6,7 +6,7 @@ it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ BEFORE_WEEK = DUE - timedelta(days=8)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = create_store(None, tmp_path, retention_days=None)
+def store(tmp_path: Path, migrated_copy: Callable[[Path], Path]) -> Iterator[Store]:
+    store = create_store(None, migrated_copy(tmp_path), retention_days=None)
     yield store
     store.close()
 

@@ -7,6 +7,7 @@ import logging
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
@@ -150,11 +151,16 @@ def create_app(
         before_authorize=ProvideAppContext(app_context),
         **options,
     )
-    live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
+    follower = live.follow(store, settings.knowledge_sync_seconds)  # reloads elsewhere
+    store.when_closed(partial(follower.stop, timeout=0))
     register_listeners(app, app_context)
     # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
-    InboxSweeper(app, store, app_context.answers, settings.inbox_sweep_seconds).start()
-    start_digest(settings, app, app_context)
+    sweeper = InboxSweeper(app, store, app_context.answers, settings.inbox_sweep_seconds)
+    store.when_closed(sweeper.stop)
+    sweeper.start()
+    digest = start_digest(settings, app, app_context)
+    if digest is not None:
+        store.when_closed(digest.stop)
     store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
     _APP_CONTEXTS[app] = app_context
     return app

@@ -85,7 +85,8 @@ Resilience
     caller's in-process dedupe still applies). Reads (stats, export, team_ids,
     get_knowledge_stamp) and purge raise StoreUnavailable; its message can be logged, the
     person sees a polite sentence.
-    flush() -> bool, close() -> None.
+    flush() -> bool, close() -> None; when_closed(stop) has `stop` called as the store closes
+    (the background threads working on it end then, not at their next look).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -29,6 +29,12 @@ from tests.support.slow_clients import STALLS, StalledClients
 from tests.support.waiting import eventually
 
 LIMITS = Limits(header_seconds=0.5, body_seconds=0.5, keepalive_seconds=0.5, max_body_bytes=1000)
+SHORT_DEADLINES = Limits(
+    header_seconds=0.2, body_seconds=0.2, keepalive_seconds=0.2, max_body_bytes=1000
+)
+"""For the tests that wait for a deadline to pass: shorter, still four times the 50 ms gaps
+between the bytes of the dripping client."""
+WAITS_FOR_A_DEADLINE = pytest.mark.parametrize("limits", [SHORT_DEADLINES], ids=["short"])
 MARGIN = 5.0
 """How much later than its deadline a stalled client may be closed on a loaded machine."""
 
@@ -290,19 +296,21 @@ def test_a_body_over_the_limit_is_refused_by_its_length_before_it_is_sent(
         assert status(sock.recv(65536)) == 413
 
 
+@WAITS_FOR_A_DEADLINE
 @pytest.mark.parametrize("kind", list(STALLS))
 def test_a_stalled_request_is_answered_408_and_closed_at_its_deadline(
-    server: Server, kind: str
+    server: Server, limits: Limits, kind: str
 ) -> None:
     with StalledClients(server.address, 1, kinds=[kind]) as stalled:
-        assert stalled.wait_closed(LIMITS.header_seconds + LIMITS.body_seconds + MARGIN) == []
+        assert stalled.wait_closed(limits.header_seconds + limits.body_seconds + MARGIN) == []
 
     (connection,) = stalled.connections
     assert connection.status == 408
-    assert connection.open_for is not None and connection.open_for >= LIMITS.header_seconds * 0.9
+    assert connection.open_for is not None and connection.open_for >= limits.header_seconds * 0.9
     assert server.app.seen == []
 
 
+@WAITS_FOR_A_DEADLINE
 def test_a_connection_that_sends_nothing_is_closed_at_the_header_deadline(
     server: Server,
 ) -> None:
@@ -310,12 +318,15 @@ def test_a_connection_that_sends_nothing_is_closed_at_the_header_deadline(
         assert sock.recv(100) == b""  # closed, without an answer: nothing was asked
 
 
-def test_headers_dripped_a_byte_at_a_time_are_cut_off_at_the_deadline(server: Server) -> None:
+@WAITS_FOR_A_DEADLINE
+def test_headers_dripped_a_byte_at_a_time_are_cut_off_at_the_deadline(
+    server: Server, limits: Limits
+) -> None:
     """The deadline is for the whole headers, not for silence between bytes."""
     request = post("/", b"x")
     answer = b""
     with socket.create_connection(server.address, timeout=10) as sock:
-        give_up = time.monotonic() + LIMITS.header_seconds + MARGIN
+        give_up = time.monotonic() + limits.header_seconds + MARGIN
         for byte in request[: len(request) - 4]:  # never the blank line that ends the headers
             if select.select([sock], [], [], 0.05)[0] or time.monotonic() > give_up:
                 break
@@ -339,6 +350,7 @@ def test_stalled_clients_do_not_hold_the_apps_only_thread(server: Server) -> Non
         assert stalled.still_open() == 10  # answered while all of them were still waiting
 
 
+@pytest.mark.parametrize("limits", [replace(LIMITS, keepalive_seconds=0.2)], ids=["short"])
 def test_a_kept_alive_connection_left_idle_is_closed_after_the_keepalive(
     server: Server,
 ) -> None:

@@ -109,7 +109,15 @@ def start(send: Send, fake: FakeSlack, title: str = TITLE, user: str = ALICE) ->
     return posted_decision(fake, posted)
 
 
-def click(send: Send, decision: DecisionMessage, action: DecisionActionId, user: str) -> None:
+def click(
+    send: Send,
+    decision: DecisionMessage,
+    action: DecisionActionId,
+    user: str,
+    response_url: str | None = None,
+) -> None:
+    """`user` clicks `action` on the decision message (the click carries the documented
+    example's response URL unless `response_url` is given)."""
     response = send(
         "block_actions",
         block_actions(
@@ -119,7 +127,7 @@ def click(send: Send, decision: DecisionMessage, action: DecisionActionId, user:
             user_id=user,
             channel=decision.channel,
             message_ts=decision.ts,
-            response_url=None,
+            response_url=response_url,
         ),
     )
     assert response.status == 200
@@ -275,10 +283,12 @@ def test_closing_by_someone_else_is_refused_politely(
     decision = start(send, fake_slack)
     answer(send, fake_slack, kb, decision, ALICE, best_answers(kb, "django"))
     ephemeral = len(fake_slack.calls_to("chat.postEphemeral"))
+    fake_slack.fail_next("response_url", status=404)  # the click's response URL has expired
 
-    click(send, decision, DecisionActionId.CLOSE, BOB)
+    click(send, decision, DecisionActionId.CLOSE, BOB, fake_slack.response_url("close"))
 
     told = fake_slack.wait_for("chat.postEphemeral", ephemeral + 1)[ephemeral]
+    assert [post.status for post in fake_slack.responses] == [404]  # tried first
     assert told.params["user"] == BOB
     assert f"Only <@{ALICE}>, who started this decision, or a curator can close it" in texts(
         told.params

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import all_builtin_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
@@ -23,6 +24,7 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.waiting import eventually
 
 TOKEN = "xoxb-fake-token"
+RETRY_AT_ONCE = FixedValueRetryIntervalCalculator(fixed_internal=0)
 SECRET = "fake-signing-secret"
 
 
@@ -229,7 +231,10 @@ def test_a_client_with_the_builtin_retry_handlers_survives_a_429(fake_slack: Fak
 def test_a_500_is_retried_only_by_a_server_error_handler(fake_slack: FakeSlack) -> None:
     plain = WebClient(token=TOKEN, base_url=fake_slack.base_url, retry_handlers=[])
     retrying = WebClient(
-        token=TOKEN, base_url=fake_slack.base_url, retry_handlers=[ServerErrorRetryHandler()]
+        token=TOKEN,
+        base_url=fake_slack.base_url,
+        # at once: which handler retries is the question here, not how long it waits first
+        retry_handlers=[ServerErrorRetryHandler(interval_calculator=RETRY_AT_ONCE)],
     )
     fake_slack.fail_next("chat.postMessage", status=500)
 
@@ -269,7 +274,7 @@ def test_wait_for_reports_what_arrived_when_the_call_never_comes(
     client.auth_test()
 
     with pytest.raises(AssertionError, match=r"chat.postMessage.*\['auth.test'\]"):
-        fake_slack.wait_for("chat.postMessage", timeout=0.2)
+        fake_slack.wait_for("chat.postMessage", timeout=0.05)
 
 
 def test_wait_for_blocks_until_a_call_from_another_thread_arrives(
@@ -277,7 +282,7 @@ def test_wait_for_blocks_until_a_call_from_another_thread_arrives(
 ) -> None:
     import threading
 
-    sender = threading.Timer(0.2, lambda: client.chat_postMessage(channel="C0GENERAL", text="x"))
+    sender = threading.Timer(0.05, lambda: client.chat_postMessage(channel="C0GENERAL", text="x"))
     sender.start()
 
     calls = fake_slack.wait_for("chat.postMessage", timeout=5)

@@ -4,6 +4,7 @@ waiting and lost there; the inbox and the newest record are read from the tables
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from bot.slack.app import finish_work
 from bot.slack.context import AnswerSlots
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
 from bot.store import Store, create_store
+from bot.store.engine import SQLITE_FILE_NAME
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.slack_requests import app_mention, call_wsgi, prepare
@@ -24,8 +26,11 @@ Instance = tuple[SlackWsgiApp, Store]
 
 
 @pytest.fixture
-def instance(slack_settings: Settings, tmp_path: Path) -> Iterator[Callable[[], Instance]]:
+def instance(
+    slack_settings: Settings, tmp_path: Path, migrated_store_dir: Path
+) -> Iterator[Callable[[], Instance]]:
     """instance() -> another app (a gunicorn worker, say) on one shared SQLite file."""
+    shutil.copyfile(migrated_store_dir / SQLITE_FILE_NAME, tmp_path / "shared.db")
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     settings = slack_settings.model_copy(update={"health_report_seconds": 0.1})
     stores: list[Store] = []

@@ -51,6 +51,11 @@ SINCE = datetime.now(UTC) - timedelta(days=1)
 # -- databases --------------------------------------------------------------------------------
 
 
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.slow)
+"""The PostgreSQL case of a test parametrized by `backend`: it reaches PostgreSQL, so it is in
+the slow tier (as tests/store/conftest.py's backends are)."""
+
+
 @pytest.fixture
 def backend() -> str:
     """The database under the app; tests parametrize it to run on PostgreSQL too."""
@@ -226,7 +231,7 @@ def test_without_the_oauth_credentials_the_install_pages_do_not_exist(
 # -- installing and answering ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", POSTGRESQL])
 def test_an_installed_workspace_is_answered_with_the_bot_token_of_its_installation(
     app: SlackWsgiApp, fake_slack: FakeSlack, oauth_store: Store
 ) -> None:
@@ -291,7 +296,7 @@ LEAVING = {
     [
         ("app_uninstalled", "sqlite"),
         ("tokens_revoked", "sqlite"),
-        ("app_uninstalled", "postgresql"),
+        pytest.param("app_uninstalled", "postgresql", marks=pytest.mark.slow),
     ],
 )
 def test_leaving_deletes_that_workspaces_installation_and_questions_and_keeps_the_others(
@@ -419,7 +424,7 @@ def test_a_database_failure_while_installing_is_a_400_page_not_a_500(
 # -- token rotation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", POSTGRESQL])
 def test_a_rotating_token_about_to_expire_is_refreshed_and_the_new_one_answers(
     app: SlackWsgiApp, fake_slack: FakeSlack
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import RETRIED_STATUSES, GatewayErrorRetryHandler, create_app
 from bot.slack.serving.server import serve
 from bot.slack.serving.wsgi import SlackWsgiApp, create_wsgi_app
-from bot.store import create_store
+from bot.store import Store, create_store
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import BOT_TOKEN, SIGNING_SECRET, Post
 from tests.support.slack_requests import slash_command
@@ -190,7 +191,7 @@ def test_the_oauth_install_needs_both_the_client_id_and_secret(values: dict[str,
 
 
 def test_the_wsgi_app_of_an_oauth_install_needs_no_bot_token(
-    fake_slack: FakeSlack, tmp_path: Path
+    fake_slack: FakeSlack, tmp_path: Path, migrated_copy: Callable[[Path], Path]
 ) -> None:
     settings = Settings(
         slack_client_id="1.2",
@@ -198,7 +199,7 @@ def test_the_wsgi_app_of_an_oauth_install_needs_no_bot_token(
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=fake_slack.base_url,
     )
-    store = create_store(None, tmp_path)
+    store = create_store(None, migrated_copy(tmp_path))
     try:
         app = create_wsgi_app(settings, store=store)
     finally:
@@ -230,9 +231,9 @@ def test_the_wsgi_app_refuses_to_start_without_the_signing_secret() -> None:
 
 
 def test_the_web_api_client_uses_slack_api_url_and_retries_429_5xx_and_connection_errors(
-    slack_settings: Settings, fake_slack: FakeSlack
+    slack_settings: Settings, fake_slack: FakeSlack, slack_store: Store
 ) -> None:
-    app = create_app(slack_settings)
+    app = create_app(slack_settings, store=slack_store)
 
     assert app.client.base_url == fake_slack.base_url
     handlers = app.client.retry_handlers

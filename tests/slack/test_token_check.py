@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -36,12 +37,19 @@ def _health(app, *, until: str | None = None) -> tuple[int, dict]:
 
 
 @pytest.fixture
-def health(slack_settings: Settings, tmp_path: Path):
+def store_dir(tmp_path: Path, migrated_store_dir: Path) -> Path:
+    """A data folder whose store is migrated already (a copy of the template)."""
+    shutil.copytree(migrated_store_dir, tmp_path / "store")
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def health(slack_settings: Settings, store_dir: Path):
     """health(settings) -> /healthz's status and report from a fresh web app, once its
     background token check has run."""
 
     def check(settings: Settings = slack_settings) -> tuple[int, dict]:
-        store = create_store(None, tmp_path)
+        store = create_store(None, store_dir)
         app = create_wsgi_app(settings, store=store)
         try:
             return _health(app)
@@ -71,6 +79,7 @@ def test_healthz_says_when_slack_rejected_the_token(health, fake_slack: FakeSlac
     assert report["slack_token"] == "rejected: invalid_auth"
 
 
+@pytest.mark.slow  # waits out slack_sdk's back-off after the refused connection (0.5-1.5 s)
 def test_healthz_with_slack_unreachable_still_answers_and_says_unchecked(
     slack_settings: Settings, health
 ) -> None:
@@ -82,11 +91,12 @@ def test_healthz_with_slack_unreachable_still_answers_and_says_unchecked(
     assert report["slack_token"].startswith("unchecked: Slack could not be reached")
 
 
+@pytest.mark.slow  # waits out slack_sdk's back-off after the refused connection (0.5-1.5 s)
 def test_a_closed_web_app_stops_retrying_the_token_check(
-    slack_settings: Settings, tmp_path: Path
+    slack_settings: Settings, store_dir: Path
 ) -> None:
     unreachable = slack_settings.model_copy(update={"slack_api_url": "http://127.0.0.1:9/api/"})
-    store = create_store(None, tmp_path)
+    store = create_store(None, store_dir)
     app = create_wsgi_app(unreachable, store=store)
     before = set(threading.enumerate())
     try:
@@ -123,6 +133,7 @@ def test_serve_exits_2_with_what_to_do_when_slack_rejects_the_token(
     assert not fake_slack.calls_to("apps.connections.open")
 
 
+@pytest.mark.slow  # Socket Mode: closing its client waits for its loops (about a second)
 def test_socket_mode_logs_one_line_naming_the_mode_and_the_workspace(
     slack_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    builtin_handlers,
+)
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.slack.platform import transport
@@ -35,7 +39,11 @@ class CountingServer(ThreadingHTTPServer):
         self.close_after_each = close_after_each
         self.connections = 0
         self.paths: list[str] = []
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # shutdown() waits for the loop to look at its flag, once every poll interval (half a
+        # second by default, most of each test's time).
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -158,6 +166,15 @@ def test_a_request_that_cannot_be_sent_is_retried_on_a_new_connection(
     assert server.connections == 2
 
 
+@pytest.fixture
+def no_retry_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk sleeps Retry-After plus a random fraction of a second before it retries a 429;
+    with that fraction 0, a Retry-After of 0 is retried at once (the retry is what is tested
+    here, not how long it waits)."""
+    monkeypatch.setattr(builtin_handlers.random, "random", lambda: 0.0)
+
+
+@pytest.mark.usefixtures("no_retry_jitter")
 def test_a_rate_limit_is_retried_after_retry_after_on_the_kept_connection(
     fake_slack: FakeSlack,
 ) -> None:
@@ -215,6 +232,7 @@ def test_response_url_posts_share_one_connection() -> None:
     assert server.paths == [f"/api/response/T{number}" for number in range(3)]
 
 
+@pytest.mark.usefixtures("no_retry_jitter")
 def test_a_rate_limited_response_url_post_is_retried(fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("response_url", status=429, retry_after=0)
     client = KeepAliveWebhookClient(

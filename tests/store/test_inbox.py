@@ -3,9 +3,9 @@ the done mark written with the answer's records (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +15,13 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.store import Acceptance, Sending, Store, Unfinished, create_store, engine
+from bot.store.engine import SQLITE_FILE_NAME
 from bot.store.schema import events, questions, recommendations
+from tests.support.store_test_helpers import LeaseClock
 
-SHORT_LEASE = timedelta(seconds=0.3)
+LEASE = timedelta(seconds=30)
+"""The instances' lease here: it never runs out by itself while a test runs; `after_the_lease`
+says when it has."""
 WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
 
 
@@ -33,8 +37,9 @@ def row(store: Store, event_id: str) -> dict[str, Any]:
     return dict(found._mapping)
 
 
-def after_the_lease() -> None:
-    time.sleep(SHORT_LEASE.total_seconds() + 0.05)  # the lease is wall-clock time in the database
+def after_the_lease(clock: LeaseClock) -> None:
+    """The leases taken so far run out: the inbox's clock moves on past them."""
+    clock.advance(LEASE + timedelta(seconds=1))
 
 
 def test_the_first_claim_of_an_event_wins_on_every_instance(
@@ -72,8 +77,9 @@ def test_concurrent_claims_of_one_event_are_grouped_and_one_wins(
 
 def test_the_records_of_an_answer_are_written_with_its_done_mark(
     make_store: Callable[..., Store],
+    lease_clock: LeaseClock,
 ) -> None:
-    store = make_store(inbox_lease=SHORT_LEASE)
+    store = make_store(inbox_lease=LEASE)
     store.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
 
     with store.finishing("Ev1"):
@@ -85,18 +91,19 @@ def test_the_records_of_an_answer_are_written_with_its_done_mark(
     assert done["done_at"] is not None
     assert done["body"] is None  # the delivery is not kept once answered
     assert store.stats("T1", WEEK_AGO).questions == 1
-    after_the_lease()
+    after_the_lease(lease_clock)
     assert store.lease_unfinished() == []
 
 
 def test_an_unanswered_delivery_is_leased_to_one_instance_once_its_lease_runs_out(
     make_store: Callable[..., Store],
+    lease_clock: LeaseClock,
 ) -> None:
-    first, second = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    first, second = make_store(inbox_lease=LEASE), make_store(inbox_lease=LEASE)
     first.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
     assert second.lease_unfinished() == []  # the instance that acknowledged it is answering
 
-    after_the_lease()
+    after_the_lease(lease_clock)
     leased = second.lease_unfinished()
     again = first.lease_unfinished()
 
@@ -106,7 +113,7 @@ def test_an_unanswered_delivery_is_leased_to_one_instance_once_its_lease_runs_ou
     assert again == []  # leased to `second` for now
     with second.finishing("Ev1"):
         ask(second, "answered by the second instance")
-    after_the_lease()
+    after_the_lease(lease_clock)
     assert first.lease_unfinished() == []
 
 
@@ -149,54 +156,60 @@ def test_concurrent_sweeps_lease_each_delivery_once(make_store: Callable[..., St
 
 def test_a_sending_mark_is_committed_at_once_and_comes_back_with_the_lease_after_a_crash(
     make_store: Callable[..., Store],
+    lease_clock: LeaseClock,
 ) -> None:
-    dying, other = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    dying, other = make_store(inbox_lease=LEASE), make_store(inbox_lease=LEASE)
     dying.accept_delivery("Ev1", "T1", '{"event_id": "Ev1"}')
 
     assert dying.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
     assert row(other, "Ev1")["reply_uid"] == "reply-1"  # not waiting in a queue
     assert dying.health().pending == 0
 
-    after_the_lease()
+    after_the_lease(lease_clock)
     [leased] = other.lease_unfinished()
     assert (leased.event_id, leased.attempt, leased.reply_uid) == ("Ev1", 1, "reply-1")
 
 
 def test_a_delivery_never_marked_sending_comes_back_without_a_reply_id(
     make_store: Callable[..., Store],
+    lease_clock: LeaseClock,
 ) -> None:
-    store = make_store(inbox_lease=SHORT_LEASE)
+    store = make_store(inbox_lease=LEASE)
     store.accept_delivery("Ev1", "T1", "{}")
 
-    after_the_lease()
+    after_the_lease(lease_clock)
     [leased] = store.lease_unfinished()
 
     assert leased.reply_uid is None
 
 
-def test_a_sending_mark_renews_the_lease(make_store: Callable[..., Store]) -> None:
-    answering, sweeping = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+def test_a_sending_mark_renews_the_lease(
+    make_store: Callable[..., Store], lease_clock: LeaseClock
+) -> None:
+    answering, sweeping = make_store(inbox_lease=LEASE), make_store(inbox_lease=LEASE)
     answering.accept_delivery("Ev1", "T1", "{}")
-    after_the_lease()  # a slow answer: nobody has leased it yet
+    after_the_lease(lease_clock)  # a slow answer: nobody has leased it yet
 
     assert answering.mark_sending("Ev1", "reply-1", attempt=0) is Sending.MARKED
     assert sweeping.lease_unfinished() == []  # its reply is on its way
 
 
-def taken_over(make_store: Callable[..., Store]) -> tuple[Store, Store, Unfinished]:
+def taken_over(
+    make_store: Callable[..., Store], lease_clock: LeaseClock
+) -> tuple[Store, Store, Unfinished]:
     """An instance that claimed Ev1 and is slow to answer it, and another that leased it once
     the first one's lease ran out (and that lease)."""
-    slow, sweeping = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    slow, sweeping = make_store(inbox_lease=LEASE), make_store(inbox_lease=LEASE)
     slow.accept_delivery("Ev1", "T1", "{}")
-    after_the_lease()
+    after_the_lease(lease_clock)
     [leased] = sweeping.lease_unfinished()
     return slow, sweeping, leased
 
 
 def test_only_the_current_lease_holder_can_mark_a_delivery_sending(
-    make_store: Callable[..., Store],
+    make_store: Callable[..., Store], lease_clock: LeaseClock
 ) -> None:
-    slow, sweeping, leased = taken_over(make_store)
+    slow, sweeping, leased = taken_over(make_store, lease_clock)
 
     assert slow.mark_sending("Ev1", "reply-slow", attempt=0) is Sending.TAKEN
     assert sweeping.mark_sending("Ev1", "reply-swept", leased.attempt) is Sending.MARKED
@@ -207,9 +220,9 @@ def test_only_the_current_lease_holder_can_mark_a_delivery_sending(
 
 
 def test_an_answer_whose_delivery_another_instance_took_is_dropped_with_its_records(
-    make_store: Callable[..., Store],
+    make_store: Callable[..., Store], lease_clock: LeaseClock
 ) -> None:
-    slow, sweeping, leased = taken_over(make_store)
+    slow, sweeping, leased = taken_over(make_store, lease_clock)
 
     with slow.finishing("Ev1"):
         ask(slow, "answered by the slow instance")
@@ -228,7 +241,7 @@ def test_a_delivery_finished_by_two_lease_holders_keeps_the_first_ones_records_o
 ) -> None:
     """Two holders, one after the other, each found the reply in Slack (so neither marked it
     sending) and each finishes it with that answer's records: the second writes nothing."""
-    first, second = make_store(inbox_lease=SHORT_LEASE), make_store(inbox_lease=SHORT_LEASE)
+    first, second = make_store(inbox_lease=LEASE), make_store(inbox_lease=LEASE)
     first.accept_delivery("Ev1", "T1", "{}")
 
     with first.finishing("Ev1"):
@@ -287,14 +300,18 @@ def test_a_sending_mark_without_the_database_says_so_and_the_reply_is_posted_any
 # -- the claim on SQLite: one statement, in autocommit --------------------------------------
 
 
-def sqlite_store(tmp_path: Path, **options: Any) -> Store:
+def sqlite_store(tmp_path: Path, migrated: Path, **options: Any) -> Store:
+    """A store on the SQLite file tmp_path/store.db, a copy of the `migrated_store_dir` one."""
+    shutil.copyfile(migrated / SQLITE_FILE_NAME, tmp_path / "store.db")
     return create_store(f"sqlite:///{tmp_path / 'store.db'}", tmp_path, **options)
 
 
-def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(tmp_path: Path) -> None:
+def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(
+    tmp_path: Path, migrated_store_dir: Path
+) -> None:
     # SQLite holds its write lock from BEGIN to COMMIT: a claim that is one INSERT in
     # autocommit holds it inside that one call, never while Python code runs.
-    store = sqlite_store(tmp_path)
+    store = sqlite_store(tmp_path, migrated_store_dir)
     ran: list[str] = []
     store.engine.dispose()  # every connection from here on reports what it runs
     event.listen(store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(ran.append))
@@ -309,9 +326,9 @@ def test_an_sqlite_claim_is_one_statement_with_no_transaction_around_it(tmp_path
 
 
 def test_an_sqlite_sending_mark_is_one_statement_with_no_transaction_around_it_too(
-    tmp_path: Path,
+    tmp_path: Path, migrated_store_dir: Path
 ) -> None:
-    store = sqlite_store(tmp_path)
+    store = sqlite_store(tmp_path, migrated_store_dir)
     store.accept_delivery("Ev1", "T1", "{}")
     ran: list[str] = []
     store.engine.dispose()
@@ -325,10 +342,10 @@ def test_an_sqlite_sending_mark_is_one_statement_with_no_transaction_around_it_t
 
 
 def test_an_sqlite_claim_kept_from_the_write_lock_too_long_falls_back_to_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, migrated_store_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_SECONDS", 0.05)
-    store = sqlite_store(tmp_path, retry_interval=0)
+    store = sqlite_store(tmp_path, migrated_store_dir, retry_interval=0)
     other_process = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
     other_process.execute("BEGIN IMMEDIATE")  # a writer that does not let go
 

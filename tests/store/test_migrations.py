@@ -36,6 +36,7 @@ def question_row(text: str, entry_id: str | None = None) -> dict[str, Any]:
 def test_a_new_database_is_created_at_the_newest_revision(
     database_url: str, tmp_path: Path
 ) -> None:
+    assert migrate.current_revision(make_engine(database_url_for(database_url, tmp_path))) is None
     store = create_store(database_url, tmp_path)
     assert migrate.current_revision(store.engine) == migrate.head_revision()
 

@@ -154,10 +154,12 @@ def test_interleaved_records_go_to_the_database_one_statement_per_kind(
     assert store.claim_event("Ev19", "T1") is False
 
 
-def test_recording_never_waits_for_the_database(tmp_path: Path) -> None:
+def test_recording_never_waits_for_the_database(
+    tmp_path: Path, migrated_copy: Callable[[Path], Path]
+) -> None:
     """Records go to the writer thread: a question is answered at once even while another
     process holds the database's write lock, and its record lands when the lock is freed."""
-    store = create_store(None, tmp_path)
+    store = create_store(None, migrated_copy(tmp_path))
     blocker = sqlite3.connect(tmp_path / SQLITE_FILE_NAME, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
