@@ -21,6 +21,7 @@ import pytest
 from bot.knowledge import KnowledgeBase, Question
 from bot.matching import Matcher
 from bot.terminal import fit_to_terminal
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow  # a pseudo-terminal running the CLI
 
@@ -76,6 +77,16 @@ class Terminal:
 
     def send(self, text: str) -> None:
         os.write(self.fd, text.encode())
+
+    def line_editor_ready(self) -> None:
+        """Wait until the child's line editor holds the terminal (readline takes it out of
+        canonical mode while it reads a line): a Ctrl-C sent before then may meet the
+        terminal between two reads, with nobody waiting on it."""
+        eventually(
+            lambda: not termios.tcgetattr(self.fd)[3] & termios.ICANON,
+            "the line editor reading",
+            timeout=TIMEOUT,
+        )
 
     def line(self, text: str) -> None:
         self.send(text + "\r")
@@ -238,6 +249,7 @@ def test_ctrl_c_in_the_questionnaire_returns_to_the_prompt(start) -> None:
     term.line("1")
     term.expect(r"Question 2 of")
     term.expect(r"Your answer .*: $")
+    term.line_editor_ready()
     term.send("\x03")
     term.expect(r"Questionnaire stopped \(Ctrl-C\); your answers so far were dropped")
     term.expect(r"> $")
