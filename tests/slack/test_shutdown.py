@@ -33,6 +33,6 @@ def test_closing_the_store_stops_the_apps_background_threads_and_frees_the_app(
     store.close()
 
     # Each of them would otherwise look again only after 10 s to 5 minutes.
-    eventually(lambda: not any(t.is_alive() for t in started), "the threads ending", timeout=2)
+    eventually(lambda: not any(t.is_alive() for t in started), "the threads ending", timeout=5)
     gc.collect()
     assert freed() is None
