@@ -27,7 +27,9 @@ import hashlib
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -44,11 +46,10 @@ MIN_SYNC_SECONDS = 0.01
 
 class StampStore(Protocol):
     """The part of the store that carries knowledge versions between instances.
-    `get_knowledge_stamp` raises StoreUnavailable when the database is down; `closed` says
-    the store was closed (its follower stops)."""
+    `get_knowledge_stamp` raises StoreUnavailable when the database is down; `when_closed`
+    has a follower stopped as the store closes."""
 
-    @property
-    def closed(self) -> bool: ...
+    def when_closed(self, stop: Callable[[], None]) -> None: ...
 
     def get_knowledge_stamp(self) -> str | None: ...
 
@@ -197,13 +198,15 @@ class LiveKnowledge:
         if self._follower is not None:
             self._follower.stop()
         self._follower = Follower(self, store, interval)
+        # A closed store's database may be gone (a test's schema dropped): no more syncs.
+        store.when_closed(partial(self._follower.stop, timeout=0))
         return self._follower
 
 
 class Follower:
-    """The thread that syncs a LiveKnowledge with the store until the store is closed. It holds
-    the knowledge weakly, so an app that is thrown away (as tests do) does not keep a thread
-    busy for ever."""
+    """The thread that syncs a LiveKnowledge with the store until it is stopped (at the latest
+    when the store closes). It holds the knowledge weakly, so an app that is thrown away (as
+    tests do) does not keep a thread busy for ever."""
 
     def __init__(self, knowledge: LiveKnowledge, store: StampStore, interval: float) -> None:
         self.interval = max(interval, MIN_SYNC_SECONDS)
@@ -226,7 +229,7 @@ class Follower:
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
             knowledge = self._knowledge()
-            if knowledge is None or self._store.closed:
+            if knowledge is None:
                 return
             try:
                 knowledge.sync(self._store)

@@ -27,7 +27,7 @@ class StampStore:
     def __init__(self, stamp: str | None = None, *, down: bool = False) -> None:
         self.stamp = stamp
         self.down = down
-        self.closed = False
+        self._stops: list[Callable[[], None]] = []
 
     def get_knowledge_stamp(self) -> str | None:
         if self.down:
@@ -36,6 +36,13 @@ class StampStore:
 
     def set_knowledge_stamp(self, stamp: str) -> None:
         self.stamp = stamp
+
+    def when_closed(self, stop: Callable[[], None]) -> None:
+        self._stops.append(stop)
+
+    def close(self) -> None:
+        for stop in self._stops:
+            stop()
 
 
 @pytest.fixture
@@ -265,6 +272,6 @@ def test_the_follower_ends_when_its_store_is_closed(folder: Path) -> None:
     store = StampStore()
     follower = live.follow(store, 0.01)
 
-    store.closed = True
+    store.close()
 
     eventually(lambda: not follower.running, "the follower stopping with its store")

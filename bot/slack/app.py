@@ -7,7 +7,6 @@ import logging
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from slack_bolt import App
@@ -151,8 +150,7 @@ def create_app(
         before_authorize=ProvideAppContext(app_context),
         **options,
     )
-    follower = live.follow(store, settings.knowledge_sync_seconds)  # reloads elsewhere
-    store.when_closed(partial(follower.stop, timeout=0))
+    live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
     register_listeners(app, app_context)
     # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
     sweeper = InboxSweeper(app, store, app_context.answers, settings.inbox_sweep_seconds)

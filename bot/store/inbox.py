@@ -33,7 +33,6 @@ from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.exc import DBAPIError
 
 from bot.store.availability import Availability, StoreUnavailable
 from bot.store.engine import while_sqlite_locked, write_gate, writing
@@ -47,6 +46,7 @@ from bot.store.statements import (
     accept_on_sqlite,
     mark_sending,
     mark_sending_on_sqlite,
+    sqlite_cursor,
     write_grouped,
 )
 from bot.store.write_queue import Write, WriteQueue
@@ -319,9 +319,7 @@ class Inbox:
 
     def _finish_on_sqlite(self, finishes: Sequence[_Finish]) -> None:
         """`_write_finishes` on SQLite, through statements compiled once (FinishOnSqlite)."""
-        connection = self._engine.raw_connection()
-        cursor = connection.cursor()
-        try:
+        with sqlite_cursor(self._engine, "the done marks of answered deliveries") as cursor:
             while_sqlite_locked(partial(cursor.execute, "BEGIN IMMEDIATE"))
             try:
                 now = _now()
@@ -336,13 +334,6 @@ class Inbox:
                 with suppress(sqlite3.Error):  # SQLite may have rolled it back itself
                     cursor.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as error:
-            if self._engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
-                connection.invalidate(error)
-            raise DBAPIError.instance("finish", None, error, sqlite3.Error) from error
-        finally:
-            cursor.close()
-            connection.close()
 
     # -- sending ---------------------------------------------------------------------------
 

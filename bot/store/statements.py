@@ -8,7 +8,8 @@ newest (votes, the knowledge stamp) or an event claim that a concurrent claim ma
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
@@ -150,9 +151,7 @@ class OnSqlite:
         return cursor.rowcount
 
     def __call__(self, engine: Engine, rows: Sequence[Row]) -> list[bool]:
-        connection = engine.raw_connection()
-        cursor = connection.cursor()
-        try:
+        with sqlite_cursor(engine, self._sql) as cursor:
             changed = []
             for row in rows:
                 values = self.bound(row)
@@ -160,13 +159,24 @@ class OnSqlite:
                     while_sqlite_locked(partial(cursor.execute, self._sql, values))
                 changed.append(cursor.rowcount == 1)
             return changed
-        except sqlite3.Error as error:
-            if engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
-                connection.invalidate(error)
-            raise DBAPIError.instance(self._sql, None, error, sqlite3.Error) from error
-        finally:
-            cursor.close()
-            connection.close()
+
+
+@contextmanager
+def sqlite_cursor(engine: Engine, what: str) -> Iterator[DBAPICursor]:
+    """A cursor on a pooled DB-API connection, for statements run past SQLAlchemy's execution
+    (OnSqlite, FinishOnSqlite). Its sqlite3 errors come out as SQLAlchemy's, naming `what`
+    (a connection that broke invalidated first), as the store's availability expects."""
+    connection = engine.raw_connection()
+    cursor = connection.cursor()
+    try:
+        yield cursor
+    except sqlite3.Error as error:
+        if engine.dialect.is_disconnect(error, connection, cursor):  # type: ignore[arg-type]
+            connection.invalidate(error)
+        raise DBAPIError.instance(what, None, error, sqlite3.Error) from error
+    finally:
+        cursor.close()
+        connection.close()
 
 
 _ACCEPT_COLUMNS = ("event_id", "team_id", "claimed_at", "body", "lease_until")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store import Sending, create_store, engine, statements
 from bot.store.engine import SQLITE_FILE_NAME, database_url_for, make_engine, write_gate
+from tests.support.store_test_helpers import ask
 
 
 @pytest.mark.parametrize("setting", [None, "", "  "])
@@ -102,14 +103,7 @@ def test_writers_in_one_process_queue_on_the_gate_and_never_poll_sqlites_lock(
             store.accept_delivery(event_id, "T1", "{}")
             with store.finishing(event_id):
                 assert store.mark_sending(event_id, f"reply-{event_id}", 0) is Sending.MARKED
-                store.record_question(
-                    team_id="T1",
-                    channel_id="C1",
-                    user_id="U1",
-                    text="what is django",
-                    entry_id=None,
-                    score=0.2,
-                )
+                ask(store, "what is django")
 
     threads = [threading.Thread(target=answer, args=(number,)) for number in range(8)]
     for thread in threads:

@@ -17,18 +17,12 @@ from sqlalchemy import event, select
 from bot.store import Acceptance, Sending, Store, Unfinished, create_store, engine
 from bot.store.engine import SQLITE_FILE_NAME
 from bot.store.schema import events, questions, recommendations
-from tests.support.store_test_helpers import LeaseClock
+from tests.support.store_test_helpers import LeaseClock, ask
 
 LEASE = timedelta(seconds=30)
 """The instances' lease here: it never runs out by itself while a test runs; `after_the_lease`
 says when it has."""
 WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
-
-
-def ask(store: Store, text: str) -> None:
-    store.record_question(
-        team_id="T1", channel_id="C1", user_id="U1", text=text, entry_id=None, score=0.2
-    )
 
 
 def row(store: Store, event_id: str) -> dict[str, Any]:

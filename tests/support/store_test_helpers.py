@@ -8,6 +8,13 @@ from bot.store import Health, Store
 from tests.support.waiting import eventually
 
 
+def ask(store: Store, text: str) -> None:
+    """A not-sure question from T1's U1, recorded."""
+    store.record_question(
+        team_id="T1", channel_id="C1", user_id="U1", text=text, entry_id=None, score=0.2
+    )
+
+
 def settled(store: Store, timeout: float = 10.0) -> Health:
     """The store's health once its writer has nothing left to write (records are written in
     the background, never on the caller's thread)."""
