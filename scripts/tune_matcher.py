@@ -1,6 +1,7 @@
 """Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only
-(and the extra tuning sets, tests/data/more_tuning_messages.yaml and
-tests/data/fresh_tuning_messages.yaml, none of which is tested on).
+(and the extra tuning sets, tests/data/more_tuning_messages.yaml,
+tests/data/fresh_tuning_messages.yaml and tests/data/fourth_tuning_messages.yaml, none of which
+is tested on).
 
     .venv/bin/python scripts/tune_matcher.py [--show-misses]
     .venv/bin/python scripts/tune_matcher.py --sweep UNANCHORED_EXTRA=0,10,15,20
@@ -29,6 +30,8 @@ MORE_TUNING = DATA / "more_tuning_messages.yaml"
 """A second set written fresh for tuning, all of it on the tuning side."""
 FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
 """A third, written before the knowledge was read, all of it on the tuning side too."""
+FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
+"""A fourth, written the same way."""
 
 GRID = {
     "UNKNOWN_WORD_SHARE": [0.2, 0.5, 0.7],
@@ -53,6 +56,7 @@ def main() -> int:
         *evaluation.split(evaluation.load_cases(SET), "tuning"),
         *evaluation.load_cases(MORE_TUNING),
         *evaluation.load_cases(FRESH_TUNING),
+        *evaluation.load_cases(FOURTH_TUNING),
     ]
     if args.sweep:
         name, _, values = args.sweep.partition("=")

@@ -26,6 +26,8 @@ MORE_TUNING = DATA / "more_tuning_messages.yaml"
 FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
 """A third, written before the knowledge was read, also for tuning only (tests/test_tuning_sets.py
 checks it)."""
+FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
+"""A fourth, written the same way (tests/test_fourth_tuning_set.py checks it)."""
 MIN_ON_TOPIC = 0.89
 """The floor this suite holds today (89.8% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it."""
@@ -101,11 +103,14 @@ def test_the_matcher_reads_the_test_half(
     fresh = evaluation.evaluate(
         matcher, evaluation.load_cases(FRESH_TUNING), "fresh tuning messages"
     )
+    fourth = evaluation.evaluate(
+        matcher, evaluation.load_cases(FOURTH_TUNING), "fourth tuning messages"
+    )
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
     short = evaluation.evaluate(
         matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
     )
-    for report in (tuning, more, fresh, test, short):
+    for report in (tuning, more, fresh, fourth, test, short):
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)

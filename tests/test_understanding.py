@@ -163,14 +163,29 @@ def test_a_signal_that_is_itself_a_denial_still_counts(matcher: Matcher) -> None
     assert reading.answers.get("admin") == ("not-needed",)
 
 
-def test_a_much_shorter_word_with_a_signals_stem_is_not_that_signal(matcher: Matcher) -> None:
-    """The stemmer reads "localization" and "local" alike; a local web UI is not i18n."""
+def test_a_word_with_a_signals_stem_but_no_shared_base_form_is_not_that_signal(
+    matcher: Matcher,
+) -> None:
+    """The stemmer reads "localization" and "local", "moderately" and "moderation",
+    "normally" and "normalized" alike; none of them says what the other does."""
     assert "i18n" not in matcher.reader.read(
         "a local web ui on localhost, which framework?"
     ).answers.get("features", ())
     assert "i18n" in matcher.reader.read(
         "a shop that needs localization, which framework?"
     ).answers.get("features", ())
+    moderate = matcher.reader.read("a moderately sized partner api, which one?").answers
+    assert moderate.get("admin") != ("needed",)
+    assert matcher.reader.read("a forum that needs moderation, which one?").answers.get(
+        "admin"
+    ) == ("needed",)
+    normally = matcher.reader.read("what do people normally use for auth, which one?").answers
+    assert "data" not in normally
+
+
+def test_an_inflected_signal_is_still_that_signal(matcher: Matcher) -> None:
+    reading = matcher.reader.read("one editor writing for us, which framework?")
+    assert [signal.phrase for signal in reading.signals] == ["editors"]
 
 
 def test_signals_and_cues_are_read_with_abbreviations_spelled_out(kb: KnowledgeBase) -> None:

@@ -7,9 +7,10 @@ single-choice question the option with the longest signal found wins ("no admin"
 "admin"), then the option more of whose signals the message holds; two options tied on both
 leave the question unanswered rather than guess. A signal right after a negation ("no logins",
 "without an admin") indicates nothing: what it denies is read only by the options whose own
-signals say so ("no admin"). A one-word signal meets a word with its stem only if the word is
-not much shorter ("local" is not "localization"). The questionnaire's `choice_cues` ("which
-one", "should we use") say that the message asks which framework to pick.
+signals say so ("no admin"). A one-word signal meets a word with its stem only if the two
+share a base form ("reporting" meets "reports"; "local" is not "localization", nor
+"moderately" "moderation"). The questionnaire's `choice_cues` ("which one", "should we use")
+say that the message asks which framework to pick.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.knowledge import Option, Question, Questionnaire
-from bot.matching.text import stem, words
+from bot.matching.text import base_forms, stem, words
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,12 @@ def _negated(stems: tuple[str, ...], start: int, phrase_stems: tuple[str, ...]) 
     return any(word in NEGATIONS for word in stems[max(start - NEGATION_REACH, 0) : start])
 
 
-STEM_SLACK = 3
-"""Letters a message word may fall short of a one-word signal sharing its stem: the stemmer
-makes "localization" and "local" one stem, but "local" says nothing of translations."""
-
-
-def _same_word(message_word: str, signal: str) -> bool:
-    return len(message_word) >= len(signal) - STEM_SLACK
+def _same_word(message_word: str, signal_word: str) -> bool:
+    """Whether a message word sharing a one-word signal's stem is that word inflected: the
+    stemmer makes "localization" and "local", "moderately" and "moderation", "normally" and
+    "normalized" one stem, but none of them says what the other does; "orders" and "order",
+    "reporting" and "reports" share a base form."""
+    return bool({message_word, *base_forms(message_word)} & {signal_word, *base_forms(signal_word)})
 
 
 def contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
@@ -128,7 +128,9 @@ class ProjectReader:
                 if (
                     stems[start : start + size] == phrase_stems
                     and not _negated(stems, start, phrase_stems)
-                    and (size > 1 or _same_word(message_words[start], phrase))
+                    and (
+                        size > 1 or _same_word(message_words[start], self._message_words(phrase)[0])
+                    )
                 ):
                     found_for = longest[number]
                     phrases[number][option.id].add(phrase)
