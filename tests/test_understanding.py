@@ -85,6 +85,9 @@ def test_snowball_stems_word_forms_together() -> None:
         ("hi there, anybody around?", "greeting"),
         ("thanks so much, super handy", "thanks"),
         ("could you run me through the recommendation quiz thing", "questionnaire"),
+        ("hey bot, you there?", "greeting"),
+        ("who maintains you?", "about"),
+        ("ask me some questions and tell me which one to use", "questionnaire"),
     ],
 )
 def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:
@@ -365,6 +368,7 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "rails vs laravel for a new booking site with user accounts, which framework?",
         "recommend a good sci-fi book",
         "whats the nicest way to pick up kotlin when you mostly write python",
+        "conical flask or round bottom flask for the chem lab, which should i order",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
