@@ -28,8 +28,8 @@ FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
 checks it)."""
 FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
 """A fourth, written the same way (tests/test_fourth_tuning_set.py checks it)."""
-MIN_ON_TOPIC = 0.89
-"""The floor this suite holds today (89.8% on the test half). The target is 0.95: until it is
+MIN_ON_TOPIC = 0.91
+"""The floor this suite holds today (91.1% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}

@@ -13,6 +13,7 @@ import pytest
 from bot.advisor import lean
 from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_knowledge
 from bot.matching import Matcher, matcher_for
+from bot.matching.matcher import KEYWORD_BONUS
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
 from bot.matching.text import base_forms, clean_lines, clean_text, sentences, stem
@@ -500,3 +501,23 @@ def test_questions_on_the_newer_topics_find_their_entries(
     understood = matcher.understand(text)
     assert understood.kind == "answer", understood
     assert understood.match.best is not None and understood.match.best.entry.id == expected
+
+
+def test_naming_an_entrys_keyword_puts_that_entry_first(matcher: Matcher) -> None:
+    """One topical word among a long message's others ("blueprints") counts for little in the
+    overlap with whole phrasings; naming one of an entry's keywords lifts that entry."""
+    result = matcher.match(
+        "my lead mentioned blueprints today and i nodded along, what are they for"
+    )
+    assert result.alternatives[0].entry.id == "structuring-flask-apps"
+
+
+def test_a_keyword_bonus_is_shared_among_the_entries_that_list_it_and_capped(
+    matcher: Matcher, kb: KnowledgeBase
+) -> None:
+    index = {entry.id: number for number, entry in enumerate(kb.entries)}
+    bonus = matcher.keyword_bonus("alembic alembic flask-migrate blueprints")
+    assert bonus[index["migrations"]] == pytest.approx(KEYWORD_BONUS)
+    assert bonus[index["structuring-flask-apps"]] > 0
+    assert bonus.max() <= KEYWORD_BONUS
+    assert not matcher.keyword_bonus("what should we eat for lunch").any()

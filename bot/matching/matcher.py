@@ -10,9 +10,11 @@ Scoring a question against the knowledge fuses two signals (see README, "How mat
 
 A real message is several sentences of context around one question, so both signals score the
 whole message and each sentence, and an entry keeps its best. The fused score is
-`LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * 100 * cosine`; the best entry is the answer when
-it reaches the threshold and leads the runner-up by `MIN_MARGIN`. Every weight and threshold
-here was tuned on the tuning half of tests/data/slack_messages.yaml only (tests/evaluation.py).
+`LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * 100 * cosine`, plus `KEYWORD_BONUS` for an
+entry whose keywords the message names; the best entry is the answer when it reaches the
+threshold and leads the runner-up by `MIN_MARGIN`. Every weight and threshold here was tuned on
+the tuning side only (the tuning half of tests/data/slack_messages.yaml and the tuning sets;
+scripts/tune_matcher.py), never on the test half.
 """
 
 from __future__ import annotations
@@ -140,6 +142,14 @@ SENTENCE_LIFT = 0.5
 """How far a sentence scoring above its whole message lifts an entry towards the sentence's
 score (1: all the way, 0: the whole message alone counts)."""
 
+KEYWORD_BONUS = 2.0
+"""Points an entry gains when the message names one of its `keywords`, the curated terms of its
+topic ("admin" for the admin site, "alembic" for migrations); a keyword several entries list is
+shared among them, and an entry gains this much at most. The overlap compares a message's words
+with whole phrasings, where one topical word among a long message's others counts for little:
+"can someone explain the django admin to me" went to *What is Django*, whose phrasings hold
+every other word of it."""
+
 MIRROR_MARGIN = 15.0
 """Two mirror entries (the same topic for each framework, such as "When to choose Django" and
 "When to choose Flask") score alike for a message that names both frameworks, whose words they
@@ -228,6 +238,7 @@ class Matcher:
             for framework in kb.frameworks
         }
         self.mirrors = _mirror_entries(kb)
+        self._keywords = _keyword_index(kb)
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         self._other_stacks = [_stem_phrase(text) for text in kb.other_stacks]
         owners: list[int] = []
@@ -422,14 +433,13 @@ class Matcher:
         # give us") outbids the topic the message is about.
         best_parts = share * lexical.max(axis=0) + (1 - share) * 100 * semantic.max(axis=0)
         lift = np.maximum(best_parts - whole, 0.0)
-        scores = [float(score) for score in whole + SENTENCE_LIFT * lift]
+        fused = whole + SENTENCE_LIFT * lift + self.keyword_bonus(parts[0])
+        scores = [float(score) for score in fused]
         self._order_mirrors(scores, self.first_framework(parts[0]))
-        fused = [
-            (score, -index) for index, score in enumerate(scores) if score >= ALTERNATIVE_FLOOR
-        ]
+        kept = [(score, -index) for index, score in enumerate(scores) if score >= ALTERNATIVE_FLOOR]
         return [
             Candidate(self.kb.entries[-negative], round(score, 1))
-            for score, negative in heapq.nlargest(count, fused)
+            for score, negative in heapq.nlargest(count, kept)
         ]
 
     def scored_parts(self, cleaned: str) -> list[str]:
@@ -437,6 +447,19 @@ class Matcher:
         abbreviations spelled out and typos corrected."""
         parts = [self.corrected(self.expand(part)) for part in _parts(cleaned)]
         return [part for part in parts if content_words(part)]
+
+    def keyword_bonus(self, text: str) -> npt.NDArray[np.float32]:
+        """Per entry, what naming its keywords earns `text`: each keyword found gives its
+        entries an equal share of one, and KEYWORD_BONUS times that (at most one) is added."""
+        credit = np.zeros(len(self.kb.entries), dtype=np.float32)
+        found = tuple(stem(word) for word in content_words(text))
+        for start, first in enumerate(found):
+            for keyword, owners in self._keywords.get(first, ()):
+                if found[start : start + len(keyword)] == keyword:
+                    credit[list(owners)] += 1.0 / len(owners)
+        bonus: npt.NDArray[np.float32] = np.minimum(credit, 1.0, dtype=np.float32)
+        bonus *= np.float32(KEYWORD_BONUS)
+        return bonus
 
     def first_framework(self, text: str) -> str | None:
         """The id of the framework `text` names first (abbreviations spelled out), if any."""
@@ -487,6 +510,22 @@ def _mirror_entries(kb: KnowledgeBase) -> dict[str, list[tuple[int, int]]]:
                 if other_framework != framework:
                     mirrors.setdefault(framework, []).append((own, other))
     return mirrors
+
+
+def _keyword_index(
+    kb: KnowledgeBase,
+) -> dict[str, list[tuple[tuple[str, ...], tuple[int, ...]]]]:
+    """Each keyword's content-word stems and the entries that list it, by its first stem."""
+    owners: dict[tuple[str, ...], set[int]] = {}
+    for index, entry in enumerate(kb.entries):
+        for keyword in entry.keywords:
+            stems = tuple(stem(word) for word in content_words(keyword))
+            if stems:
+                owners.setdefault(stems, set()).add(index)
+    index_by_first: dict[str, list[tuple[tuple[str, ...], tuple[int, ...]]]] = {}
+    for stems, entries in owners.items():
+        index_by_first.setdefault(stems[0], []).append((stems, tuple(sorted(entries))))
+    return index_by_first
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
