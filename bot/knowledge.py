@@ -238,6 +238,11 @@ class KnowledgeFile(_Model):
         "framework is about that stack; one that names a framework too (coming from Rails, "
         "what is Django's ORM like?) is a question here.",
     )
+    home_languages: tuple[Text, ...] = Field(
+        default=(),
+        description="The frameworks' language (Python): a project description that names it "
+        "beside another stack is leaving that stack for one of the frameworks.",
+    )
     questionnaire: Questionnaire | None = None
 
 
@@ -255,6 +260,7 @@ class KnowledgeBase(_Model):
     anchors: tuple[str, ...] = ()
     elsewhere: tuple[str, ...] = ()
     other_stacks: tuple[str, ...] = ()
+    home_languages: tuple[str, ...] = ()
     assistant: Assistant | None = None
 
     def intent(self, intent_id: str) -> Intent:
@@ -714,6 +720,9 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         elsewhere=tuple(dict.fromkeys(e for parsed in files for e in parsed.content.elsewhere)),
         other_stacks=tuple(
             dict.fromkeys(e for parsed in files for e in parsed.content.other_stacks)
+        ),
+        home_languages=tuple(
+            dict.fromkeys(e for parsed in files for e in parsed.content.home_languages)
         ),
         assistant=assistants[0].item if assistants else None,
     )

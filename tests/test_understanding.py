@@ -521,3 +521,12 @@ def test_a_keyword_bonus_is_shared_among_the_entries_that_list_it_and_capped(
     assert bonus[index["structuring-flask-apps"]] > 0
     assert bonus.max() <= KEYWORD_BONUS
     assert not matcher.keyword_bonus("what should we eat for lunch").any()
+
+
+def test_a_project_leaving_another_stack_for_python_is_a_project(matcher: Matcher) -> None:
+    understood = matcher.understand(
+        "we're replacing our old php helpdesk: customer logins, ticket forms, a back office for"
+        " support staff. 3 devs. which python framework should we pick?"
+    )
+    assert understood.kind == "project"
+    assert matcher.understand("rails vs laravel for a helpdesk, which one?").kind == "not-sure"

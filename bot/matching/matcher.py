@@ -241,6 +241,7 @@ class Matcher:
         self._keywords = _keyword_index(kb)
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         self._other_stacks = [_stem_phrase(text) for text in kb.other_stacks]
+        self._home = [_stem_phrase(text) for text in kb.home_languages]
         owners: list[int] = []
         texts: list[str] = []
         for index, entry in enumerate(kb.entries):
@@ -303,6 +304,15 @@ class Matcher:
             contains(stems, phrase) for phrase in self._other_stacks
         )
 
+    def leaving_another_stack(self, text: str) -> bool:
+        """Whether `text`, naming nothing of another world, names the frameworks' language
+        (the knowledge's `home_languages`) beside another stack: "rewriting our php booking
+        system... which python framework?" leaves PHP and asks which of the two to move to."""
+        stems = _stem_phrase(self.expand(text))
+        return not any(contains(stems, phrase) for phrase in self._elsewhere) and any(
+            contains(stems, name) for name in self._home
+        )
+
     def weighs_other_things(self, text: str) -> bool:
         """Whether `text` weighs two things against each other ("postgres or mysql", "kafka vs
         rabbitmq") neither of which is an anchor of this knowledge: the question is that
@@ -334,7 +344,7 @@ class Matcher:
         anchored = self.anchored(whole)
         if (
             reading.asks_choice
-            and not self.elsewhere(whole)
+            and (not self.elsewhere(whole) or self.leaving_another_stack(whole))
             and (
                 # Unanchored, the choice asked about may be between products the knowledge
                 # does not know ("hubspot or salesforce?").
