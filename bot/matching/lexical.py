@@ -226,12 +226,13 @@ class LexicalScorer:
         """`word`, or the known word it is most likely a typo of. Words of five letters or more
         may be one edit away from it (two from eight letters); four-letter words are corrected
         to function words only ("waht" -> "what"), since one edit turns one short word into
-        another ("cool" -> "tool", "next" -> "test"). A real word ("slack", "flash") is kept."""
+        another ("cool" -> "tool", "next" -> "test"). A real word ("slack", "flash", "cost") is
+        kept."""
         if word in self.known_words or word in STOPWORDS or stem(word) in self._postings:
             return word
+        if len(word) >= 4 and self._is_real_word(word):
+            return word
         if len(word) >= 5:
-            if self._is_real_word(word):
-                return word
             lexicon, edits = self._lexicon, 1 if len(word) < 8 else 2
         elif len(word) == 4:
             lexicon, edits = _STOPWORD_LEXICON, 1
