@@ -61,6 +61,8 @@ PLANNED_ENTRY_IDS = (
     "structuring-flask-apps",
     "large-team-maintenance",
     "migrating-flask-to-django",
+    "url-routing",
+    "request-lifecycle",
 )
 
 # Entries added for everyday practice questions: held to the stricter bar the curators set for
