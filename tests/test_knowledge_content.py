@@ -63,6 +63,8 @@ PLANNED_ENTRY_IDS = (
     "migrating-flask-to-django",
     "caching",
     "settings-and-secrets",
+    "url-routing",
+    "request-lifecycle",
 )
 
 # Entries added for everyday practice questions: held to the stricter bar the curators set for
