@@ -318,6 +318,7 @@ def test_real_words_are_not_corrected_into_knowledge_words(matcher: Matcher) -> 
     assert matcher.lexical.correct("slack") == "slack"
     assert matcher.lexical.correct("flash") == "flash"
     assert matcher.lexical.correct("djnago") == "django"
+    assert matcher.lexical.correct("cost") == "cost", "a four-letter word, not a typo of 'most'"
 
 
 def test_abbreviations_are_spelled_out_from_the_knowledge(

@@ -36,7 +36,7 @@ _FUNCTION_WORDS = """
     a about actually after all also am an and any anybody anyone are as at be been being both
     but by can could did do does doing done each else even ever exactly for from get gets got
     had has have having he hello help her here hey hi hiya his how i if in into is it its just
-    let lets like me might more most much must my need needs no not now of ok okay on one or
+    let lets like me might more most much must my need needs no not now of ok okay on one ones or
     our out over please pls plz really should so some someone something still such sure than
     thank thanks that the their them then there these they thing things this those thx to too
     u us very vs versus via want was way we well were what whats where whether which while whom
