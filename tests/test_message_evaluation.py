@@ -28,11 +28,10 @@ FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
 checks it)."""
 FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
 """A fourth, written the same way (tests/test_fourth_tuning_set.py checks it)."""
-MIN_ON_TOPIC = 0.90
-"""The floor this suite holds today (90.4% on the test half: 91.1% before four entries for
-questions no entry answered, which cost one message; relabelling for them, done blind to the
-bot's answers, changed no label). The target is 0.95: until it is reached, matching stays an
-open issue; raise this as the figure rises, never lower it for a change to the matcher."""
+MIN_ON_TOPIC = 0.92
+"""The floor this suite holds today (92.4% on the test half). The target is 0.95: until it is
+reached, matching stays an open issue; raise this as the figure rises, never lower it for a
+change to the matcher (four entries for questions no entry answered once cost it a message)."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}
 

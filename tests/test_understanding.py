@@ -12,7 +12,7 @@ import pytest
 
 from bot.advisor import lean
 from bot.knowledge import KnowledgeBase, KnowledgeError, fill_commands, load_knowledge
-from bot.matching import Matcher, matcher_for
+from bot.matching import Matcher, matcher_for, retrieval
 from bot.matching.matcher import KEYWORD_BONUS
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
@@ -531,3 +531,26 @@ def test_a_project_leaving_another_stack_for_python_is_a_project(matcher: Matche
     )
     assert understood.kind == "project"
     assert matcher.understand("rails vs laravel for a helpdesk, which one?").kind == "not-sure"
+
+
+def test_bm25_over_an_entrys_whole_wording_breaks_a_near_tie(matcher: Matcher) -> None:
+    """Phrasing by phrasing, "the api" ties REST APIs with SPA front ends; all of the SPA
+    entry's wording together says more about a front end on a Django API."""
+    understood = matcher.understand(
+        "could we use django only as the api and put a vue front end on top of it"
+    )
+    assert understood.kind == "answer"
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id == "spa-frontends"
+
+
+def test_the_bm25_shortfall_spares_the_best_entry_and_never_raises_a_score(
+    matcher: Matcher, kb: KnowledgeBase
+) -> None:
+    stems = [stem(word) for word in ("alembic", "migrations", "flask")]
+    shortfall = matcher.retrieval.shortfall(stems)
+    assert shortfall.max() == 0.0
+    assert shortfall.min() >= -retrieval.WEIGHT
+    assert kb.entries[int(shortfall.argmax())].id == "migrations"
+    assert not matcher.retrieval.shortfall([]).any()
+    assert not matcher.retrieval.shortfall(["zzyzx"]).any()

@@ -11,7 +11,8 @@ Scoring a question against the knowledge fuses two signals (see README, "How mat
 A real message is several sentences of context around one question, so both signals score the
 whole message and each sentence, and an entry keeps its best. The fused score is
 `LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * 100 * cosine`, plus `KEYWORD_BONUS` for an
-entry whose keywords the message names; the best entry is the answer when it reaches the
+entry whose keywords the message names, less what BM25 over each entry's whole wording puts it
+behind the best (retrieval.py); the best entry is the answer when it reaches the
 threshold and leads the runner-up by `MIN_MARGIN`. Every weight and threshold here was tuned on
 the tuning side only (the tuning half of tests/data/slack_messages.yaml and the tuning sets;
 scripts/tune_matcher.py), never on the test half.
@@ -34,6 +35,7 @@ from bot.knowledge import Entry, Intent, KnowledgeBase
 from bot.matching.intents import IntentMatch, IntentMatcher
 from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
+from bot.matching.retrieval import EntryRetrieval
 from bot.matching.semantic import SentenceEncoder, Vectors, columns, cosine, shared_encoder
 from bot.matching.text import (
     STOPWORDS,
@@ -239,6 +241,7 @@ class Matcher:
         }
         self.mirrors = _mirror_entries(kb)
         self._keywords = _keyword_index(kb)
+        self.retrieval = EntryRetrieval(kb)
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         self._other_stacks = [_stem_phrase(text) for text in kb.other_stacks]
         self._home = [_stem_phrase(text) for text in kb.home_languages]
@@ -443,7 +446,12 @@ class Matcher:
         # give us") outbids the topic the message is about.
         best_parts = share * lexical.max(axis=0) + (1 - share) * 100 * semantic.max(axis=0)
         lift = np.maximum(best_parts - whole, 0.0)
-        fused = whole + SENTENCE_LIFT * lift + self.keyword_bonus(parts[0])
+        fused = (
+            whole
+            + SENTENCE_LIFT * lift
+            + self.keyword_bonus(parts[0])
+            + self.retrieval.shortfall([stem(word) for word in content_words(parts[0])])
+        )
         scores = [float(score) for score in fused]
         self._order_mirrors(scores, self.first_framework(parts[0]))
         kept = [(score, -index) for index, score in enumerate(scores) if score >= ALTERNATIVE_FLOOR]

@@ -262,7 +262,14 @@ def answerable(kb: KnowledgeBase, index: int = 0) -> tuple[Entry, str]:
     raise AssertionError("the matcher answers no phrasing of any entry with that entry")
 
 
-VAGUE_QUESTIONS = ["framework", "which framework", "web framework", "tell me about frameworks"]
+VAGUE_QUESTIONS = [
+    "framework",
+    "which framework",
+    "web framework",
+    "tell me about frameworks",
+    "frameworks in general",
+    "thoughts on frameworks",
+]
 
 
 def vague_question(kb: KnowledgeBase) -> str:
