@@ -89,6 +89,10 @@ def test_snowball_stems_word_forms_together() -> None:
         ("hey bot, you there?", "greeting"),
         ("who maintains you?", "about"),
         ("ask me some questions and tell me which one to use", "questionnaire"),
+        (
+            "could you ask me some questions to help us decide which framework we should use",
+            "questionnaire",
+        ),
     ],
 )
 def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str) -> None:

@@ -24,8 +24,10 @@ from bot.matching.text import STOPWORDS, stem, words
 MAX_OTHER_WORDS = 1
 """Content words a message may hold beyond its intent's vocabulary ("thanks @bob" counts one)."""
 
-MAX_INTENT_WORDS = 12
-"""Longer messages are questions or descriptions, never small talk."""
+MAX_INTENT_WORDS = 16
+"""Longer messages are questions or descriptions, never small talk. Polite requests run long
+("could you ask me some questions to help us decide which framework we should use" is 15
+words); that every content word be the intent's (MAX_OTHER_WORDS) is the stronger guard."""
 
 CHARACTER_SHARE = 0.5
 """Share of an intent's score from character similarity; the rest is semantic similarity."""
