@@ -16,7 +16,7 @@ from bot.matching import Matcher, matcher_for, retrieval
 from bot.matching.matcher import KEYWORD_BONUS
 from bot.matching.reading import ProjectReader
 from bot.matching.semantic import StaticEncoder
-from bot.matching.text import base_forms, clean_lines, clean_text, sentences, stem
+from bot.matching.text import base_forms, clean_lines, clean_text, sentences, stem, words
 
 HOSTILE_MESSAGES = {
     "emoji runs": ":a:" * 14_000,
@@ -558,3 +558,17 @@ def test_the_bm25_shortfall_spares_the_best_entry_and_never_raises_a_score(
     assert kb.entries[int(shortfall.argmax())].id == "migrations"
     assert not matcher.retrieval.shortfall([]).any()
     assert not matcher.retrieval.shortfall(["zzyzx"]).any()
+
+
+def test_n_plus_1_is_one_word() -> None:
+    assert words("n+1 queries, 1 + 1") == ["nplus1", "queries", "1", "1"]
+
+
+def test_a_question_about_n_plus_1_queries_finds_the_entry_that_names_them(
+    matcher: Matcher,
+) -> None:
+    understood = matcher.understand(
+        "our flask-sqlalchemy app has an n+1 problem on the list page, how do we spot it"
+    )
+    assert understood.match.best is not None
+    assert understood.match.best.entry.id == "debugging-tools"

@@ -84,9 +84,12 @@ def sentences(cleaned: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(cleaned) if part.strip()]
 
 
+_JOINED_BY_PLUS = re.compile(r"(?<=\w)\+(?=\w)")
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words without punctuation, every word kept."""
-    return utils.default_process(text).split()
+    """Lower-cased words without punctuation, every word kept; "n+1" is one word ("nplus1")."""
+    return utils.default_process(_JOINED_BY_PLUS.sub("plus", text)).split()
 
 
 def content_words(text: str) -> list[str]:
