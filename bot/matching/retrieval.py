@@ -30,7 +30,8 @@ K1 = 1.2
 B = 0.75
 """BM25's usual term-frequency saturation and length normalisation (Lucene's defaults)."""
 
-# bm25s logs its indexing progress at INFO; the matcher is built at every knowledge load.
+# bm25s sets its own logger to DEBUG and logs every index it builds; a matcher is built at every
+# knowledge load, and a debug log of the bot should not fill with it.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
