@@ -65,6 +65,7 @@ PLANNED_ENTRY_IDS = (
     "settings-and-secrets",
     "url-routing",
     "request-lifecycle",
+    "multi-tenancy",
 )
 
 # Entries added for everyday practice questions: held to the stricter bar the curators set for

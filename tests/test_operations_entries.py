@@ -27,6 +27,11 @@ def matcher(kb: KnowledgeBase) -> Matcher:
             "sitting in settings.py in the repo?",
             "settings-and-secrets",
         ),
+        (
+            "we are about to sell our app to a bunch of companies, how do we keep each one's "
+            "data separate in django",
+            "multi-tenancy",
+        ),
     ],
 )
 def test_a_realistic_question_reaches_its_entry(
