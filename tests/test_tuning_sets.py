@@ -1,7 +1,9 @@
-"""The third tuning set, tests/data/fresh_tuning_messages.yaml: written fresh before the knowledge
-was read, labelled afterwards, and tuned on (scripts/tune_matcher.py) but never tested on. These
-checks keep it realistic and labelled, and keep it apart from the test half of
-tests/data/slack_messages.yaml. Failures give counts only, never the test half's texts."""
+"""The tuning sets written before their writers read the knowledge: the third,
+tests/data/fresh_tuning_messages.yaml, and the fourth, tests/data/fourth_tuning_messages.yaml
+(labelled from the entry titles alone). Both are tuned on (scripts/tune_matcher.py) but never
+tested on. These checks keep them realistic and labelled, and keep them apart from the test half
+of tests/data/slack_messages.yaml (and the fourth from every other set). Failures give counts
+only, never the test half's texts."""
 
 from __future__ import annotations
 
@@ -18,46 +20,68 @@ from bot.matching.text import clean_lines, sentences
 
 DATA = Path(__file__).parent / "data"
 FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
+FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
+MORE_TUNING = DATA / "more_tuning_messages.yaml"
 MESSAGES = DATA / "slack_messages.yaml"
 LEANS = {"django", "flask", "either"}
+
+SETS = {
+    # name: (file, at least this many messages, project descriptions, small-talk messages)
+    "fresh": (FRESH_TUNING, 180, 20, 10),
+    "fourth": (FOURTH_TUNING, 110, 15, 8),
+}
 
 
 def normalise(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-@pytest.fixture(scope="module")
-def fresh() -> list[Case]:
-    return evaluation.load_cases(FRESH_TUNING)
+def shared_with(cases: list[Case], others: list[Case]) -> int:
+    texts = {normalise(case.text) for case in others}
+    return sum(normalise(case.text) in texts for case in cases)
 
 
-def test_the_fresh_set_is_large_realistic_and_labelled(
-    fresh: list[Case], kb: KnowledgeBase
-) -> None:
-    assert len(fresh) >= 180
-    assert len({normalise(case.text) for case in fresh}) == len(fresh), "duplicates"
-    long = [case for case in fresh if len(sentences(clean_lines(case.text))) >= 2]
-    assert len(long) >= len(fresh) / 3, f"only {len(long)} messages have several sentences"
+@pytest.mark.parametrize("name", SETS)
+def test_the_set_is_large_realistic_and_labelled(name: str, kb: KnowledgeBase) -> None:
+    path, at_least, projects, intents = SETS[name]
+    cases = evaluation.load_cases(path)
+    assert len(cases) >= at_least
+    assert len({normalise(case.text) for case in cases}) == len(cases), "duplicates"
+    long = [case for case in cases if len(sentences(clean_lines(case.text))) >= 2]
+    assert len(long) >= len(cases) / 3, f"only {len(long)} messages have several sentences"
     labels = (
         {entry.id for entry in kb.entries}
         | {INTENT_PREFIX + intent.id for intent in kb.intents}
         | {OFF_TOPIC, PROJECT}
     )
-    unknown = {case.expect for case in fresh} - labels
+    unknown = {case.expect for case in cases} - labels
     assert not unknown, f"labels that are neither entries, intents, project nor none: {unknown}"
-    bad_leans = [case.text for case in fresh if case.expect == PROJECT and case.lean not in LEANS]
+    bad_leans = [case.text for case in cases if case.expect == PROJECT and case.lean not in LEANS]
     assert not bad_leans, f"project descriptions without a lean: {bad_leans}"
-    kinds = Counter(case.expect.split(":")[0] for case in fresh)
-    assert 0.2 <= kinds[OFF_TOPIC] / len(fresh) <= 0.3, "roughly a quarter is off-topic"
-    assert kinds[PROJECT] >= 20 and kinds["intent"] >= 10
+    kinds = Counter(case.expect.split(":")[0] for case in cases)
+    assert 0.2 <= kinds[OFF_TOPIC] / len(cases) <= 0.3, "roughly a quarter is off-topic"
+    assert kinds[PROJECT] >= projects and kinds["intent"] >= intents
     phrasings = {normalise(p) for entry in kb.entries for p in entry.phrasings}
-    copies = [case.text for case in fresh if normalise(case.text) in phrasings]
+    copies = [case.text for case in cases if normalise(case.text) in phrasings]
     assert not copies, f"messages copied from the knowledge's phrasings: {copies}"
 
 
-def test_no_fresh_tuning_message_is_a_test_message(fresh: list[Case]) -> None:
-    test_texts = {
-        normalise(case.text) for case in evaluation.split(evaluation.load_cases(MESSAGES), "test")
+@pytest.mark.parametrize("name", SETS)
+def test_no_tuning_message_is_a_test_message(name: str) -> None:
+    test_half = evaluation.split(evaluation.load_cases(MESSAGES), "test")
+    shared = shared_with(evaluation.load_cases(SETS[name][0]), test_half)
+    assert shared == 0, f"{shared} {name} tuning messages are in the test half"
+
+
+def test_the_fourth_set_is_new_next_to_the_other_tuning_sets() -> None:
+    fourth = evaluation.load_cases(FOURTH_TUNING)
+    others = {
+        "the tuning half of slack_messages.yaml": evaluation.split(
+            evaluation.load_cases(MESSAGES), "tuning"
+        ),
+        MORE_TUNING.name: evaluation.load_cases(MORE_TUNING),
+        FRESH_TUNING.name: evaluation.load_cases(FRESH_TUNING),
     }
-    shared = sum(normalise(case.text) in test_texts for case in fresh)
-    assert shared == 0, f"{shared} fresh tuning messages are in the test half"
+    for name, cases in others.items():
+        shared = shared_with(fourth, cases)
+        assert shared == 0, f"{shared} fourth tuning messages are also in {name}"

@@ -497,12 +497,38 @@ def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
             "how can i see which sql queries a flask page ran, like django's toolbar",
             "debugging-tools",
         ),
+        (
+            "our analytics page in django runs the same heavy aggregate on every request, "
+            "can we keep the result in redis for ten minutes?",
+            "caching",
+        ),
+        (
+            "in django where do people keep the secret key and db password so they aren't "
+            "sitting in settings.py in the repo?",
+            "settings-and-secrets",
+        ),
+        (
+            "we are about to sell our app to a bunch of companies, how do we keep each one's "
+            "data separate in django",
+            "multi-tenancy",
+        ),
+        (
+            "in django where do i declare which url goes to which view? in flask i just "
+            "decorate the function",
+            "url-routing",
+        ),
+        (
+            "im getting RuntimeError: Working outside of application context when my cron "
+            "script touches the db, what gives",
+            "request-lifecycle",
+        ),
     ],
 )
 def test_questions_on_the_newer_topics_find_their_entries(
     matcher: Matcher, text: str, expected: str
 ) -> None:
-    """Questions written for this test (in no data file) on the gaps the third tuning set listed."""
+    """Questions written for this test (in no data file) on the gaps the tuning sets listed,
+    each worded unlike its entry's phrasings."""
     understood = matcher.understand(text)
     assert understood.kind == "answer", understood
     assert understood.match.best is not None and understood.match.best.entry.id == expected

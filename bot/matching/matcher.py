@@ -296,24 +296,20 @@ class Matcher:
             contains(stems, reference) for reference in _REFERENCE_STEMS
         ) and not self.weighs_other_things(text)
 
-    def elsewhere(self, text: str) -> bool:
+    def elsewhere(self, text: str, *, project: bool = False) -> bool:
         """Whether `text` names something of another world (the knowledge's `elsewhere`), or
         another web stack (`other_stacks`) and neither framework: "coming from rails, how do
-        django migrations work?" is a question here."""
+        django migrations work?" is a question here. Read as a `project` description, another
+        stack beside the frameworks' language (`home_languages`) is what the project leaves:
+        "rewriting our php booking system... which python framework?" asks which of the two to
+        move to."""
         stems = _stem_phrase(self.expand(text))
         if any(contains(stems, phrase) for phrase in self._elsewhere):
             return True
+        if project and any(contains(stems, name) for name in self._home):
+            return False
         return self.first_framework(text) is None and any(
             contains(stems, phrase) for phrase in self._other_stacks
-        )
-
-    def leaving_another_stack(self, text: str) -> bool:
-        """Whether `text`, naming nothing of another world, names the frameworks' language
-        (the knowledge's `home_languages`) beside another stack: "rewriting our php booking
-        system... which python framework?" leaves PHP and asks which of the two to move to."""
-        stems = _stem_phrase(self.expand(text))
-        return not any(contains(stems, phrase) for phrase in self._elsewhere) and any(
-            contains(stems, name) for name in self._home
         )
 
     def weighs_other_things(self, text: str) -> bool:
@@ -347,7 +343,7 @@ class Matcher:
         anchored = self.anchored(whole)
         if (
             reading.asks_choice
-            and (not self.elsewhere(whole) or self.leaving_another_stack(whole))
+            and not self.elsewhere(whole, project=True)
             and (
                 # Unanchored, the choice asked about may be between products the knowledge
                 # does not know ("hubspot or salesforce?").

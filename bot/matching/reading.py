@@ -95,15 +95,22 @@ class ProjectReader:
     def __init__(self, questionnaire: Questionnaire, aliases: Mapping[str, str]) -> None:
         self._aliases = aliases
         self._questions = questionnaire.questions
-        self._signals: dict[str, list[tuple[int, Option, str, tuple[str, ...]]]] = defaultdict(list)
+        self._signals: dict[str, list[tuple[int, Option, str, tuple[str, ...], str]]] = defaultdict(
+            list
+        )
+        """By first stem: the question's number, the option, the signal, its stems and its first
+        word as a message's would read (what a one-word signal's inflections are checked on)."""
         # Signals and cues are read as messages are, abbreviations spelled out: a cue "flask or
         # dj" must meet a message whose "dj" was read as "django".
         for number, question in enumerate(questionnaire.questions):
             for option in question.options:
                 for signal in option.signals:
-                    stems = self._message_stems(signal)
-                    if stems:
-                        self._signals[stems[0]].append((number, option, signal, stems))
+                    signal_words = self._message_words(signal)
+                    if signal_words:
+                        stems = tuple(stem(word) for word in signal_words)
+                        self._signals[stems[0]].append(
+                            (number, option, signal, stems, signal_words[0])
+                        )
         self._cues: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for cue in questionnaire.choice_cues:
             stems = self._message_stems(cue)
@@ -123,14 +130,12 @@ class ProjectReader:
         phrases: list[dict[str, set[str]]] = [defaultdict(set) for _ in self._questions]
         asks = False
         for start, first in enumerate(stems):
-            for number, option, phrase, phrase_stems in self._signals.get(first, ()):
+            for number, option, phrase, phrase_stems, phrase_word in self._signals.get(first, ()):
                 size = len(phrase_stems)
                 if (
                     stems[start : start + size] == phrase_stems
                     and not _negated(stems, start, phrase_stems)
-                    and (
-                        size > 1 or _same_word(message_words[start], self._message_words(phrase)[0])
-                    )
+                    and (size > 1 or _same_word(message_words[start], phrase_word))
                 ):
                     found_for = longest[number]
                     phrases[number][option.id].add(phrase)
