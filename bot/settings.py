@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     instance may (the durable inbox)."""
     inbox_sweep_seconds: float = Field(default=15.0, gt=0)
     """How often an instance looks for acknowledged mentions and DMs nobody answered."""
+    answer_process: bool = True
+    """HTTP mode: each web worker answers mentions and DMs in a process beside it, so that an
+    answer never delays an acknowledgement (one more process per worker, about 165 MB). Off:
+    the worker answers them in its own threads."""
     digest_channel: str | None = None
     """The channel id (C…/G…) the curators' weekly digest is posted in. Unset: each of
     CURATOR_IDS gets it in their DM; neither set: no digest."""

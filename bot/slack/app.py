@@ -36,6 +36,7 @@ from bot.slack.platform.installations import RememberingInstallationStore
 from bot.slack.platform.messenger import Slack
 from bot.slack.platform.redelivery import (
     EventDeduplicator,
+    HandOver,
     InMemoryDeduplicator,
     SkipRedeliveredEvents,
 )
@@ -97,8 +98,15 @@ def create_app(
     *,
     dedupe: EventDeduplicator | None = None,
     store: Store | None = None,
+    hand_over: HandOver | None = None,
+    answering_only: bool = False,
 ) -> App:
     """The Bolt app for `settings`, with every surface registered.
+
+    With `hand_over`, the mentions and DMs it claims in the inbox are handed to an answer
+    process (bot/slack/serving/answer_process.py) instead of answered here; `answering_only`
+    is the answer process's own app: it answers what it is handed, and leaves the inbox sweep
+    and the weekly digest to the web workers.
 
     The knowledge is loaded from KNOWLEDGE_DIR unless given (raises KnowledgeError); the store
     is opened on DATABASE_URL (SQLite in DATA_DIR by default) unless given, and the app closes
@@ -151,7 +159,10 @@ def create_app(
         **options,
     )
     live.follow(store, settings.knowledge_sync_seconds)  # reloads made on other instances
-    register_listeners(app, app_context)
+    register_listeners(app, app_context, hand_over)
+    _APP_CONTEXTS[app] = app_context
+    if answering_only:
+        return app
     # Mentions, DMs and shortcuts acknowledged by a process that died before answering them.
     sweeper = InboxSweeper(app, store, app_context.answers, settings.inbox_sweep_seconds)
     store.when_closed(sweeper.stop)
@@ -160,7 +171,6 @@ def create_app(
     if digest is not None:
         store.when_closed(digest.stop)
     store.report_health_every(settings.health_report_seconds)  # for /healthz on any instance
-    _APP_CONTEXTS[app] = app_context
     return app
 
 
@@ -247,10 +257,17 @@ def oauth_settings(settings: Settings, store: Store, client: WebClient) -> OAuth
     return oauth
 
 
-def register_listeners(app: App, app_context: AppContext) -> None:
+def register_listeners(
+    app: App, app_context: AppContext, hand_over: HandOver | None = None
+) -> None:
     """Every surface, and the event deduplication in front of them."""
     app.use(
-        SkipRedeliveredEvents(app_context.dedupe, app_context.store, shortcuts=MESSAGE_SHORTCUTS)
+        SkipRedeliveredEvents(
+            app_context.dedupe,
+            app_context.store,
+            shortcuts=MESSAGE_SHORTCUTS,
+            hand_over=hand_over,
+        )
     )
     listeners.register(app)
     call_matchers_with_body(app)

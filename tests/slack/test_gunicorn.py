@@ -53,7 +53,7 @@ def test_the_procfile_runs_gunicorn_on_port_and_socket_mode_as_a_worker() -> Non
     web = procfile_command("web")
     assert web.startswith("gunicorn ")
     assert "--bind :$PORT" in web
-    assert "'bot.slack.serving.wsgi:create_wsgi_app()'" in web
+    assert "'bot.slack.serving.wsgi:create_wsgi_app(answer_process=True)'" in web
     assert procfile_command("worker") == "python -m bot serve"
 
 

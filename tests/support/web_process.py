@@ -141,7 +141,7 @@ class WebProcess:
         its shutdown (no listener finishes, no buffered record is written)."""
         if self._process is None:
             return
-        doomed = [self._process.pid, *_children(self._process.pid)]
+        doomed = [self._process.pid, *_descendants(self._process.pid)]
         for pid in doomed:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -182,14 +182,19 @@ class WebProcess:
         self._stderr.close()
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (gunicorn's workers), from /proc."""
-    found = []
+def _descendants(pid: int) -> list[int]:
+    """The processes `pid` started and theirs (gunicorn's workers, their answer processes),
+    from /proc."""
+    parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: list[int] = []
+    level = [pid]
+    while level:
+        level = [child for child, parent in parents.items() if parent in level]
+        found.extend(level)
     return found

@@ -50,6 +50,12 @@ DELIVERY_KEY = "delivery"
 REDELIVERED_KEY = "inbox_redelivery"
 """Set (to the leased `Unfinished` row) in the context of a delivery the sweeper dispatches
 from the inbox."""
+HANDED_OVER_KEY = "inbox_handed_over"
+"""Set (to its `Delivery`) in the context of a delivery a web worker claimed and handed to its
+answer process (bot/slack/serving/answer_process.py), which dispatches it."""
+
+HandOver = Callable[[dict[str, Any], "Delivery"], bool]
+"""Give a claimed delivery to the answer process; False: answer it in this process."""
 
 
 @dataclass(frozen=True)
@@ -197,10 +203,12 @@ class SkipRedeliveredEvents(Middleware):
         store: Store | None = None,
         *,
         shortcuts: Iterable[str] = (),
+        hand_over: HandOver | None = None,
     ) -> None:
         self.dedupe = dedupe
         self.store = store
         self.shortcuts = frozenset(shortcuts)
+        self.hand_over = hand_over
         self._durable = True
         self._mode_lock = threading.Lock()
 
@@ -219,6 +227,10 @@ class SkipRedeliveredEvents(Middleware):
         if swept is not None:
             req.context[DELIVERY_KEY] = Delivery.swept(swept)
             return next()
+        handed = req.context.get(HANDED_OVER_KEY)
+        if isinstance(handed, Delivery) and handed.inbox_id == event_id:
+            req.context[DELIVERY_KEY] = handed
+            return next()
         if self.store is not None and kept_in_inbox(body.get("event")):
             team = body.get("team_id")
             acceptance = self.store.accept_delivery(
@@ -227,7 +239,10 @@ class SkipRedeliveredEvents(Middleware):
             self._note_mode(durable=acceptance is not Acceptance.UNAVAILABLE)
             if acceptance is Acceptance.NEW:
                 self.dedupe.first_delivery(event_id)  # for when the database goes away
-                req.context[DELIVERY_KEY] = Delivery.claimed(event_id, retry=retry is not None)
+                delivery = Delivery.claimed(event_id, retry=retry is not None)
+                if self.hand_over is not None and self.hand_over(body, delivery):
+                    return BoltResponse(status=200, body="")  # answered by the answer process
+                req.context[DELIVERY_KEY] = delivery
                 return next()
             if acceptance is Acceptance.DUPLICATE:
                 self.dedupe.first_delivery(event_id)

@@ -127,7 +127,9 @@ def serve_http(settings: Settings) -> int:
     if check.rejected:
         return _fail(startup_line("HTTP mode", check), EXIT_USAGE)
     try:
-        _Gunicorn(partial(create_wsgi_app, settings), gunicorn_options(settings)).run()
+        _Gunicorn(
+            partial(create_wsgi_app, settings, answer_process=True), gunicorn_options(settings)
+        ).run()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else EXIT_ERROR
     return EXIT_OK

@@ -31,6 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.settings import Settings, SettingsError, check_credentials
 from bot.slack.app import create_app, open_store
 from bot.slack.platform.token_check import TokenCheck, TokenStatus
+from bot.slack.serving.answer_process import AnswerProcess
 from bot.store import Health, SharedHealth, Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
 """Slack's largest payloads (a full modal state) are far below this."""
+ANSWER_PROCESS_BOOT_SECONDS = 20.0
+"""How long a worker waits, once its own app is built, for its answer process to be ready
+before it serves anyway (answering in its own threads until then)."""
 MAX_CLOCK_SKEW_SECONDS = 300
 """Slack's rule, as Bolt applies it: a request timestamp further from now is refused."""
 
@@ -271,12 +275,20 @@ def _describe(environ: WSGIEnvironment) -> str:
 
 
 def create_wsgi_app(
-    settings: Settings | None = None, *, store: Store | None = None
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    answer_process: bool = False,
 ) -> SlackWsgiApp:
     """The WSGI app for `settings` (default: read from the environment), as the Procfile runs
-    it: `gunicorn 'bot.slack.serving.wsgi:create_wsgi_app()'`. Raises SettingsError (one line naming
-    the variable) when the HTTP credentials are missing: the signing secret, and the bot token
-    unless the OAuth install (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) provides tokens."""
+    it: `gunicorn 'bot.slack.serving.wsgi:create_wsgi_app(answer_process=True)'`. Raises
+    SettingsError (one line naming the variable) when the HTTP credentials are missing: the
+    signing secret, and the bot token unless the OAuth install (SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET) provides tokens.
+
+    With `answer_process` (and ANSWER_PROCESS not turned off), mentions and DMs are answered by
+    a process beside this one (bot/slack/serving/answer_process.py), so that answering them
+    never delays an acknowledgement here."""
     settings = settings if settings is not None else Settings()
     settings.configure_logging()
     problem = check_credentials(settings.model_copy(update={"slack_app_token": None}))
@@ -286,11 +298,23 @@ def create_wsgi_app(
     if store is None:
         store = open_store(settings)
         atexit.register(store.close)
-    app = create_app(settings, store=store)
+    answers = AnswerProcess(settings) if answer_process and settings.answer_process else None
+    if answers is not None:
+        answers.start()
+        atexit.register(answers.stop)
+    app = create_app(settings, store=store, hand_over=answers.hand_over if answers else None)
+    if answers is not None and not answers.ready(ANSWER_PROCESS_BOOT_SECONDS):
+        log.warning(
+            "The answer process is not ready after %ss: this worker answers until it is",
+            ANSWER_PROCESS_BOOT_SECONDS,
+        )
     token = TokenStatus(None if settings.oauth else app.client)
 
     def stop() -> None:
         token.stop()
+        if answers is not None:
+            atexit.unregister(answers.stop)
+            answers.stop()
         if opened:
             atexit.unregister(store.close)
             store.close()
