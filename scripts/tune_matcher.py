@@ -1,7 +1,7 @@
 """Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only
 (and the extra tuning sets, tests/data/more_tuning_messages.yaml,
-tests/data/fresh_tuning_messages.yaml and tests/data/fourth_tuning_messages.yaml, none of which
-is tested on).
+tests/data/fresh_tuning_messages.yaml, tests/data/fourth_tuning_messages.yaml and
+tests/data/fifth_tuning_messages.yaml, none of which is tested on).
 
     .venv/bin/python scripts/tune_matcher.py [--show-misses]
     .venv/bin/python scripts/tune_matcher.py --sweep UNANCHORED_EXTRA=0,10,15,20
@@ -32,6 +32,8 @@ FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
 """A third, written before the knowledge was read, all of it on the tuning side too."""
 FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
 """A fourth, written the same way."""
+FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
+"""A fifth, by two writers in two styles, written the same way."""
 
 GRID = {
     "UNKNOWN_WORD_SHARE": [0.2, 0.5, 0.7],
@@ -57,6 +59,7 @@ def main() -> int:
         *evaluation.load_cases(MORE_TUNING),
         *evaluation.load_cases(FRESH_TUNING),
         *evaluation.load_cases(FOURTH_TUNING),
+        *evaluation.load_cases(FIFTH_TUNING),
     ]
     if args.sweep:
         name, _, values = args.sweep.partition("=")
