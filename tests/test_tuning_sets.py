@@ -1,9 +1,10 @@
 """The tuning sets written before their writers read the knowledge: the third,
 tests/data/fresh_tuning_messages.yaml, the fourth, tests/data/fourth_tuning_messages.yaml, and
-the fifth, tests/data/fifth_tuning_messages.yaml (labelled from the entry titles alone). Both are tuned on (scripts/tune_matcher.py) but never
-tested on. These checks keep them realistic and labelled, and keep them apart from the test half
-of tests/data/slack_messages.yaml (and the fourth and fifth from every other set). Failures give counts
-only, never the test half's texts."""
+the fifth, tests/data/fifth_tuning_messages.yaml (labelled from the entry titles alone). All are
+tuned on (scripts/tune_matcher.py) but never tested on. These checks keep them realistic and
+labelled, and keep them apart from the test half of tests/data/slack_messages.yaml (and the
+fourth and fifth from every other set). Failures give counts only, never the test half's
+texts."""
 
 from __future__ import annotations
 

@@ -375,12 +375,40 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "recommend a good sci-fi book",
         "whats the nicest way to pick up kotlin when you mostly write python",
         "conical flask or round bottom flask for the chem lab, which should i order",
+        "which agile framework would you use for a team of five, scrum or kanban?",
+        "in fastapi how do i mock a dependency in my tests?",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
     matcher: Matcher, text: str
 ) -> None:
     assert matcher.understand(text).kind == "not-sure"
+
+
+def test_fastapi_beside_the_frameworks_is_still_a_comparison_asked_here(matcher: Matcher) -> None:
+    assert matcher.elsewhere("how do i mock a dependency in fastapi")
+    assert not matcher.elsewhere("fastapi or flask for a new json api?")
+    best = matcher.match("is fastapi faster than flask for a json api").best
+    assert best is not None and best.entry.id == "fastapi-compared"
+
+
+def test_a_message_whose_every_clause_is_one_intent_is_that_intent(matcher: Matcher) -> None:
+    understood = matcher.understand("who are you? do you only know about django and flask?")
+    assert understood.kind == "intent"
+    assert understood.intent is not None and understood.intent.id == "about"
+    assert matcher.understand("who are you? how do django migrations work?").kind == "answer"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a small service that only forwards requests to a legacy system. flask right?",
+        "content heavy site for a charity, editors manage the pages in english and french. "
+        "what do we use",
+    ],
+)
+def test_a_project_asked_about_in_few_words_is_a_project(matcher: Matcher, text: str) -> None:
+    assert matcher.understand(text).kind == "project"
 
 
 def test_weighing_two_things_that_are_not_the_frameworks_raises_the_bar(

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from rapidfuzz.distance import OSA
 
 from bot.knowledge import Entry, Intent, KnowledgeBase
-from bot.matching.intents import IntentMatch, IntentMatcher
+from bot.matching.intents import IntentMatch, IntentMatcher, clauses
 from bot.matching.lexical import LexicalScorer
 from bot.matching.reading import ProjectReader, ProjectReading, contains
 from bot.matching.retrieval import EntryRetrieval
@@ -379,9 +379,12 @@ class Matcher:
         intent = self.intents.match(whole)
         if _is_intent(intent, result):
             return intent
+        found = self.intents.match_clauses(whole)
+        if _one_intent_throughout(found, whole):
+            return found[0]
         if result.confident:
             return None
-        for clause in self.intents.match_clauses(whole):
+        for clause in found:
             if clause.score < INTENT_THRESHOLD:
                 break
             if self._quiet(clause.rest):
@@ -540,6 +543,18 @@ def _keyword_index(
     for stems, entries in owners.items():
         index_by_first.setdefault(stems[0], []).append((stems, tuple(sorted(entries))))
     return index_by_first
+
+
+def _one_intent_throughout(found: list[IntentMatch], whole: str) -> bool:
+    """Whether every clause of `whole` is small talk of one intent ("what are you exactly? is
+    this a chatgpt wrapper?"): then the message is that intent, whatever words of an entry it
+    also holds."""
+    return (
+        len(found) >= 2
+        and len(found) == len(clauses(whole))
+        and len({match.intent.id for match in found}) == 1
+        and all(match.score >= INTENT_THRESHOLD for match in found)
+    )
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
