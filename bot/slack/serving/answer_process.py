@@ -48,6 +48,9 @@ READY_SECONDS = 60.0
 """How long a new answer process may take to build its app before it is given up on."""
 PARENT_CHECK_SECONDS = 1.0
 """How often an idle answer process looks whether its worker is still there."""
+ANSWER_NICENESS = 10
+"""How much lower the answer process's CPU priority is than its worker's: when both have work,
+the kernel runs the acknowledgements first, and answers take the rest."""
 STOP_SECONDS = 30.0
 """How long a stopping worker waits for its answer process to answer what it holds
 (gunicorn's --graceful-timeout)."""
@@ -190,12 +193,15 @@ def answer_deliveries(
     """The answer process: build the app, answer each delivery handed over, stop when the
     worker says so (None) or is gone, after answering what it took."""
     from bot.slack.app import create_app, finish_work, open_store
+    from bot.slack.serving.worker import freeze_built_app
 
+    os.nice(ANSWER_NICENESS)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the worker says when: see the module doc
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settings.configure_logging()
     store = open_store(settings)
     app = create_app(settings, store=store, answering_only=True)
+    freeze_built_app()
     ready.send("ready")
     ready.close()
     log.info("The answer process (pid %s) is ready", os.getpid())
