@@ -32,6 +32,8 @@ from bot.store.schema import events
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_fixtures import SIGNING_SECRET, web_env
 from tests.support.slack_requests import (
+    GENERAL,
+    app_context_changed,
     app_mention,
     call_wsgi,
     direct_message,
@@ -121,6 +123,23 @@ def test_a_worker_hands_its_claimed_question_over_and_the_answer_process_answers
     assert "admin" in str(answer.params).lower()
     eventually(lambda: done_at(slack_store, event["event_id"]), "the delivery marked done")
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_the_channel_a_person_views_reaches_the_answer_process_that_answers_their_dm(
+    worker: SlackWsgiApp,
+    answering: Any,
+    handed: Handed,
+    fake_slack: FakeSlack,
+) -> None:
+    assert deliver(worker, "app_context_changed", app_context_changed(viewing=GENERAL)) == 200
+    assert deliver(worker, "direct_message", direct_message("what is flask?")) == 200
+
+    assert len(handed.deliveries) == 2  # the move, then the question, in order
+    for delivery in handed.deliveries:
+        answer_handed(answering, delivery)
+
+    [answer] = fake_slack.wait_for("chat.postMessage")
+    assert f"<#{GENERAL}>" in answer.params["text"]
 
 
 def test_a_worker_whose_answer_process_cannot_take_a_question_answers_it_itself(

@@ -54,6 +54,11 @@ HANDED_OVER_KEY = "inbox_handed_over"
 """Set (to its `Delivery`) in the context of a delivery a web worker claimed and handed to its
 answer process (bot/slack/serving/answer_process.py), which dispatches it."""
 
+FORWARDED_EVENTS = frozenset({"app_context_changed"})
+"""Events whose listener sets what a later answer says (the channel a person is viewing, kept
+in memory for their next DM): with an answer process, they are handed to it too, where the
+answers are made."""
+
 HandOver = Callable[[dict[str, Any], "Delivery"], bool]
 """Give a claimed delivery to the answer process; False: answer it in this process."""
 
@@ -252,8 +257,16 @@ class SkipRedeliveredEvents(Middleware):
             reason = req.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("Event %s already answered; ignoring retry %s (%s)", event_id, retry, reason)
             return BoltResponse(status=200, body="")
-        req.context[DELIVERY_KEY] = Delivery(retry=retry is not None)
+        delivery = Delivery(retry=retry is not None)
+        if self._forwarded(body) and self.hand_over is not None and self.hand_over(body, delivery):
+            return BoltResponse(status=200, body="")  # handled where the answers are made
+        req.context[DELIVERY_KEY] = delivery
         return next()
+
+    @staticmethod
+    def _forwarded(body: dict[str, Any]) -> bool:
+        event = body.get("event")
+        return isinstance(event, dict) and event.get("type") in FORWARDED_EVENTS
 
     def _claim_shortcut(
         self, req: BoltRequest, next: Callable[[], BoltResponse], key: str
