@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     """How often an instance looks for acknowledged mentions and DMs nobody answered."""
     answer_process: bool = True
     """HTTP mode: each web worker answers mentions and DMs in a process beside it, so that an
-    answer never delays an acknowledgement (one more process per worker, about 165 MB). Off:
-    the worker answers them in its own threads."""
+    answer never delays an acknowledgement (one more process per worker, about 180 MB with
+    multiprocessing's resource tracker). Off: the worker answers them in its own threads."""
     digest_channel: str | None = None
     """The channel id (C…/G…) the curators' weekly digest is posted in. Unset: each of
     CURATOR_IDS gets it in their DM; neither set: no digest."""

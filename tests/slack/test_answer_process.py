@@ -171,7 +171,13 @@ def test_an_answer_process_answers_what_it_was_handed_and_stops_when_told(
     store = create_store(None, data)
     answers = AnswerProcess(settings)
     answers.start()
-    worker_app = create_app(settings, store=store, hand_over=answers.hand_over)
+    taken: list[bool] = []
+
+    def hand_over(body: dict[str, Any], delivery: Delivery) -> bool:
+        taken.append(answers.hand_over(body, delivery))
+        return taken[-1]
+
+    worker_app = create_app(settings, store=store, hand_over=hand_over)
     try:
         assert answers.ready(30), "the answer process never became ready"
         assert answers.pid is not None
@@ -185,7 +191,7 @@ def test_an_answer_process_answers_what_it_was_handed_and_stops_when_told(
             assert deliver(wsgi, "app_mention", event) == 200
 
         eventually(lambda: len(fake_slack.calls_to("chat.postMessage")) == 3, "three answers")
-        assert answers.hand_over({}, Delivery(retry=False))  # it takes them: nobody else did
+        assert taken == [True, True, True]  # the answer process took them: nobody else did
         for event in events_sent:
             eventually(lambda e=event: done_at(store, e["event_id"]), "each delivery done")
     finally:

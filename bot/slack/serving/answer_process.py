@@ -90,6 +90,7 @@ class AnswerProcess:
             self._start()
 
     def _start(self) -> None:
+        self._discard_channels()
         self._queue = self._context.Queue()
         self._ready, says_ready = self._context.Pipe(duplex=False)
         self._is_ready = False
@@ -173,7 +174,20 @@ class AnswerProcess:
             log.error("The answer process (pid %s) did not stop in %ss", process.pid, timeout)
             process.kill()
             process.join(1.0)
-        deliveries.close()
+        with self._lock:
+            self._discard_channels()
+
+    def _discard_channels(self) -> None:
+        """Close the queue and the ready pipe of the answer process there was. What a dead one
+        never read stays in the inbox; without `cancel_join_thread` this process would wait
+        at its exit for the queue's feeder to write it into a pipe nobody reads."""
+        if self._queue is not None:
+            self._queue.cancel_join_thread()
+            self._queue.close()
+            self._queue = None
+        if self._ready is not None:
+            self._ready.close()
+            self._ready = None
 
 
 def _said_ready(ready: Connection, timeout: float) -> bool:
