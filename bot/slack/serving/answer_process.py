@@ -9,9 +9,10 @@ to its answer process, which dispatches it through an app of its own, as the inb
 dispatches a delivery it leased, and answers it under the worker's claim.
 
 Nothing handed over is lost when the answer process dies: each delivery is in the inbox, and
-one nobody finished is answered by a sweeper once its lease runs out. The worker starts a new
-answer process and, until that one is ready, answers in its own threads, as it does when none
-was asked for.
+one nobody finished is answered by a sweeper once its lease runs out. The worker notices within a
+second (a watch thread, so a worker that gets no request still replaces it), starts a new answer
+process and, until that one is ready, answers in its own threads, as it does when none was asked
+for.
 
 The answer process stops when its worker tells it to (after the last hand-off, once what it
 holds is answered) or when its worker is gone. A SIGTERM sent to every process of a dyno does
@@ -51,6 +52,8 @@ PARENT_CHECK_SECONDS = 1.0
 ANSWER_NICENESS = 10
 """How much lower the answer process's CPU priority is than its worker's: when both have work,
 the kernel runs the acknowledgements first, and answers take the rest."""
+WATCH_SECONDS = 1.0
+"""How often the worker looks whether its answer process died or became ready."""
 STOP_SECONDS = 30.0
 """How long a stopping worker waits for its answer process to answer what it holds
 (gunicorn's --graceful-timeout)."""
@@ -83,11 +86,21 @@ class AnswerProcess:
         self._started_at = 0.0
         self._is_ready = False
         self._stopped = False
+        self._stopping = threading.Event()
+        self._watch = threading.Thread(target=self._watch_process, name="answer-watch", daemon=True)
 
     def start(self) -> None:
         """Start the answer process; it takes deliveries once its app is built."""
         with self._lock:
             self._start()
+        self._watch.start()
+
+    def _watch_process(self) -> None:
+        """Replace a dead answer process without waiting for the next request to notice."""
+        while not self._stopping.wait(WATCH_SECONDS):
+            with self._lock:
+                if not self._stopped:
+                    self._usable()
 
     def _start(self) -> None:
         self._discard_channels()
@@ -164,6 +177,7 @@ class AnswerProcess:
             if self._stopped:
                 return
             self._stopped = True
+            self._stopping.set()
             process, deliveries = self._process, self._queue
         if process is None or deliveries is None:
             return
