@@ -30,6 +30,8 @@ FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
 """A fourth, written the same way (tests/test_tuning_sets.py checks it)."""
 FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
 """A fifth, by two writers in two styles, written the same way."""
+SIXTH_TUNING = DATA / "sixth_tuning_messages.yaml"
+"""A sixth, written the same way, a third of it project descriptions."""
 MIN_ON_TOPIC = 0.92
 """The floor this suite holds today (92.4% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it for a
@@ -112,11 +114,14 @@ def test_the_matcher_reads_the_test_half(
     fifth = evaluation.evaluate(
         matcher, evaluation.load_cases(FIFTH_TUNING), "fifth tuning messages"
     )
+    sixth = evaluation.evaluate(
+        matcher, evaluation.load_cases(SIXTH_TUNING), "sixth tuning messages"
+    )
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
     short = evaluation.evaluate(
         matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
     )
-    for report in (tuning, more, fresh, fourth, fifth, test, short):
+    for report in (tuning, more, fresh, fourth, fifth, sixth, test, short):
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)
