@@ -626,3 +626,42 @@ def test_a_question_about_n_plus_1_queries_finds_the_entry_that_names_them(
     )
     assert understood.match.best is not None
     assert understood.match.best.entry.id == "debugging-tools"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "small tool for our volunteers: sign-up, shift schedules, an admin for the coordinators. "
+        "djnago or flsk?",
+        "a portal for our clients with logins, invoices and a back office for accounts. my "
+        "lead says django, i say flask. who's right?",
+        "the team wants an intranet with staff logins, leave requests and payroll exports, "
+        "and they asked me to decide between django and flask. what do i tell them?",
+    ],
+)
+def test_a_project_asked_about_with_typos_other_cues_or_other_worlds_data_is_a_project(
+    matcher: Matcher, text: str
+) -> None:
+    """The choice is read after typos are corrected; a description this rich names payroll as
+    its data, not as what it is about."""
+    assert matcher.understand(text).kind == "project"
+
+
+def test_a_rich_description_weighing_two_unknown_products_is_still_not_a_project(
+    matcher: Matcher,
+) -> None:
+    text = (
+        "our support team needs a ticketing portal with logins, reports and an admin, which "
+        "should we buy, zendesk or freshdesk?"
+    )
+    assert len(matcher.reader.read(text).signals) >= 3
+    assert matcher.understand(text).kind != "project"
+
+
+def test_small_talk_whose_other_words_are_its_own_is_that_small_talk(matcher: Matcher) -> None:
+    understanding = matcher.understand(
+        "could we run the questionnaire? i'd like you to ask me a few questions and then give "
+        "us a recommendation for our new project."
+    )
+    assert understanding.kind == "intent"
+    assert understanding.intent is not None and understanding.intent.id == "questionnaire"

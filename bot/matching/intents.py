@@ -80,6 +80,15 @@ class IntentMatcher:
         """The closest intent whose vocabulary covers the whole message, or None."""
         return self._match_all([text])[0]
 
+    def words_beyond(self, intent: Intent, text: str) -> list[str]:
+        """The content words of `text` that none of `intent`'s examples uses: what a message
+        says besides that intent ("I'd like a recommendation for our project" says nothing
+        besides asking for the questionnaire)."""
+        vocabulary = self._vocabulary.get(intent.id, frozenset())
+        return [
+            word for word in words(text) if word not in STOPWORDS and stem(word) not in vocabulary
+        ]
+
     def match_clauses(self, text: str) -> list[IntentMatch]:
         """For a message of several clauses, each clause's closest intent whose vocabulary
         covers that clause, with the other clauses as its `rest`; best first."""

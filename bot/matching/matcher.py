@@ -121,6 +121,11 @@ may hit a signal or two ("book" as in "booking") and asks for a recommendation, 
 about building with either, while "a content site with articles, editors who publish, and an
 admin, what would you pick" says what it builds three ways and more."""
 
+RICH_PROJECT_SIGNALS = 3
+"""Answers that make a message asking which framework a project description whatever else it
+names: "an hr platform with leave requests and payroll exports" names payroll, "a tool that
+turns a jira export into a chart" names jira, and neither is about them."""
+
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
 closest topics to pick from, since one word does not say what is asked about it. A framework's
@@ -296,15 +301,16 @@ class Matcher:
             contains(stems, reference) for reference in _REFERENCE_STEMS
         ) and not self.weighs_other_things(text)
 
-    def elsewhere(self, text: str, *, project: bool = False) -> bool:
+    def elsewhere(self, text: str, *, project: bool = False, worlds: bool = True) -> bool:
         """Whether `text` names something of another world (the knowledge's `elsewhere`), or
         another web stack (`other_stacks`) and neither framework: "coming from rails, how do
         django migrations work?" is a question here. Read as a `project` description, another
         stack beside the frameworks' language (`home_languages`) is what the project leaves:
         "rewriting our php booking system... which python framework?" asks which of the two to
-        move to."""
+        move to. Without `worlds`, only another stack counts (a rich project description may
+        name things of other worlds as its data: "payroll exports")."""
         stems = _stem_phrase(self.expand(text))
-        if any(contains(stems, phrase) for phrase in self._elsewhere):
+        if worlds and any(contains(stems, phrase) for phrase in self._elsewhere):
             return True
         if project and any(contains(stems, name) for name in self._home):
             return False
@@ -339,18 +345,20 @@ class Matcher:
         intent = self.small_talk(whole, result)
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
-        reading = self.reader.read(whole)
+        reading = self.reader.read(self.corrected(whole))
         anchored = self.anchored(whole)
+        rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
         if (
             reading.asks_choice
-            and not self.elsewhere(whole, project=True)
+            and not self.elsewhere(whole, project=True, worlds=not rich)
             and (
                 # Unanchored, the choice asked about may be between products the knowledge
                 # does not know ("hubspot or salesforce?").
                 (
                     len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
                     and reading.phrases >= UNANCHORED_PROJECT_PHRASES
-                    and not self._names_something_else(whole)
+                    and not self.weighs_other_things(whole)
+                    and (rich or not self._names_something_else(whole))
                 )
                 or (
                     len(reading.signals) >= PROJECT_MIN_SIGNALS
@@ -387,14 +395,15 @@ class Matcher:
         for clause in found:
             if clause.score < INTENT_THRESHOLD:
                 break
-            if self._quiet(clause.rest):
+            if self._quiet(clause.rest, clause.intent):
                 return clause
         return None
 
-    def _quiet(self, rest: str) -> bool:
-        """Whether the rest of a small-talk message says nothing the knowledge answers."""
+    def _quiet(self, rest: str, intent: Intent) -> bool:
+        """Whether the rest of a small-talk message says nothing the knowledge answers: few
+        words besides the intent's own."""
         return (
-            len(content_words(rest)) <= QUIET_WORDS
+            len(self.intents.words_beyond(intent, rest)) <= QUIET_WORDS
             and not self.anchored(rest)
             and not self.weighs_other_things(rest)
             and not self.elsewhere(rest)
