@@ -161,6 +161,11 @@ class Questionnaire(_Model):
         description="Phrases that ask which framework to pick ('which one', 'should we use'): "
         "with option signals, they mark a message as a project description.",
     )
+    closing_asks: tuple[Text, ...] = Field(
+        default=(),
+        description="Whole last sentences that ask for the pick after a description "
+        "('framework?', 'go.'): said anywhere else, their words ask nothing.",
+    )
     questions: tuple[Question, ...] = Field(min_length=1)
 
     def question(self, question_id: str) -> Question:

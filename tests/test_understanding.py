@@ -665,3 +665,31 @@ def test_small_talk_whose_other_words_are_its_own_is_that_small_talk(matcher: Ma
     )
     assert understanding.kind == "intent"
     assert understanding.intent is not None and understanding.intent.id == "questionnaire"
+
+
+@pytest.mark.parametrize("closing", ["Framework?", "which?", "go."])
+def test_a_description_whose_last_sentence_asks_for_the_pick_is_a_project(
+    matcher: Matcher, closing: str
+) -> None:
+    text = (
+        "new project: a booking site for a chain of gyms, member logins, class schedules and a "
+        f"back office for the front-desk staff. {closing}"
+    )
+    assert matcher.understand(text).kind == "project"
+
+
+def test_a_closing_ask_inside_a_sentence_asks_nothing(matcher: Matcher) -> None:
+    assert not matcher.reader.closes_asking("which framework did you use for the booking site")
+    assert matcher.reader.closes_asking("a booking site with logins. Which framework?")
+
+
+def test_a_topic_that_answers_a_message_far_above_the_bar_wins_over_its_team_context(
+    matcher: Matcher,
+) -> None:
+    understanding = matcher.understand(
+        "two new grads and an intern join next month. how long until a junior is productive "
+        "in django vs flask?"
+    )
+    assert understanding.kind == "answer"
+    assert understanding.match.best is not None
+    assert understanding.match.best.entry.id == "learning-curve"

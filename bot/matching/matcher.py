@@ -24,7 +24,7 @@ import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -112,6 +112,11 @@ THIN_READING_PHRASES = 2
 about a topic instead when that topic scores this far above the threshold and the description
 holds no more than these signal phrases: its words about the project are the question's
 context ("which one would our juniors learn faster"), not a project to weigh."""
+
+DOMINANT_ANSWER_LEAD = 22.0
+"""...and whatever the description holds when the topic scores this far above the threshold:
+"how long until our three new grads are productive in django vs flask" is the learning curve,
+though it says who the team is."""
 
 UNANCHORED_PROJECT_SIGNALS = 2
 UNANCHORED_PROJECT_PHRASES = 3
@@ -346,6 +351,8 @@ class Matcher:
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(self.corrected(whole))
+        if not reading.asks_choice and self.reader.closes_asking(whole):
+            reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
         if (
@@ -359,6 +366,7 @@ class Matcher:
                     and reading.phrases >= UNANCHORED_PROJECT_PHRASES
                     and not self.weighs_other_things(whole)
                     and (rich or not self._names_something_else(whole))
+                    and not self._answers_with_context(result, reading, dominant_only=True)
                 )
                 or (
                     len(reading.signals) >= PROJECT_MIN_SIGNALS
@@ -371,14 +379,19 @@ class Matcher:
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
 
-    def _answers_with_context(self, result: MatchResult, reading: ProjectReading) -> bool:
+    def _answers_with_context(
+        self, result: MatchResult, reading: ProjectReading, *, dominant_only: bool = False
+    ) -> bool:
         """Whether a topic answers the message well and what it says of a project is thin
         (few answers, each said once): "which framework would our bootcamp grads ramp up on
         faster?" is about the learning curve, its juniors and deadline only context."""
         return (
             result.best is not None
             and result.best.score >= self.threshold + STRONG_ANSWER_LEAD
-            and reading.phrases <= THIN_READING_PHRASES
+            and (
+                (reading.phrases <= THIN_READING_PHRASES and not dominant_only)
+                or result.best.score >= self.threshold + DOMINANT_ANSWER_LEAD
+            )
         )
 
     def small_talk(self, whole: str, result: MatchResult) -> IntentMatch | None:

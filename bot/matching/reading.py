@@ -10,7 +10,8 @@ leave the question unanswered rather than guess. A signal right after a negation
 signals say so ("no admin"). A one-word signal meets a word with its stem only if the two
 share a base form ("reporting" meets "reports"; "local" is not "localization", nor
 "moderately" "moderation"). The questionnaire's `choice_cues` ("which one", "should we use")
-say that the message asks which framework to pick.
+say that the message asks which framework to pick, and so does a last sentence that is one of
+its `closing_asks` whole ("...and monthly reports. Framework?").
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.knowledge import Option, Question, Questionnaire
-from bot.matching.text import base_forms, stem, words
+from bot.matching.text import base_forms, sentences, stem, words
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ class ProjectReader:
                         self._signals[stems[0]].append(
                             (number, option, signal, stems, signal_words[0])
                         )
+        self._closing = frozenset(
+            tuple(self._message_words(ask)) for ask in questionnaire.closing_asks
+        )
         self._cues: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for cue in questionnaire.choice_cues:
             stems = self._message_stems(cue)
@@ -122,6 +126,12 @@ class ProjectReader:
 
     def _message_stems(self, text: str) -> tuple[str, ...]:
         return tuple(stem(word) for word in self._message_words(text))
+
+    def closes_asking(self, cleaned: str) -> bool:
+        """Whether the last sentence of `cleaned` (Slack markup removed, punctuation kept) is
+        one of the closing asks, whole: "Framework?" after a description."""
+        found = sentences(cleaned)
+        return bool(found) and tuple(self._message_words(found[-1])) in self._closing
 
     def read(self, text: str) -> ProjectReading:
         message_words = self._message_words(text)
