@@ -1,8 +1,8 @@
 """Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only
 (and the extra tuning sets, tests/data/more_tuning_messages.yaml,
 tests/data/fresh_tuning_messages.yaml, tests/data/fourth_tuning_messages.yaml and
-tests/data/fifth_tuning_messages.yaml and tests/data/sixth_tuning_messages.yaml, none of which
-is tested on).
+tests/data/fifth_tuning_messages.yaml, tests/data/sixth_tuning_messages.yaml and
+tests/data/seventh_tuning_messages.yaml, none of which is tested on).
 
     .venv/bin/python scripts/tune_matcher.py [--show-misses]
     .venv/bin/python scripts/tune_matcher.py --sweep UNANCHORED_EXTRA=0,10,15,20
@@ -37,6 +37,8 @@ FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
 """A fifth, by two writers in two styles, written the same way."""
 SIXTH_TUNING = DATA / "sixth_tuning_messages.yaml"
 """A sixth, written the same way, a third of it project descriptions."""
+SEVENTH_TUNING = DATA / "seventh_tuning_messages.yaml"
+"""A seventh, written the same way, its questions paraphrased away from textbook words."""
 
 GRID = {
     "UNKNOWN_WORD_SHARE": [0.2, 0.5, 0.7],
@@ -64,6 +66,7 @@ def main() -> int:
         *evaluation.load_cases(FOURTH_TUNING),
         *evaluation.load_cases(FIFTH_TUNING),
         *evaluation.load_cases(SIXTH_TUNING),
+        *evaluation.load_cases(SEVENTH_TUNING),
     ]
     if args.sweep:
         name, _, values = args.sweep.partition("=")

@@ -32,6 +32,8 @@ FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
 """A fifth, by two writers in two styles, written the same way."""
 SIXTH_TUNING = DATA / "sixth_tuning_messages.yaml"
 """A sixth, written the same way, a third of it project descriptions."""
+SEVENTH_TUNING = DATA / "seventh_tuning_messages.yaml"
+"""A seventh, written the same way, its questions paraphrased away from textbook words."""
 MIN_ON_TOPIC = 0.92
 """The floor this suite holds today (92.4% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it for a
@@ -117,11 +119,14 @@ def test_the_matcher_reads_the_test_half(
     sixth = evaluation.evaluate(
         matcher, evaluation.load_cases(SIXTH_TUNING), "sixth tuning messages"
     )
+    seventh = evaluation.evaluate(
+        matcher, evaluation.load_cases(SEVENTH_TUNING), "seventh tuning messages"
+    )
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
     short = evaluation.evaluate(
         matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
     )
-    for report in (tuning, more, fresh, fourth, fifth, sixth, test, short):
+    for report in (tuning, more, fresh, fourth, fifth, sixth, seventh, test, short):
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)
