@@ -194,6 +194,11 @@ class Intent(_Model):
     examples: tuple[Text, ...] = Field(min_length=3)
     reply: Text
     action: Literal["reply", "start-questionnaire"] = "reply"
+    courtesy: bool = Field(
+        default=False,
+        description="Said around a request rather than being one (a greeting, thanks): in a "
+        "message that also holds another intent, the other one is answered.",
+    )
 
 
 class SuggestedPrompt(_Model):

@@ -693,3 +693,29 @@ def test_a_topic_that_answers_a_message_far_above_the_bar_wins_over_its_team_con
     assert understanding.kind == "answer"
     assert understanding.match.best is not None
     assert understanding.match.best.entry.id == "learning-curve"
+
+
+def test_a_descriptions_own_words_are_not_taken_for_products(matcher: Matcher) -> None:
+    """'shortener' and 'llm' are no English words the model knows, but signals use them."""
+    text = (
+        "solo side project: a url shortener with a tiny stats page, just me on weekends. "
+        "what would you pick?"
+    )
+    assert {"shortener"} <= matcher.reader.words
+    assert matcher.understand(text).kind == "project"
+
+
+def test_a_rich_description_naming_the_stack_its_team_knew_is_a_project(
+    matcher: Matcher,
+) -> None:
+    text = (
+        "our agency is building a members portal with logins, invoices and a back office for "
+        "the club staff. we mostly did php until now. which framework should we learn?"
+    )
+    assert matcher.understand(text).kind == "project"
+
+
+def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
+    understanding = matcher.understand("hey bot. which topics do you really know about?")
+    assert understanding.kind == "intent"
+    assert understanding.intent is not None and understanding.intent.id == "about"

@@ -129,7 +129,8 @@ admin, what would you pick" says what it builds three ways and more."""
 RICH_PROJECT_SIGNALS = 3
 """Answers that make a message asking which framework a project description whatever else it
 names: "an hr platform with leave requests and payroll exports" names payroll, "a tool that
-turns a jira export into a chart" names jira, and neither is about them."""
+turns a jira export into a chart" names jira, "six developers, some only knew php" names another
+stack, and none is what it asks about (unless it weighs two of them: "rails vs laravel")."""
 
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
@@ -281,12 +282,15 @@ class Matcher:
         as the lexical one does."""
         return " ".join(self.lexical.correct(word) for word in words(text))
 
-    def _names_something_else(self, text: str) -> bool:
+    def _names_something_else(self, text: str, known: frozenset[str] = frozenset()) -> bool:
+        """Whether `text` names something neither the knowledge (nor `known`) nor English
+        knows: a product ("jira", "hubspot")."""
         if self.encoder is None:
             return False
         encoder = self.encoder
         return any(
-            not self.lexical.knows(word)
+            word not in known
+            and not self.lexical.knows(word)
             and not encoder.is_word(word)
             # An inflected word whose base form is a word is a word ("quizzes", "moderation").
             and not any(encoder.is_word(base) for base in base_forms(word))
@@ -306,16 +310,15 @@ class Matcher:
             contains(stems, reference) for reference in _REFERENCE_STEMS
         ) and not self.weighs_other_things(text)
 
-    def elsewhere(self, text: str, *, project: bool = False, worlds: bool = True) -> bool:
+    def elsewhere(self, text: str, *, project: bool = False) -> bool:
         """Whether `text` names something of another world (the knowledge's `elsewhere`), or
         another web stack (`other_stacks`) and neither framework: "coming from rails, how do
         django migrations work?" is a question here. Read as a `project` description, another
         stack beside the frameworks' language (`home_languages`) is what the project leaves:
         "rewriting our php booking system... which python framework?" asks which of the two to
-        move to. Without `worlds`, only another stack counts (a rich project description may
-        name things of other worlds as its data: "payroll exports")."""
+        move to."""
         stems = _stem_phrase(self.expand(text))
-        if worlds and any(contains(stems, phrase) for phrase in self._elsewhere):
+        if any(contains(stems, phrase) for phrase in self._elsewhere):
             return True
         if project and any(contains(stems, name) for name in self._home):
             return False
@@ -357,7 +360,7 @@ class Matcher:
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
         if (
             reading.asks_choice
-            and not self.elsewhere(whole, project=True, worlds=not rich)
+            and (rich or not self.elsewhere(whole, project=True))
             and (
                 # Unanchored, the choice asked about may be between products the knowledge
                 # does not know ("hubspot or salesforce?").
@@ -365,7 +368,7 @@ class Matcher:
                     len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
                     and reading.phrases >= UNANCHORED_PROJECT_PHRASES
                     and not self.weighs_other_things(whole)
-                    and (rich or not self._names_something_else(whole))
+                    and (rich or not self._names_something_else(whole, self.reader.words))
                     and not self._answers_with_context(result, reading, dominant_only=True)
                 )
                 or (
@@ -405,9 +408,10 @@ class Matcher:
             return found[0]
         if result.confident:
             return None
-        for clause in found:
+        # "morning! i'm new here, what can you help with?" asks what the bot does.
+        for clause in sorted(found, key=lambda clause: clause.intent.courtesy):
             if clause.score < INTENT_THRESHOLD:
-                break
+                continue
             if self._quiet(clause.rest, clause.intent):
                 return clause
         return None

@@ -112,6 +112,15 @@ class ProjectReader:
                         self._signals[stems[0]].append(
                             (number, option, signal, stems, signal_words[0])
                         )
+        self.words = frozenset(
+            word
+            for question in questionnaire.questions
+            for option in question.options
+            for signal in option.signals
+            for word in self._message_words(signal)
+        )
+        """Every word of a signal: a description's own vocabulary ("llm", "shortener"), which
+        names no product however rare it is."""
         self._closing = frozenset(
             tuple(self._message_words(ask)) for ask in questionnaire.closing_asks
         )
