@@ -1,8 +1,5 @@
 """Tune the matcher's weights and thresholds on the TUNING half of the evaluation set only
-(and the extra tuning sets, tests/data/more_tuning_messages.yaml,
-tests/data/fresh_tuning_messages.yaml, tests/data/fourth_tuning_messages.yaml and
-tests/data/fifth_tuning_messages.yaml, tests/data/sixth_tuning_messages.yaml and
-tests/data/seventh_tuning_messages.yaml, none of which is tested on).
+(and the extra tuning sets, tests/data/*_tuning_messages.yaml, none of which is tested on).
 
     .venv/bin/python scripts/tune_matcher.py [--show-misses]
     .venv/bin/python scripts/tune_matcher.py --sweep UNANCHORED_EXTRA=0,10,15,20
@@ -27,18 +24,9 @@ from bot.matching import lexical, matcher
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SET = DATA / "slack_messages.yaml"
-MORE_TUNING = DATA / "more_tuning_messages.yaml"
-"""A second set written fresh for tuning, all of it on the tuning side."""
-FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
-"""A third, written before the knowledge was read, all of it on the tuning side too."""
-FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
-"""A fourth, written the same way."""
-FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
-"""A fifth, by two writers in two styles, written the same way."""
-SIXTH_TUNING = DATA / "sixth_tuning_messages.yaml"
-"""A sixth, written the same way, a third of it project descriptions."""
-SEVENTH_TUNING = DATA / "seventh_tuning_messages.yaml"
-"""A seventh, written the same way, its questions paraphrased away from textbook words."""
+TUNING_SETS = sorted(DATA.glob("*_tuning_messages.yaml"))
+"""The sets written for tuning only (more_, fresh_, fourth_ ... ninth_tuning_messages.yaml), all
+of them on the tuning side."""
 
 GRID = {
     "UNKNOWN_WORD_SHARE": [0.2, 0.5, 0.7],
@@ -61,12 +49,7 @@ def main() -> int:
     kb = load_knowledge()
     cases = [
         *evaluation.split(evaluation.load_cases(SET), "tuning"),
-        *evaluation.load_cases(MORE_TUNING),
-        *evaluation.load_cases(FRESH_TUNING),
-        *evaluation.load_cases(FOURTH_TUNING),
-        *evaluation.load_cases(FIFTH_TUNING),
-        *evaluation.load_cases(SIXTH_TUNING),
-        *evaluation.load_cases(SEVENTH_TUNING),
+        *(case for path in TUNING_SETS for case in evaluation.load_cases(path)),
     ]
     if args.sweep:
         name, _, values = args.sweep.partition("=")

@@ -23,17 +23,10 @@ MESSAGES = DATA / "slack_messages.yaml"
 SHORT_QUESTIONS = DATA / "evaluation.yaml"
 MORE_TUNING = DATA / "more_tuning_messages.yaml"
 """A second set written fresh the same way, for tuning only (scripts/tune_matcher.py)."""
-FRESH_TUNING = DATA / "fresh_tuning_messages.yaml"
-"""A third, written before the knowledge was read, also for tuning only (tests/test_tuning_sets.py
-checks it)."""
-FOURTH_TUNING = DATA / "fourth_tuning_messages.yaml"
-"""A fourth, written the same way (tests/test_tuning_sets.py checks it)."""
-FIFTH_TUNING = DATA / "fifth_tuning_messages.yaml"
-"""A fifth, by two writers in two styles, written the same way."""
-SIXTH_TUNING = DATA / "sixth_tuning_messages.yaml"
-"""A sixth, written the same way, a third of it project descriptions."""
-SEVENTH_TUNING = DATA / "seventh_tuning_messages.yaml"
-"""A seventh, written the same way, its questions paraphrased away from textbook words."""
+TUNING_SETS = sorted(DATA.glob("*_tuning_messages.yaml"))
+"""Every set written for tuning only (the second one and those written later, before their
+writers read the knowledge; tests/test_tuning_sets.py checks them), all tuned on, none tested
+on."""
 MIN_ON_TOPIC = 0.92
 """The floor this suite holds today (92.4% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it for a
@@ -102,31 +95,20 @@ def test_the_split_depends_only_on_each_message(cases: list[Case]) -> None:
     ]
 
 
-def test_the_matcher_reads_the_test_half(
-    cases: list[Case], more_tuning: list[Case], matcher: Matcher
-) -> None:
-    tuning = evaluation.evaluate(matcher, evaluation.split(cases, "tuning"), "tuning half")
-    more = evaluation.evaluate(matcher, more_tuning, "more tuning messages")
-    fresh = evaluation.evaluate(
-        matcher, evaluation.load_cases(FRESH_TUNING), "fresh tuning messages"
-    )
-    fourth = evaluation.evaluate(
-        matcher, evaluation.load_cases(FOURTH_TUNING), "fourth tuning messages"
-    )
-    fifth = evaluation.evaluate(
-        matcher, evaluation.load_cases(FIFTH_TUNING), "fifth tuning messages"
-    )
-    sixth = evaluation.evaluate(
-        matcher, evaluation.load_cases(SIXTH_TUNING), "sixth tuning messages"
-    )
-    seventh = evaluation.evaluate(
-        matcher, evaluation.load_cases(SEVENTH_TUNING), "seventh tuning messages"
-    )
+def test_the_matcher_reads_the_test_half(cases: list[Case], matcher: Matcher) -> None:
     test = evaluation.evaluate(matcher, evaluation.split(cases, "test"), "test half")
-    short = evaluation.evaluate(
-        matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
-    )
-    for report in (tuning, more, fresh, fourth, fifth, sixth, seventh, test, short):
+    reports = [
+        evaluation.evaluate(matcher, evaluation.split(cases, "tuning"), "tuning half"),
+        *(
+            evaluation.evaluate(matcher, evaluation.load_cases(path), path.stem)
+            for path in TUNING_SETS
+        ),
+        test,
+        evaluation.evaluate(
+            matcher, evaluation.load_cases(SHORT_QUESTIONS), "short questions (older set)"
+        ),
+    ]
+    for report in reports:
         print(f"\n{report.summary()}")
         print("\n".join(report.misses))
     assert test.on_topic_share >= MIN_ON_TOPIC, "\n".join(test.misses)
