@@ -719,3 +719,22 @@ def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"
     assert understanding.intent is not None and understanding.intent.id == "about"
+
+
+@pytest.mark.parametrize("closing", ["Flask?", "django i assume?", "is flask enough?"])
+def test_a_description_ending_in_a_short_question_naming_a_framework_is_a_project(
+    matcher: Matcher, closing: str
+) -> None:
+    text = f"an internal page listing our services and their owners, one dev, two days. {closing}"
+    assert matcher.understand(text).kind == "project"
+
+
+def test_a_long_last_question_naming_a_framework_is_no_closing_ask(matcher: Matcher) -> None:
+    assert not matcher._closes_asking(
+        "one dev, two days. how do i add a login page to the flask app we already run?"
+    )
+
+
+def test_an_abbreviation_the_knowledge_spells_out_names_no_product(matcher: Matcher) -> None:
+    text = "uni project by beginners: a course sign-up system for students. what would you pick?"
+    assert matcher.understand(text).kind == "project"

@@ -132,6 +132,10 @@ names: "an hr platform with leave requests and payroll exports" names payroll, "
 turns a jira export into a chart" names jira, "six developers, some only knew php" names another
 stack, and none is what it asks about (unless it weighs two of them: "rails vs laravel")."""
 
+CLOSING_QUESTION_WORDS = 5
+"""A description's last sentence asks for the pick when it is a question of at most this many
+words naming a framework ("...and a few charts. 1 dev, 1 week. flask?")."""
+
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
 closest topics to pick from, since one word does not say what is asked about it. A framework's
@@ -283,13 +287,14 @@ class Matcher:
         return " ".join(self.lexical.correct(word) for word in words(text))
 
     def _names_something_else(self, text: str, known: frozenset[str] = frozenset()) -> bool:
-        """Whether `text` names something neither the knowledge (nor `known`) nor English
-        knows: a product ("jira", "hubspot")."""
+        """Whether `text` names something neither the knowledge (its words, the abbreviations it
+        spells out, `known`) nor English knows: a product ("jira", "hubspot")."""
         if self.encoder is None:
             return False
         encoder = self.encoder
         return any(
             word not in known
+            and word not in self._aliases
             and not self.lexical.knows(word)
             and not encoder.is_word(word)
             # An inflected word whose base form is a word is a word ("quizzes", "moderation").
@@ -354,7 +359,7 @@ class Matcher:
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(self.corrected(whole))
-        if not reading.asks_choice and self.reader.closes_asking(whole):
+        if not reading.asks_choice and self._closes_asking(whole):
             reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
@@ -381,6 +386,19 @@ class Matcher:
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def _closes_asking(self, whole: str) -> bool:
+        """Whether the message's last sentence asks for the pick: a closing ask ("Framework?")
+        or a short question naming a framework ("Flask?", "django i assume?", "flask enough?")."""
+        if self.reader.closes_asking(whole):
+            return True
+        found = sentences(whole)
+        last = found[-1] if found else ""
+        return (
+            last.endswith("?")
+            and len(words(last)) <= CLOSING_QUESTION_WORDS
+            and self.first_framework(last) is not None
+        )
 
     def _answers_with_context(
         self, result: MatchResult, reading: ProjectReading, *, dominant_only: bool = False
