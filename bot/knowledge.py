@@ -253,6 +253,11 @@ class KnowledgeFile(_Model):
         description="The frameworks' language (Python): a project description that names it "
         "beside another stack is leaving that stack for one of the frameworks.",
     )
+    names: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")], ...] = Field(
+        default=(),
+        description="Names people type that are one letter from a knowledge word but no typo "
+        "of it (openai is not openapi): the typo corrector leaves them as they are.",
+    )
     questionnaire: Questionnaire | None = None
 
 
@@ -271,6 +276,7 @@ class KnowledgeBase(_Model):
     elsewhere: tuple[str, ...] = ()
     other_stacks: tuple[str, ...] = ()
     home_languages: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
     assistant: Assistant | None = None
 
     def intent(self, intent_id: str) -> Intent:
@@ -734,6 +740,7 @@ def _merge(files: list[_ParsedFile], problems: list[Problem], folder: str) -> Kn
         home_languages=tuple(
             dict.fromkeys(e for parsed in files for e in parsed.content.home_languages)
         ),
+        names=frozenset(name for parsed in files for name in parsed.content.names),
         assistant=assistants[0].item if assistants else None,
     )
 

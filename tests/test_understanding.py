@@ -738,3 +738,10 @@ def test_a_long_last_question_naming_a_framework_is_no_closing_ask(matcher: Matc
 def test_an_abbreviation_the_knowledge_spells_out_names_no_product(matcher: Matcher) -> None:
     text = "uni project by beginners: a course sign-up system for students. what would you pick?"
     assert matcher.understand(text).kind == "project"
+
+
+def test_a_product_one_letter_from_a_knowledge_word_is_not_corrected_into_it(
+    matcher: Matcher,
+) -> None:
+    assert matcher.lexical.correct("openai") == "openai"
+    assert "openapi" not in matcher.corrected("should the chatbot call openai or anthropic")

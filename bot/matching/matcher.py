@@ -244,7 +244,11 @@ class Matcher:
             threshold = DEFAULT_THRESHOLD if self.encoder is not None else LEXICAL_ONLY_THRESHOLD
         self.threshold = threshold
         self._aliases: Mapping[str, str] = kb.aliases
-        is_word = self.encoder.is_word if self.encoder is not None else (lambda word: False)
+        encoder_knows = self.encoder.is_word if self.encoder is not None else None
+
+        def is_word(word: str) -> bool:
+            return word in kb.names or (encoder_knows is not None and encoder_knows(word))
+
         self.lexical = LexicalScorer(kb, is_real_word=is_word)
         self.intents = IntentMatcher(kb.intents, self.encoder)
         self.reader = ProjectReader(kb.questionnaire, self._aliases)
