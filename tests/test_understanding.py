@@ -550,6 +550,21 @@ def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
             "script touches the db, what gives",
             "request-lifecycle",
         ),
+        (
+            "our signup flow has to mail a confirmation link. does django ship something for "
+            "that, and what would the flask folks use?",
+            "sending-email",
+        ),
+        (
+            "deployed our django site to render and it looks like 1998, no stylesheet once debug "
+            "is off. where did my css go?",
+            "static-files",
+        ),
+        (
+            "ops is stuck on python 3.10 for another year, can we still run a current django "
+            "release on it?",
+            "upgrading-and-python-versions",
+        ),
     ],
 )
 def test_questions_on_the_newer_topics_find_their_entries(

@@ -139,7 +139,8 @@ words naming a framework ("...and a few charts. 1 dev, 1 week. flask?")."""
 MIN_CONTENT_WORDS = 2
 """A message of one content word ("test", "celery?") is never answered outright: it gets the
 closest topics to pick from, since one word does not say what is asked about it. A framework's
-name or an anchor word alone ("django?", "celery?") is the exception."""
+name or an anchor word alone ("django?", "celery?") is the exception, but not the frameworks'
+language ("python?" asks nothing of either)."""
 
 SENTENCE_MIN_WORDS = 3
 """A sentence counts on its own only with this many content words: "flask or django?" at the
@@ -468,7 +469,9 @@ class Matcher:
             threshold += OTHER_CHOICE_EXTRA
         found = content_words(question)
         enough_words = len(found) >= MIN_CONTENT_WORDS or (
-            len(found) == 1 and self.anchored(self.lexical.correct(found[0]))
+            len(found) == 1
+            and found[0] not in self.kb.home_languages
+            and self.anchored(self.lexical.correct(found[0]))
         )
         if top and enough_words and top.score >= threshold and top.score - runner_up >= MIN_MARGIN:
             return MatchResult(question, top, tuple(ranked[1 : 1 + limit]))
