@@ -694,8 +694,8 @@ def test_a_description_whose_last_sentence_asks_for_the_pick_is_a_project(
 
 
 def test_a_closing_ask_inside_a_sentence_asks_nothing(matcher: Matcher) -> None:
-    assert not matcher.reader.closes_asking("which framework did you use for the booking site")
-    assert matcher.reader.closes_asking("a booking site with logins. Which framework?")
+    assert not matcher._closes_asking("which framework did you use for the booking site")
+    assert matcher._closes_asking("a booking site with logins. Which framework?")
 
 
 def test_a_topic_that_answers_a_message_far_above_the_bar_wins_over_its_team_context(

@@ -84,10 +84,7 @@ class IntentMatcher:
         """The content words of `text` that none of `intent`'s examples uses: what a message
         says besides that intent ("I'd like a recommendation for our project" says nothing
         besides asking for the questionnaire)."""
-        vocabulary = self._vocabulary.get(intent.id, frozenset())
-        return [
-            word for word in words(text) if word not in STOPWORDS and stem(word) not in vocabulary
-        ]
+        return _beyond(words(text), self._vocabulary.get(intent.id, frozenset()))
 
     def match_clauses(self, text: str) -> list[IntentMatch]:
         """For a message of several clauses, each clause's closest intent whose vocabulary
@@ -133,13 +130,19 @@ class IntentMatcher:
         )
         blended = CHARACTER_SHARE * character + (1 - CHARACTER_SHARE) * meaning
         best = np.maximum.reduceat(np.maximum(character, blended), self._starts)
-        content = {stem(word) for word in normal.split() if word not in STOPWORDS}
+        content = normal.split()
         covered = [
             (float(score), intent, others)
             for score, intent in zip(best, self._intents, strict=True)
-            if (others := len(content - self._vocabulary[intent.id])) <= MAX_OTHER_WORDS
+            if (others := len({stem(w) for w in _beyond(content, self._vocabulary[intent.id])}))
+            <= MAX_OTHER_WORDS
         ]
         if not covered:
             return None
         score, intent, others = max(covered, key=lambda found: found[0])
         return IntentMatch(intent, round(score, 1), others=others)
+
+
+def _beyond(found: list[str], vocabulary: frozenset[str]) -> list[str]:
+    """The content words of `found` whose stems `vocabulary` (an intent's) does not hold."""
+    return [word for word in found if word not in STOPWORDS and stem(word) not in vocabulary]

@@ -395,14 +395,15 @@ class Matcher:
     def _closes_asking(self, whole: str) -> bool:
         """Whether the message's last sentence asks for the pick: a closing ask ("Framework?")
         or a short question naming a framework ("Flask?", "django i assume?", "flask enough?")."""
-        if self.reader.closes_asking(whole):
-            return True
         found = sentences(whole)
         last = found[-1] if found else ""
-        return (
-            last.endswith("?")
-            and len(words(last)) <= CLOSING_QUESTION_WORDS
-            and self.first_framework(last) is not None
+        return bool(last) and (
+            self.reader.is_closing_ask(last)
+            or (
+                last.endswith("?")
+                and len(words(last)) <= CLOSING_QUESTION_WORDS
+                and self.first_framework(last) is not None
+            )
         )
 
     def _answers_with_context(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.knowledge import Option, Question, Questionnaire
-from bot.matching.text import base_forms, sentences, stem, words
+from bot.matching.text import base_forms, stem, words
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,10 @@ class ProjectReader:
     def _message_stems(self, text: str) -> tuple[str, ...]:
         return tuple(stem(word) for word in self._message_words(text))
 
-    def closes_asking(self, cleaned: str) -> bool:
-        """Whether the last sentence of `cleaned` (Slack markup removed, punctuation kept) is
-        one of the closing asks, whole: "Framework?" after a description."""
-        found = sentences(cleaned)
-        return bool(found) and tuple(self._message_words(found[-1])) in self._closing
+    def is_closing_ask(self, sentence: str) -> bool:
+        """Whether `sentence` is one of the closing asks, whole: "Framework?" ending a
+        description asks for the pick; "which framework did you use for it" does not."""
+        return tuple(self._message_words(sentence)) in self._closing
 
     def read(self, text: str) -> ProjectReading:
         message_words = self._message_words(text)

@@ -85,8 +85,8 @@ class AnswerProcess:
         multiprocessing Event: setting one whose waiter died blocks for ever)."""
         self._started_at = 0.0
         self._is_ready = False
-        self._stopped = False
-        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        """Set once the worker stops handing over; it also wakes the watch thread."""
         self._watch = threading.Thread(target=self._watch_process, name="answer-watch", daemon=True)
 
     def start(self) -> None:
@@ -97,9 +97,9 @@ class AnswerProcess:
 
     def _watch_process(self) -> None:
         """Replace a dead answer process without waiting for the next request to notice."""
-        while not self._stopping.wait(WATCH_SECONDS):
+        while not self._stopped.wait(WATCH_SECONDS):
             with self._lock:
-                if not self._stopped:
+                if not self._stopped.is_set():
                     self._usable()
 
     def _start(self) -> None:
@@ -122,7 +122,7 @@ class AnswerProcess:
         """Give the answer process this delivery to answer; False (answer it here) while
         there is no answer process ready to take it."""
         with self._lock:
-            if self._stopped or not self._usable():
+            if self._stopped.is_set() or not self._usable():
                 return False
             assert self._queue is not None
             self._queue.put(HandedOver(json.dumps(body), delivery))
@@ -174,10 +174,9 @@ class AnswerProcess:
     def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Hand over nothing more; wait for the answer process to answer what it holds."""
         with self._lock:
-            if self._stopped:
+            if self._stopped.is_set():
                 return
-            self._stopped = True
-            self._stopping.set()
+            self._stopped.set()
             process, deliveries = self._process, self._queue
         if process is None or deliveries is None:
             return
