@@ -302,8 +302,9 @@ class Matcher:
             and word not in self._aliases
             and not self.lexical.knows(word)
             and not encoder.is_word(word)
-            # An inflected word whose base form is a word is a word ("quizzes", "moderation").
-            and not any(encoder.is_word(base) for base in base_forms(word))
+            # An inflected word whose base form is a word, or one the knowledge knows, is a
+            # word ("quizzes", "moderation", "resizes").
+            and not any(encoder.is_word(base) or base in known for base in base_forms(word))
             and self.lexical.correct(word) == word
             for word in content_words(text)
             if word.isalpha()
