@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 # libyaml's loader parses about ten times faster; the pure-Python one is the fallback.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -106,6 +113,31 @@ class Company(_Model):
     note: Text | None = None
 
 
+CountedWord = Annotated[str, StringConstraints(pattern=r"^[a-z]+$", max_length=32)]
+
+
+class Count(_Model):
+    """A number of things that indicates an answer, whatever the number: "~30 endpoints",
+    "a team of 12", "300 tables" (signals can only list numbers one by one)."""
+
+    of: tuple[CountedWord, ...] = Field(
+        min_length=1,
+        description="What is counted, one lower-case word each ('devs', 'endpoints'); its "
+        "singular and plural both meet.",
+    )
+    at_least: int = Field(default=0, ge=0)
+    at_most: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Count:
+        if self.at_most is not None and self.at_most < self.at_least:
+            raise ValueError(f"at_most ({self.at_most}) is below at_least ({self.at_least})")
+        return self
+
+    def holds(self, number: int) -> bool:
+        return self.at_least <= number and (self.at_most is None or number <= self.at_most)
+
+
 class Option(_Model):
     id: Identifier
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=75)]
@@ -119,6 +151,11 @@ class Option(_Model):
     signals: tuple[Text, ...] = Field(
         default=(),
         description="Phrases that, in a message describing a project, indicate this answer.",
+    )
+    counts: tuple[Count, ...] = Field(
+        default=(),
+        description="Numbers of things that, in a message describing a project, indicate this "
+        "answer ('~30 endpoints').",
     )
 
 

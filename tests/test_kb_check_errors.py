@@ -78,3 +78,21 @@ def test_a_broken_questionnaire_is_not_also_reported_as_missing(shipped_copy: Pa
     assert len(problems) == 1, problems
     assert "did you mean 'prompt'?" in problems[0]
     assert "(in question " in problems[0]
+
+
+def test_a_count_whose_range_is_empty_names_its_option_and_line(shipped_copy: Path) -> None:
+    _break(
+        shipped_copy,
+        "questionnaire.yaml",
+        "{of: [weeks], at_least: 2, at_most: 8}",
+        "{of: [weeks], at_least: 8, at_most: 2}",
+    )
+
+    problems = _problems(shipped_copy)
+
+    assert len(problems) == 1, problems
+    assert "at_most (2) is below at_least (8)" in problems[0]
+    assert "(in question 'timeline', option 'weeks')" in problems[0]
+    line = int(problems[0].split("questionnaire.yaml:")[1].split(":")[0])
+    wrong = (shipped_copy / "questionnaire.yaml").read_text(encoding="utf-8").splitlines()[line - 1]
+    assert "at_least: 8, at_most: 2" in wrong

@@ -191,6 +191,31 @@ def test_a_word_with_a_signals_stem_but_no_shared_base_form_is_not_that_signal(
     assert "data" not in normally
 
 
+@pytest.mark.parametrize(
+    ("text", "question", "option"),
+    [
+        ("a partner api, ~30 endpoints, which one?", "scale", "medium"),
+        ("a partner api with 100+ rest endpoints, which one?", "scale", "large"),
+        ("an internal tool, a team of 12, which one?", "scale", "large"),
+        ("a little tool for two people, which framework?", "scale", "small"),
+        ("we have 300 tables in oracle already, which one?", "data", "relational-many-models"),
+        ("it has dozens of sqlalchemy models, which one?", "data", "relational-many-models"),
+        ("we need it live in 3 days, which framework?", "timeline", "days"),
+        ("we have 6 weeks for it, which framework?", "timeline", "weeks"),
+        ("the first release is in 18 months, which one?", "timeline", "months"),
+    ],
+)
+def test_a_number_of_things_is_read_whatever_the_number(
+    matcher: Matcher, text: str, question: str, option: str
+) -> None:
+    assert matcher.reader.read(text).answers.get(question) == (option,)
+
+
+def test_a_number_of_something_not_counted_answers_nothing(matcher: Matcher) -> None:
+    reading = matcher.reader.read("it polls a vendor every 5 min and handles 10k msgs, which one?")
+    assert "scale" not in reading.answers and "timeline" not in reading.answers
+
+
 def test_an_inflected_signal_is_still_that_signal(matcher: Matcher) -> None:
     reading = matcher.reader.read("one editor writing for us, which framework?")
     assert [signal.phrase for signal in reading.signals] == ["editors"]

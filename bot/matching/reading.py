@@ -16,11 +16,12 @@ its `closing_asks` whole ("...and monthly reports. Framework?").
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.knowledge import Option, Question, Questionnaire
+from bot.knowledge import Count, Option, Question, Questionnaire
 from bot.matching.text import base_forms, stem, words
 
 
@@ -58,6 +59,44 @@ NEGATIONS = frozenset(stem(word) for word in ("no", "not", "without", "nor", "ne
 "don't", "doesn't", "won't")."""
 
 NEGATION_REACH = 2
+
+COUNT_SIZE = 2
+"""How long a signal a count found is ("30 endpoints"), against the longest signal rule."""
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozens": 24, "hundreds": 200,
+    "thousands": 2000,
+}  # fmt: skip
+_DIGITS = re.compile(r"^(\d+)(k|m)?$")
+_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000}
+
+
+def number(word: str) -> int | None:
+    """The number a message word says: "30", "10k", "dozen"; None for any other word."""
+    found = _DIGITS.match(word)
+    if found:
+        return int(found.group(1)) * _MULTIPLIERS[found.group(2) or ""]
+    return NUMBER_WORDS.get(word)
+
+
+def counted(message_words: list[str], stems: tuple[str, ...]) -> list[tuple[int, str, str]]:
+    """Each number in a message with the stem of what it counts and the words that say it:
+    "30 api endpoints" (one word may come between), "a team of 5"."""
+    found: list[tuple[int, str, str]] = []
+    for index, word in enumerate(message_words):
+        value = number(word)
+        if value is None:
+            continue
+        after = [index + 1] if index + 1 < len(stems) else []
+        if after and number(message_words[index + 1]) is None and index + 2 < len(stems):
+            after.append(index + 2)
+        for noun in after:
+            found.append((value, stems[noun], " ".join(message_words[index : noun + 1])))
+        if index >= 2 and message_words[index - 1] == "of":
+            found.append((value, stems[index - 2], " ".join(message_words[index - 2 : index + 1])))
+    return found
 
 
 def _negated(stems: tuple[str, ...], start: int, phrase_stems: tuple[str, ...]) -> bool:
@@ -112,6 +151,13 @@ class ProjectReader:
                         self._signals[stems[0]].append(
                             (number, option, signal, stems, signal_words[0])
                         )
+        self._counts: dict[str, list[tuple[int, Option, Count]]] = defaultdict(list)
+        """By the stem of what is counted: the question's number, the option, the count."""
+        for question_index, question in enumerate(questionnaire.questions):
+            for option in question.options:
+                for count in option.counts:
+                    for thing in count.of:
+                        self._counts[stem(thing)].append((question_index, option, count))
         self.words = frozenset(
             word
             for question in questionnaire.questions
@@ -163,6 +209,13 @@ class ProjectReader:
                 asks = any(
                     stems[start : start + len(cue)] == cue for cue in self._cues.get(first, ())
                 )
+        for value, thing, phrase in counted(message_words, stems):
+            for question_index, option, count in self._counts.get(thing, ()):
+                if count.holds(value):
+                    found_for = longest[question_index]
+                    phrases[question_index][option.id].add(phrase)
+                    if found_for.get(option.id, (0, ""))[0] < COUNT_SIZE:
+                        found_for[option.id] = (COUNT_SIZE, phrase)
         found: list[Signal] = []
         said: set[str] = set()
         for question, by_size, found_phrases in zip(self._questions, longest, phrases, strict=True):
