@@ -78,6 +78,7 @@ def test_snowball_stems_word_forms_together() -> None:
         ("good morning :sunny:", "greeting"),
         ("thanks, that helped", "thanks"),
         ("ty", "thanks"),
+        ("thanks! flask it is then :+1:", "thanks"),
         ("what can you do?", "about"),
         ("how does /framework recommend work?", "about"),
         ("recommend", "questionnaire"),
