@@ -756,6 +756,28 @@ def test_a_rich_description_naming_the_stack_its_team_knew_is_a_project(
     assert matcher.understand(text).kind == "project"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (
+            "a tiny webhook receiver that opens a jira ticket per alert, no database. which one?",
+            "project",
+        ),
+        ("jira or confluence for our team of 5, which one?", "not-sure"),
+        (
+            "rails vs laravel for a new booking site with user accounts, which framework?",
+            "not-sure",
+        ),
+    ],
+)
+def test_a_description_of_a_tool_for_another_world_is_a_project(
+    matcher: Matcher, text: str, kind: str
+) -> None:
+    """Twice a description here and asking which framework, a message naming jira is a project
+    that works with jira; choosing between jira and confluence, or two other stacks, is not."""
+    assert matcher.understand(text).kind == kind
+
+
 def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"

@@ -328,9 +328,16 @@ class Matcher:
         stack beside the frameworks' language (`home_languages`) is what the project leaves:
         "rewriting our php booking system... which python framework?" asks which of the two to
         move to."""
+        return self.names_other_world(text) or self.names_other_stack(text, project=project)
+
+    def names_other_world(self, text: str) -> bool:
+        """Whether `text` names one of the knowledge's `elsewhere` phrases."""
         stems = _stem_phrase(self.expand(text))
-        if any(contains(stems, phrase) for phrase in self._elsewhere):
-            return True
+        return any(contains(stems, phrase) for phrase in self._elsewhere)
+
+    def names_other_stack(self, text: str, *, project: bool = False) -> bool:
+        """Whether `text` names another web stack and neither framework (see `elsewhere`)."""
+        stems = _stem_phrase(self.expand(text))
         if project and any(contains(stems, name) for name in self._home):
             return False
         return self.first_framework(text) is None and any(
@@ -371,7 +378,18 @@ class Matcher:
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
         if (
             reading.asks_choice
-            and (rich or not self.elsewhere(whole, project=True))
+            # A tool of another world in a description that reads as one here, twice over, is
+            # what the project works with ("receives the webhook and opens a jira ticket"); a
+            # rich one may name the stack its team leaves.
+            and (
+                rich
+                or not self.elsewhere(whole, project=True)
+                or (
+                    len(reading.signals) >= PROJECT_MIN_SIGNALS
+                    and anchored
+                    and not self.names_other_stack(whole, project=True)
+                )
+            )
             and (
                 # Unanchored, the choice asked about may be between products the knowledge
                 # does not know ("hubspot or salesforce?").
