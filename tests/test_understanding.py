@@ -778,6 +778,16 @@ def test_a_description_of_a_tool_for_another_world_is_a_project(
     assert matcher.understand(text).kind == kind
 
 
+def test_a_long_description_naming_both_frameworks_asks_with_any_question(
+    matcher: Matcher,
+) -> None:
+    described = "building a client portal with logins, invoices and ~20 tables. so what now?"
+    assert matcher.understand(f"we're 4 devs, two know django and two flask. {described}").kind == (
+        "project"
+    )
+    assert matcher.understand(f"we're 4 devs {described}").kind == "not-sure"
+
+
 def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"

@@ -132,6 +132,10 @@ names: "an hr platform with leave requests and payroll exports" names payroll, "
 turns a jira export into a chart" names jira, "six developers, some only knew php" names another
 stack, and none is what it asks about (unless it weighs two of them: "rails vs laravel")."""
 
+RICH_ASK_SIGNALS = 4
+"""A description naming at least this many answers and both frameworks asks which to pick
+with any question ("is this a django thing or a flask thing?"), cue or not."""
+
 CLOSING_QUESTION_WORDS = 5
 """A description's last sentence asks for the pick when it is a question of at most this many
 words naming a framework ("...and a few charts. 1 dev, 1 week. flask?")."""
@@ -372,7 +376,16 @@ class Matcher:
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(self.corrected(whole))
-        if not reading.asks_choice and self._closes_asking(whole):
+        if not reading.asks_choice and (
+            self._closes_asking(whole)
+            # "...we know both. Who wins?": a long description naming both frameworks and
+            # asking anything asks which of the two.
+            or (
+                len(reading.signals) >= RICH_ASK_SIGNALS
+                and len(self.frameworks_named(whole)) == len(self.kb.frameworks)
+                and "?" in whole
+            )
+        ):
             reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
@@ -548,6 +561,11 @@ class Matcher:
         bonus: npt.NDArray[np.float32] = np.minimum(credit, 1.0, dtype=np.float32)
         bonus *= np.float32(KEYWORD_BONUS)
         return bonus
+
+    def frameworks_named(self, text: str) -> set[str]:
+        """The ids of the frameworks `text` names (abbreviations spelled out)."""
+        stems = {stem(word) for word in words(self.expand(text))}
+        return {framework for framework, own in self._framework_stems.items() if stems & own}
 
     def first_framework(self, text: str) -> str | None:
         """The id of the framework `text` names first (abbreviations spelled out), if any."""
