@@ -788,6 +788,29 @@ def test_a_long_description_naming_both_frameworks_asks_with_any_question(
     assert matcher.understand(f"we're 4 devs {described}").kind == "not-sure"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (
+            "volunteer rota site for our food bank: shifts, sign-ups with accounts, reminder "
+            "emails, a staff dashboard. 1 dev, 2 months",
+            "project",
+        ),
+        (
+            "okta locked me out after the password change, how do i get back in. is that the it "
+            "admin or security",
+            "not-sure",
+        ),
+    ],
+)
+def test_a_description_sent_as_it_is_asks_for_the_pick(
+    matcher: Matcher, text: str, kind: str
+) -> None:
+    """Asking nothing, a message naming three answers is sent for the pick; one that asks
+    something without a question mark ("how do i get back in") is not a description."""
+    assert matcher.understand(text).kind == kind
+
+
 def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"

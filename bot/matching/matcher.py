@@ -136,6 +136,10 @@ RICH_ASK_SIGNALS = 4
 """A description naming at least this many answers and both frameworks asks which to pick
 with any question ("is this a django thing or a flask thing?"), cue or not."""
 
+BARE_SIGNALS = 3
+"""A message that asks nothing and names at least this many answers is a description sent for
+the pick."""
+
 CLOSING_QUESTION_WORDS = 5
 """A description's last sentence asks for the pick when it is a question of at most this many
 words naming a framework ("...and a few charts. 1 dev, 1 week. flask?")."""
@@ -383,7 +387,14 @@ class Matcher:
             or (
                 len(reading.signals) >= RICH_ASK_SIGNALS
                 and len(self.frameworks_named(whole)) == len(self.kb.frameworks)
-                and "?" in whole
+                and _asks_anything(whole)
+            )
+            # A description sent as it is, asking nothing ("event ticketing site, organisers,
+            # refunds, a staff dashboard, launching in 2 months"), is sent for the pick.
+            or (
+                len(reading.signals) >= BARE_SIGNALS
+                and not result.confident
+                and not _asks_anything(whole)
             )
         ):
             reading = replace(reading, asks_choice=True)
@@ -644,6 +655,21 @@ def _one_intent_throughout(found: list[IntentMatch], whole: str) -> bool:
         and len({match.intent.id for match in found}) == 1
         and all(match.score >= INTENT_THRESHOLD for match in found)
     )
+
+
+QUESTION_WORDS = frozenset(
+    {"how", "what", "whats", "which", "why", "where", "when", "who", "is", "are", "can", "could",
+     "should", "would", "will", "do", "does", "did", "any", "anyone", "has", "have"}
+)  # fmt: skip
+"""Words that open a question, with or without its question mark ("how do i reset it")."""
+
+
+def _asks_anything(text: str) -> bool:
+    """Whether `text` asks a question: a question mark, or a sentence or clause that opens
+    with a question word."""
+    if "?" in text:
+        return True
+    return any((found := words(part)) and found[0] in QUESTION_WORDS for part in clauses(text))
 
 
 def _is_intent(intent: IntentMatch | None, result: MatchResult) -> bool:
