@@ -67,7 +67,7 @@ NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozens": 24, "hundreds": 200,
-    "thousands": 2000,
+    "thousands": 2000, "single": 1, "solo": 1,
 }  # fmt: skip
 _DIGITS = re.compile(r"^(\d+)(k|m)?$")
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000}
