@@ -89,6 +89,8 @@ def test_snowball_stems_word_forms_together() -> None:
         ("could you run me through the recommendation quiz thing", "questionnaire"),
         ("hey bot, you there?", "greeting"),
         ("who maintains you?", "about"),
+        ("do you only do frameworks? like what's your scope", "about"),
+        ("hi, first time here", "greeting"),
         ("ask me some questions and tell me which one to use", "questionnaire"),
         (
             "could you ask me some questions to help us decide which framework we should use",

@@ -486,9 +486,10 @@ class Matcher:
     def _quiet(self, rest: str, intent: Intent) -> bool:
         """Whether the rest of a small-talk message says nothing the knowledge answers: few
         words besides the intent's own."""
+        beyond = self.intents.words_beyond(intent, rest)
         return (
-            len(self.intents.words_beyond(intent, rest)) <= QUIET_WORDS
-            and not self.anchored(rest)
+            len(beyond) <= QUIET_WORDS
+            and not self.anchored(" ".join(beyond))
             and not self.weighs_other_things(rest)
             and not self.elsewhere(rest)
         )
