@@ -202,7 +202,7 @@ def test_a_word_with_a_signals_stem_but_no_shared_base_form_is_not_that_signal(
         ("an internal tool, a team of 12, which one?", "scale", "large"),
         ("a little tool for two people, which framework?", "scale", "small"),
         ("we have 300 tables in oracle already, which one?", "data", "relational-many-models"),
-        ("it has dozens of sqlalchemy models, which one?", "data", "relational-many-models"),
+        ("it will have dozens of tables, which one?", "data", "relational-many-models"),
         ("we need it live in 3 days, which framework?", "timeline", "days"),
         ("we have 6 weeks for it, which framework?", "timeline", "weeks"),
         ("the first release is in 18 months, which one?", "timeline", "months"),
