@@ -137,8 +137,9 @@ RICH_ASK_SIGNALS = 4
 with any question ("is this a django thing or a flask thing?"), cue or not."""
 
 BARE_SIGNALS = 3
-"""A message that asks nothing and names at least this many answers is a description sent for
-the pick."""
+BARE_PHRASES = 3
+"""A message that asks nothing and names at least BARE_SIGNALS answers, or two said in at least
+BARE_PHRASES ways, is a description sent for the pick."""
 
 CLOSING_QUESTION_WORDS = 5
 """A description's last sentence asks for the pick when it is a question of at most this many
@@ -392,7 +393,13 @@ class Matcher:
             # A description sent as it is, asking nothing ("event ticketing site, organisers,
             # refunds, a staff dashboard, launching in 2 months"), is sent for the pick.
             or (
-                len(reading.signals) >= BARE_SIGNALS
+                (
+                    len(reading.signals) >= BARE_SIGNALS
+                    or (
+                        len(reading.signals) >= PROJECT_MIN_SIGNALS
+                        and reading.phrases >= BARE_PHRASES
+                    )
+                )
                 and not result.confident
                 and not _asks_anything(whole)
             )
