@@ -813,6 +813,20 @@ def test_a_description_sent_as_it_is_asks_for_the_pick(
     assert matcher.understand(text).kind == kind
 
 
+def test_a_choice_between_two_other_things_beside_a_framework_is_not_the_pick(
+    matcher: Matcher,
+) -> None:
+    """The message describes its project, but the choice it asks is its own: redis or
+    memcached, which the caching entry answers."""
+    understanding = matcher.understand(
+        "small flask api for 2 devs, a handful of endpoints: redis or memcached for the cache, "
+        "which one?"
+    )
+    assert understanding.kind == "answer"
+    assert understanding.match.best is not None
+    assert understanding.match.best.entry.id == "caching"
+
+
 def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"

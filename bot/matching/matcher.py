@@ -353,11 +353,12 @@ class Matcher:
             contains(stems, phrase) for phrase in self._other_stacks
         )
 
-    def weighs_other_things(self, text: str) -> bool:
+    def weighs_other_things(self, text: str, *, beside_a_framework: bool = False) -> bool:
         """Whether `text` weighs two things against each other ("postgres or mysql", "kafka vs
         rabbitmq") neither of which is an anchor of this knowledge: the question is that
-        choice, whatever else it shares with an entry."""
-        if self.first_framework(text) is not None:
+        choice, whatever else it shares with an entry. A message naming a framework weighs
+        its own options ("strawberry or graphene for django?"), unless `beside_a_framework`."""
+        if not beside_a_framework and self.first_framework(text) is not None:
             return False
         found = words(self.expand(text))
         for index, word in enumerate(found):
@@ -409,6 +410,7 @@ class Matcher:
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
         if (
             reading.asks_choice
+            and (rich or not self.weighs_other_things(whole, beside_a_framework=True))
             # A tool of another world in a description that reads as one here, twice over, is
             # what the project works with ("receives the webhook and opens a jira ticket"); a
             # rich one may name the stack its team leaves.
