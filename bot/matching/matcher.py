@@ -668,10 +668,11 @@ def _one_intent_throughout(found: list[IntentMatch], whole: str) -> bool:
 
 
 QUESTION_WORDS = frozenset(
-    {"how", "what", "whats", "which", "why", "where", "when", "who", "is", "are", "can", "could",
-     "should", "would", "will", "do", "does", "did", "any", "anyone", "has", "have"}
+    {"how", "what", "whats", "which", "why", "where", "when", "who", "is", "are", "do", "does",
+     "did", "anyone", "can", "could"}
 )  # fmt: skip
-"""Words that open a question, with or without its question mark ("how do i reset it")."""
+"""Words that open a question, with or without its question mark ("how do i reset it"); not
+"will", "has" or "should", which open a description's clauses as often ("will grow big")."""
 
 
 def _asks_anything(text: str) -> bool:
