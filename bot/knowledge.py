@@ -122,8 +122,8 @@ class Count(_Model):
 
     of: tuple[CountedWord, ...] = Field(
         min_length=1,
-        description="What is counted, one lower-case word each ('devs', 'endpoints'); its "
-        "singular and plural both meet.",
+        description="What is counted, each form of the word that meets ('dev', 'devs'): "
+        "'team' meets 'a team of 5' and not '2 teams'.",
     )
     at_least: int = Field(default=0, ge=0)
     at_most: int | None = Field(default=None, ge=0)

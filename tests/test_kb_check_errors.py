@@ -84,8 +84,8 @@ def test_a_count_whose_range_is_empty_names_its_option_and_line(shipped_copy: Pa
     _break(
         shipped_copy,
         "questionnaire.yaml",
-        "{of: [weeks], at_least: 2, at_most: 8}",
-        "{of: [weeks], at_least: 8, at_most: 2}",
+        "{of: [week, weeks], at_least: 2, at_most: 8}",
+        "{of: [week, weeks], at_least: 8, at_most: 2}",
     )
 
     problems = _problems(shipped_copy)

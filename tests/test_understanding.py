@@ -200,6 +200,7 @@ def test_a_word_with_a_signals_stem_but_no_shared_base_form_is_not_that_signal(
         ("a partner api, ~30 endpoints, which one?", "scale", "medium"),
         ("a partner api with 100+ rest endpoints, which one?", "scale", "large"),
         ("an internal tool, a team of 12, which one?", "scale", "large"),
+        ("an internal tool for 2 teams of 9 engineers each, which one?", "scale", "large"),
         ("a little tool for two people, which framework?", "scale", "small"),
         ("we have 300 tables in oracle already, which one?", "data", "relational-many-models"),
         ("it will have dozens of tables, which one?", "data", "relational-many-models"),

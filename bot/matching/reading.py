@@ -81,21 +81,24 @@ def number(word: str) -> int | None:
     return NUMBER_WORDS.get(word)
 
 
-def counted(message_words: list[str], stems: tuple[str, ...]) -> list[tuple[int, str, str]]:
-    """Each number in a message with the stem of what it counts and the words that say it:
+def counted(message_words: list[str]) -> list[tuple[int, str, str]]:
+    """Each number in a message with the word for what it counts and the words that say it:
     "30 api endpoints" (one word may come between), "a team of 5"."""
     found: list[tuple[int, str, str]] = []
     for index, word in enumerate(message_words):
         value = number(word)
         if value is None:
             continue
-        after = [index + 1] if index + 1 < len(stems) else []
-        if after and number(message_words[index + 1]) is None and index + 2 < len(stems):
+        size = len(message_words)
+        after = [index + 1] if index + 1 < size else []
+        if after and number(message_words[index + 1]) is None and index + 2 < size:
             after.append(index + 2)
         for noun in after:
-            found.append((value, stems[noun], " ".join(message_words[index : noun + 1])))
+            found.append((value, message_words[noun], " ".join(message_words[index : noun + 1])))
         if index >= 2 and message_words[index - 1] == "of":
-            found.append((value, stems[index - 2], " ".join(message_words[index - 2 : index + 1])))
+            found.append(
+                (value, message_words[index - 2], " ".join(message_words[index - 2 : index + 1]))
+            )
     return found
 
 
@@ -152,12 +155,12 @@ class ProjectReader:
                             (number, option, signal, stems, signal_words[0])
                         )
         self._counts: dict[str, list[tuple[int, Option, Count]]] = defaultdict(list)
-        """By the stem of what is counted: the question's number, the option, the count."""
+        """By the word for what is counted: the question's number, the option, the count."""
         for question_index, question in enumerate(questionnaire.questions):
             for option in question.options:
                 for count in option.counts:
                     for thing in count.of:
-                        self._counts[stem(thing)].append((question_index, option, count))
+                        self._counts[thing].append((question_index, option, count))
         self.words = frozenset(
             word
             for question in questionnaire.questions
@@ -209,7 +212,7 @@ class ProjectReader:
                 asks = any(
                     stems[start : start + len(cue)] == cue for cue in self._cues.get(first, ())
                 )
-        for value, thing, phrase in counted(message_words, stems):
+        for value, thing, phrase in counted(message_words):
             for question_index, option, count in self._counts.get(thing, ()):
                 if count.holds(value):
                     found_for = longest[question_index]
