@@ -828,6 +828,15 @@ def test_a_choice_between_two_other_things_beside_a_framework_is_not_the_pick(
     assert understanding.match.best.entry.id == "caching"
 
 
+def test_another_stack_weighed_against_the_two_is_a_question_here(matcher: Matcher) -> None:
+    """'Either of these' names the two frameworks: FastAPI instead of them is FastAPI compared;
+    FastAPI or Express is another world's choice."""
+    understanding = matcher.understand("should we just use fastapi instead of either of these?")
+    assert understanding.match.best is not None
+    assert understanding.match.best.entry.id == "fastapi-compared"
+    assert matcher.understand("fastapi or express for a tiny service?").kind == "not-sure"
+
+
 def test_a_request_beside_a_greeting_is_the_request(matcher: Matcher) -> None:
     understanding = matcher.understand("hey bot. which topics do you really know about?")
     assert understanding.kind == "intent"

@@ -186,7 +186,14 @@ one leads ("when does django make more sense than flask" is about Django)."""
 CHOICE_WORDS = frozenset({"or", "vs", "versus"})
 """Words that weigh the word before them against the word after ("postgres or mysql")."""
 
-REFERENCES = ("which one", "which of the two", "these two", "between the two", "either of them")
+REFERENCES = (
+    "which one",
+    "which of the two",
+    "these two",
+    "between the two",
+    "either of them",
+    "either of these",
+)
 """Asked of this bot, these mean the two frameworks: "which one is more mature?" is about them
 as much as "is django or flask more mature?"."""
 
@@ -349,8 +356,11 @@ class Matcher:
         stems = _stem_phrase(self.expand(text))
         if project and any(contains(stems, name) for name in self._home):
             return False
-        return self.first_framework(text) is None and any(
-            contains(stems, phrase) for phrase in self._other_stacks
+        # Referring to the two ("instead of either of these") names them.
+        return (
+            self.first_framework(text) is None
+            and not any(contains(stems, reference) for reference in _REFERENCE_STEMS)
+            and any(contains(stems, phrase) for phrase in self._other_stacks)
         )
 
     def weighs_other_things(self, text: str, *, beside_a_framework: bool = False) -> bool:
