@@ -27,15 +27,15 @@ TUNING_SETS = sorted(DATA.glob("*_tuning_messages.yaml"))
 """Every set written for tuning only (the second one and those written later, before their
 writers read the knowledge; tests/test_tuning_sets.py checks them), all tuned on, none tested
 on."""
-MIN_ON_TOPIC = 0.925
-"""The floor this suite holds today (93.0% on the test half). The target is 0.95: until it is
+MIN_ON_TOPIC = 0.93
+"""The floor this suite holds today (93.6% on the test half). The target is 0.95: until it is
 reached, matching stays an open issue; raise this as the figure rises, never lower it for a
 change to the matcher. Twice a change to the knowledge cost it a message: four entries for
 questions no entry answered (92.4% -> 90.4%, won back since), and three more for what four
 newer tuning sets asked most often and nothing answered, sending email, static files and
-upgrading (92.4% -> 91.7%), won back (93.0%) by the project reader's counts and by reading a
-description that names a tool of another world as one, both from the eleventh to fifteenth
-tuning sets."""
+upgrading (92.4% -> 91.7%), won back (93.6%) by what the eleventh to sixteenth tuning sets
+taught the project reader (its counts, descriptions that name another world's tools,
+descriptions sent without a question)."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}
 
