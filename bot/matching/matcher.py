@@ -106,7 +106,7 @@ which framework to pick. With one, it is a description only if no topic answers 
 question about one topic ("which framework is usually used for model serving and why?") names
 one answer as a matter of course."""
 
-STRONG_ANSWER_LEAD = 12.0
+STRONG_ANSWER_LEAD = 14.0
 THIN_READING_PHRASES = 2
 """A message read as a project description from `PROJECT_MIN_SIGNALS` answers is a question
 about a topic instead when that topic scores this far above the threshold and the description
