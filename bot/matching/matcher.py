@@ -51,7 +51,7 @@ from bot.matching.text import (
 DEFAULT_THRESHOLD = 58.0
 """Lowest fused score (0..100) that is answered."""
 
-MIN_MARGIN = 0.5
+MIN_MARGIN = 0.2
 """How far the best entry must lead the runner-up to be answered: two entries tied on the same
 words are a question to ask back, not to guess."""
 
