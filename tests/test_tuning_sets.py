@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -37,22 +38,38 @@ MORE_TUNING = DATA / "more_tuning_messages.yaml"
 MESSAGES = DATA / "slack_messages.yaml"
 LEANS = {"django", "flask", "either"}
 
+
+class TuningSet(NamedTuple):
+    path: Path
+    at_least: int
+    """Messages."""
+    projects: int
+    """Project descriptions, at least."""
+    intents: int
+    """Small-talk messages, at least."""
+    long_share: float = 1 / 3
+    """Messages of several sentences, at least this share."""
+    off_topic_share: float = 0.2
+    """Off-topic messages, at least this share (at most 0.3)."""
+
+
 SETS = {
-    # name: (file, at least this many messages, project descriptions, small-talk messages)
-    "fresh": (FRESH_TUNING, 180, 20, 10),
-    "fourth": (FOURTH_TUNING, 110, 15, 8),
-    "fifth": (FIFTH_TUNING, 130, 15, 8),
-    "sixth": (SIXTH_TUNING, 140, 40, 10),
-    "seventh": (SEVENTH_TUNING, 140, 35, 12),
-    "eighth": (EIGHTH_TUNING, 135, 55, 10),
-    "ninth": (NINTH_TUNING, 135, 12, 12),
-    "tenth": (TENTH_TUNING, 130, 55, 6),
-    "eleventh": (ELEVENTH_TUNING, 135, 65, 8),
-    "twelfth": (TWELFTH_TUNING, 130, 25, 12),
-    "thirteenth": (THIRTEENTH_TUNING, 125, 45, 10),
-    "fourteenth": (FOURTEENTH_TUNING, 125, 40, 8),
-    "fifteenth": (FIFTEENTH_TUNING, 130, 25, 8),
-    "sixteenth": (SIXTEENTH_TUNING, 130, 40, 6),
+    "fresh": TuningSet(FRESH_TUNING, 180, 20, 10),
+    "fourth": TuningSet(FOURTH_TUNING, 110, 15, 8),
+    "fifth": TuningSet(FIFTH_TUNING, 130, 15, 8),
+    "sixth": TuningSet(SIXTH_TUNING, 140, 40, 10),
+    "seventh": TuningSet(SEVENTH_TUNING, 140, 35, 12),
+    "eighth": TuningSet(EIGHTH_TUNING, 135, 55, 10),
+    "ninth": TuningSet(NINTH_TUNING, 135, 12, 12),
+    "tenth": TuningSet(TENTH_TUNING, 130, 55, 6),
+    # Mostly project descriptions by design: a fifth of it is off-topic.
+    "eleventh": TuningSet(ELEVENTH_TUNING, 135, 65, 8, off_topic_share=0.19),
+    "twelfth": TuningSet(TWELFTH_TUNING, 130, 25, 12),
+    "thirteenth": TuningSet(THIRTEENTH_TUNING, 125, 45, 10),
+    # Short messages typed quickly by design: a quarter are longer.
+    "fourteenth": TuningSet(FOURTEENTH_TUNING, 125, 40, 8, long_share=0.25),
+    "fifteenth": TuningSet(FIFTEENTH_TUNING, 130, 25, 8),
+    "sixteenth": TuningSet(SIXTEENTH_TUNING, 130, 40, 6),
 }
 
 
@@ -67,14 +84,12 @@ def shared_with(cases: list[Case], others: list[Case]) -> int:
 
 @pytest.mark.parametrize("name", SETS)
 def test_the_set_is_large_realistic_and_labelled(name: str, kb: KnowledgeBase) -> None:
-    path, at_least, projects, intents = SETS[name]
+    path, at_least, projects, intents, long_share, off_topic_share = SETS[name]
     cases = evaluation.load_cases(path)
     assert len(cases) >= at_least
     assert len({normalise(case.text) for case in cases}) == len(cases), "duplicates"
     long = [case for case in cases if len(sentences(clean_lines(case.text))) >= 2]
-    # The fourteenth set is short messages typed quickly by design: a quarter are longer.
-    least_long = 0.25 if name == "fourteenth" else 1 / 3
-    assert len(long) >= len(cases) * least_long, f"only {len(long)} have several sentences"
+    assert len(long) >= len(cases) * long_share, f"only {len(long)} have several sentences"
     labels = (
         {entry.id for entry in kb.entries}
         | {INTENT_PREFIX + intent.id for intent in kb.intents}
@@ -85,9 +100,7 @@ def test_the_set_is_large_realistic_and_labelled(name: str, kb: KnowledgeBase) -
     bad_leans = [case.text for case in cases if case.expect == PROJECT and case.lean not in LEANS]
     assert not bad_leans, f"project descriptions without a lean: {bad_leans}"
     kinds = Counter(case.expect.split(":")[0] for case in cases)
-    # The eleventh set is mostly project descriptions by design: a fifth of it is off-topic.
-    least_off_topic = 0.19 if name == "eleventh" else 0.2
-    assert least_off_topic <= kinds[OFF_TOPIC] / len(cases) <= 0.3, "roughly a quarter is off-topic"
+    assert off_topic_share <= kinds[OFF_TOPIC] / len(cases) <= 0.3, "roughly a quarter is off-topic"
     assert kinds[PROJECT] >= projects and kinds["intent"] >= intents
     phrasings = {normalise(p) for entry in kb.entries for p in entry.phrasings}
     copies = [case.text for case in cases if normalise(case.text) in phrasings]
@@ -97,13 +110,13 @@ def test_the_set_is_large_realistic_and_labelled(name: str, kb: KnowledgeBase) -
 @pytest.mark.parametrize("name", SETS)
 def test_no_tuning_message_is_a_test_message(name: str) -> None:
     test_half = evaluation.split(evaluation.load_cases(MESSAGES), "test")
-    shared = shared_with(evaluation.load_cases(SETS[name][0]), test_half)
+    shared = shared_with(evaluation.load_cases(SETS[name].path), test_half)
     assert shared == 0, f"{shared} {name} tuning messages are in the test half"
 
 
 @pytest.mark.parametrize("name", [name for name in SETS if name != "fresh"])
 def test_the_newer_sets_are_new_next_to_the_other_tuning_sets(name: str) -> None:
-    newer = evaluation.load_cases(SETS[name][0])
+    newer = evaluation.load_cases(SETS[name].path)
     others = {
         "the tuning half of slack_messages.yaml": evaluation.split(
             evaluation.load_cases(MESSAGES), "tuning"

@@ -392,29 +392,7 @@ class Matcher:
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(self.corrected(whole))
-        if not reading.asks_choice and (
-            self._closes_asking(whole)
-            # "...we know both. Who wins?": a long description naming both frameworks and
-            # asking anything asks which of the two.
-            or (
-                len(reading.signals) >= RICH_ASK_SIGNALS
-                and len(self.frameworks_named(whole)) == len(self.kb.frameworks)
-                and _asks_anything(whole)
-            )
-            # A description sent as it is, asking nothing ("event ticketing site, organisers,
-            # refunds, a staff dashboard, launching in 2 months"), is sent for the pick.
-            or (
-                (
-                    len(reading.signals) >= BARE_SIGNALS
-                    or (
-                        len(reading.signals) >= PROJECT_MIN_SIGNALS
-                        and reading.phrases >= BARE_PHRASES
-                    )
-                )
-                and not result.confident
-                and not _asks_anything(whole)
-            )
-        ):
+        if not reading.asks_choice and self._asks_without_a_cue(whole, reading, result):
             reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
@@ -426,11 +404,12 @@ class Matcher:
             # rich one may name the stack its team leaves.
             and (
                 rich
-                or not self.elsewhere(whole, project=True)
                 or (
-                    len(reading.signals) >= PROJECT_MIN_SIGNALS
-                    and anchored
-                    and not self.names_other_stack(whole, project=True)
+                    not self.names_other_stack(whole, project=True)
+                    and (
+                        not self.names_other_world(whole)
+                        or (len(reading.signals) >= PROJECT_MIN_SIGNALS and anchored)
+                    )
                 )
             )
             and (
@@ -453,6 +432,23 @@ class Matcher:
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def _asks_without_a_cue(self, whole: str, reading: ProjectReading, result: MatchResult) -> bool:
+        """Whether a message that says no choice cue still asks which framework to pick: its
+        closing ask; a long description naming both frameworks and asking anything ("...we
+        know both. Who wins?"); or a description sent as it is, asking nothing ("event
+        ticketing site, organisers, refunds, a staff dashboard, launching in 2 months")."""
+        signals = len(reading.signals)
+        if self._closes_asking(whole):
+            return True
+        if _asks_anything(whole):
+            return signals >= RICH_ASK_SIGNALS and len(self.frameworks_named(whole)) == len(
+                self.kb.frameworks
+            )
+        described = signals >= BARE_SIGNALS or (
+            signals >= PROJECT_MIN_SIGNALS and reading.phrases >= BARE_PHRASES
+        )
+        return described and not result.confident
 
     def _closes_asking(self, whole: str) -> bool:
         """Whether the message's last sentence asks for the pick: a closing ask ("Framework?")

@@ -11,7 +11,9 @@ signals say so ("no admin"). A one-word signal meets a word with its stem only i
 share a base form ("reporting" meets "reports"; "local" is not "localization", nor
 "moderately" "moderation"). The questionnaire's `choice_cues` ("which one", "should we use")
 say that the message asks which framework to pick, and so does a last sentence that is one of
-its `closing_asks` whole ("...and monthly reports. Framework?").
+its `closing_asks` whole ("...and monthly reports. Framework?"). An option's `counts` read a
+number of things in a range, whatever the number ("~30 endpoints", "a team of 12"), as strong
+as a two-word signal.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ _DIGITS = re.compile(r"^(\d+)(k|m)?$")
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000}
 
 
-def number(word: str) -> int | None:
+def parse_number(word: str) -> int | None:
     """The number a message word says: "30", "10k", "dozen"; None for any other word."""
     found = _DIGITS.match(word)
     if found:
@@ -85,13 +87,13 @@ def counted(message_words: list[str]) -> list[tuple[int, str, str]]:
     """Each number in a message with the word for what it counts and the words that say it:
     "30 api endpoints" (one word may come between), "a team of 5"."""
     found: list[tuple[int, str, str]] = []
+    size = len(message_words)
     for index, word in enumerate(message_words):
-        value = number(word)
+        value = parse_number(word)
         if value is None:
             continue
-        size = len(message_words)
         after = [index + 1] if index + 1 < size else []
-        if after and number(message_words[index + 1]) is None and index + 2 < size:
+        if after and parse_number(message_words[index + 1]) is None and index + 2 < size:
             after.append(index + 2)
         for noun in after:
             found.append((value, message_words[noun], " ".join(message_words[index : noun + 1])))
