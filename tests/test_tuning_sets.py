@@ -1,5 +1,5 @@
 """The tuning sets written before their writers read the knowledge (tests/data/
-fresh_tuning_messages.yaml and the fourth to sixteenth, the fifth on labelled from the entry titles
+fresh_tuning_messages.yaml and the fourth to nineteenth, the fifth on labelled from the entry titles
 alone). All are tuned on (scripts/tune_matcher.py) but never tested on. These checks keep them
 realistic and labelled, and keep them apart from the test half of tests/data/slack_messages.yaml
 (and the fourth on from every other set). Failures give counts only, never the test half's
@@ -34,6 +34,9 @@ THIRTEENTH_TUNING = DATA / "thirteenth_tuning_messages.yaml"
 FOURTEENTH_TUNING = DATA / "fourteenth_tuning_messages.yaml"
 FIFTEENTH_TUNING = DATA / "fifteenth_tuning_messages.yaml"
 SIXTEENTH_TUNING = DATA / "sixteenth_tuning_messages.yaml"
+SEVENTEENTH_TUNING = DATA / "seventeenth_tuning_messages.yaml"
+EIGHTEENTH_TUNING = DATA / "eighteenth_tuning_messages.yaml"
+NINETEENTH_TUNING = DATA / "nineteenth_tuning_messages.yaml"
 MORE_TUNING = DATA / "more_tuning_messages.yaml"
 MESSAGES = DATA / "slack_messages.yaml"
 LEANS = {"django", "flask", "either"}
@@ -70,6 +73,10 @@ SETS = {
     "fourteenth": TuningSet(FOURTEENTH_TUNING, 125, 40, 8, long_share=0.25),
     "fifteenth": TuningSet(FIFTEENTH_TUNING, 130, 25, 8),
     "sixteenth": TuningSet(SIXTEENTH_TUNING, 130, 40, 6),
+    # Their short greetings and thanks repeated other sets' word for word and were taken out.
+    "seventeenth": TuningSet(SEVENTEENTH_TUNING, 135, 40, 6),
+    "eighteenth": TuningSet(EIGHTEENTH_TUNING, 135, 40, 4),
+    "nineteenth": TuningSet(NINETEENTH_TUNING, 120, 40, 2),
 }
 
 
