@@ -112,6 +112,9 @@ def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str
         "hi, does flask have an admin like django?",
         "hey all, the staging deploy of the billing service failed again",
         "hello, how do i reset my jira password",
+        # A request beside "help" or "how do i do it" asks for help with it, not about the bot.
+        "numpy broadcasting with uneven shapes, how do I do it?",
+        "redis keys expiring early overnight, help",
     ],
 )
 def test_a_message_that_says_more_than_small_talk_is_not_an_intent(

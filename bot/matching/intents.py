@@ -70,6 +70,7 @@ class IntentMatcher:
             )
             for intent in intents
         }
+        self._every_vocabulary = frozenset().union(*self._vocabulary.values())
         self._vectors = (
             columns(encoder.encode_known(self._texts))
             if encoder is not None and self._texts
@@ -85,6 +86,11 @@ class IntentMatcher:
         says besides that intent ("I'd like a recommendation for our project" says nothing
         besides asking for the questionnaire)."""
         return _beyond(words(text), self._vocabulary.get(intent.id, frozenset()))
+
+    def words_beyond_every(self, text: str) -> list[str]:
+        """The content words of `text` that no intent's examples use: what it says besides
+        small talk of any kind."""
+        return _beyond(words(text), self._every_vocabulary)
 
     def match_clauses(self, text: str) -> list[IntentMatch]:
         """For a message of several clauses, each clause's closest intent whose vocabulary

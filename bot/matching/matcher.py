@@ -100,6 +100,12 @@ message is no question the knowledge answers ("morning all, first time using thi
 rest must also name neither framework nor an anchor, nor another world: "hey, how do i reset my
 jira token" is not a greeting."""
 
+ASIDE_WORDS = 3
+"""Beside a question about the bot (not a greeting or thanks), the rest may hold no more than
+these words that no small talk uses: in "terraform state is locked and nobody knows why, help"
+or "pandas groupby with multiple aggregations, how do i do it?" the request is the rest, and
+"help" or "how do i do it" asks for help with it, not what the bot does."""
+
 PROJECT_MIN_SIGNALS = 2
 """Answers a message must indicate to be read as a project description when it also asks
 which framework to pick. With one, it is a description only if no topic answers it: a long
@@ -504,6 +510,7 @@ class Matcher:
         beyond = self.intents.words_beyond(intent, rest)
         return (
             len(beyond) <= QUIET_WORDS
+            and (intent.courtesy or len(self.intents.words_beyond_every(rest)) <= ASIDE_WORDS)
             and not self.anchored(" ".join(beyond))
             and not self.weighs_other_things(rest)
             and not self.elsewhere(rest)
