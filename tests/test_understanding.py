@@ -80,7 +80,7 @@ def test_snowball_stems_word_forms_together() -> None:
         ("ty", "thanks"),
         ("thanks! flask it is then :+1:", "thanks"),
         ("what can you do?", "about"),
-        ("how does /framework recommend work?", "about"),
+        ("how does /framework recommend work?", "questionnaire"),
         ("recommend", "questionnaire"),
         ("recommendation please", "questionnaire"),
         ("start the questionnaire", "questionnaire"),
