@@ -409,6 +409,8 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "conical flask or round bottom flask for the chem lab, which should i order",
         "which agile framework would you use for a team of five, scrum or kanban?",
         "in fastapi how do i mock a dependency in my tests?",
+        "our schema migration in snowflake broke halfway, how do we roll it back?",
+        "rollback a failed schema migration in bigquery",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
