@@ -599,6 +599,20 @@ def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
             "release on it?",
             "upgrading-and-python-versions",
         ),
+        (
+            "our orders table has 80k rows, how do i split the django list view into pages",
+            "pagination",
+        ),
+        (
+            "searching product descriptions by keyword with ranking, on postgres, in django",
+            "full-text-search",
+        ),
+        (
+            "how do we check that an incoming webhook call from github is genuine in flask",
+            "webhooks",
+        ),
+        ("what should the readiness endpoint of our flask pod check", "health-checks"),
+        ("is it legal to ship a paid closed-source product built on flask", "licences"),
     ],
 )
 def test_questions_on_the_newer_topics_find_their_entries(
