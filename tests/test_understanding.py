@@ -469,6 +469,25 @@ def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own
     assert best is not None and best.entry.id == "community-and-maturity"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do unit tests work in each one",
+        "is there a debugger for either one",
+        "logins for both?",
+    ],
+)
+def test_each_either_and_both_asked_of_the_bot_mean_the_frameworks(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.anchored(text)
+
+
+def test_a_question_asked_of_each_framework_is_answered(matcher: Matcher) -> None:
+    best = matcher.match("how do unit tests work in each one").best
+    assert best is not None and best.entry.id == "testing"
+
+
 def test_the_frameworks_mottos_place_a_message_here(matcher: Matcher) -> None:
     assert matcher.anchored("is batteries included worth the weight for us?")
     assert matcher.anchored("what does a microframework leave out")

@@ -194,14 +194,20 @@ CHOICE_WORDS = frozenset({"or", "vs", "versus"})
 
 REFERENCES = (
     "which one",
-    "which of the two",
+    "the two",
     "these two",
-    "between the two",
     "either of them",
     "either of these",
+    "either one",
+    "each one",
+    "in each",
+    "for each",
+    "in both",
+    "for both",
 )
 """Asked of this bot, these mean the two frameworks: "which one is more mature?" is about them
-as much as "is django or flask more mature?"."""
+as much as "is django or flask more mature?", and "how do tests work in each one?" asks about
+testing in both."""
 
 ARTICLES = frozenset({"a", "an", "the"})
 """Skipped on either side of a choice word: "a macbook or a thinkpad" weighs the two nouns."""
