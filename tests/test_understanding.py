@@ -411,6 +411,7 @@ def test_an_unknown_placeholder_in_a_reply_is_a_knowledge_error(
         "in fastapi how do i mock a dependency in my tests?",
         "our schema migration in snowflake broke halfway, how do we roll it back?",
         "rollback a failed schema migration in bigquery",
+        "we are planning a migration from aws to gcp, what is the best order for the services?",
     ],
 )
 def test_a_message_about_another_world_is_declined_and_not_read_as_a_project(
@@ -475,6 +476,7 @@ def test_which_one_asked_of_the_bot_means_the_frameworks_unless_it_names_its_own
         "how do unit tests work in each one",
         "is there a debugger for either one",
         "logins for both?",
+        "does pytest work with both",
     ],
 )
 def test_each_either_and_both_asked_of_the_bot_mean_the_frameworks(

@@ -204,6 +204,7 @@ REFERENCES = (
     "for each",
     "in both",
     "for both",
+    "with both",
 )
 """Asked of this bot, these mean the two frameworks: "which one is more mature?" is about them
 as much as "is django or flask more mature?", and "how do tests work in each one?" asks about
