@@ -296,6 +296,13 @@ def test_inflected_english_words_are_not_taken_for_products(matcher: Matcher) ->
     assert understanding.kind == "project"
 
 
+def test_a_plural_of_a_word_the_knowledge_knows_is_no_product(matcher: Matcher) -> None:
+    understanding = matcher.understand(
+        "small tool where staff upload csvs and we check them. single page, 15 users. thoughts?"
+    )
+    assert understanding.kind == "project"
+
+
 def test_naming_a_feature_without_asking_which_framework_is_a_question(matcher: Matcher) -> None:
     understanding = matcher.understand("how do I add sign-in to my flask app")
     assert understanding.kind != "project"

@@ -333,7 +333,10 @@ class Matcher:
             and not encoder.is_word(word)
             # An inflected word whose base form is a word, or one the knowledge knows, is a
             # word ("quizzes", "moderation", "resizes").
-            and not any(encoder.is_word(base) or base in known for base in base_forms(word))
+            and not any(
+                encoder.is_word(base) or base in known or self.lexical.knows(base)
+                for base in base_forms(word)
+            )
             and self.lexical.correct(word) == word
             for word in content_words(text)
             if word.isalpha()
