@@ -236,6 +236,12 @@ class Intent(_Model):
         description="Said around a request rather than being one (a greeting, thanks): in a "
         "message that also holds another intent, the other one is answered.",
     )
+    mentions: tuple[Text, ...] = Field(
+        default=(),
+        description='Names of what the intent is about ("questionnaire", "quiz"): a '
+        "message naming one is this intent, whatever topic it shares words with, unless it "
+        "describes a project at length.",
+    )
 
 
 class SuggestedPrompt(_Model):

@@ -107,6 +107,30 @@ def test_small_talk_reads_as_its_intent(matcher: Matcher, text: str, intent: str
 @pytest.mark.parametrize(
     "text",
     [
+        "how many questions are in the questionnaire? i have ten minutes",
+        "does /framework recommend keep my answers if i close the window",
+        "i picked the wrong answer in your questionnaire, can i go back",
+    ],
+)
+def test_a_message_naming_the_questionnaire_is_about_it(matcher: Matcher, text: str) -> None:
+    understanding = matcher.understand(text)
+    assert understanding.kind == "intent", understanding
+    assert understanding.intent is not None and understanding.intent.id == "questionnaire"
+
+
+def test_another_questionnaire_or_a_framework_then_a_request_is_not_the_bots(
+    matcher: Matcher,
+) -> None:
+    for text in (
+        "infosec sent us a security questionnaire: does django protect against xss by default?",
+        "two devs who know both frameworks. recommendation?",
+    ):
+        assert matcher.understand(text).kind != "intent", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "recommend me a good gaming laptop",
         "can you recommend a podcast about startups",
         "hi, does flask have an admin like django?",

@@ -294,6 +294,11 @@ class Matcher:
         self._elsewhere = [_stem_phrase(text) for text in kb.elsewhere]
         self._other_stacks = [_stem_phrase(text) for text in kb.other_stacks]
         self._home = [_stem_phrase(text) for text in kb.home_languages]
+        self._mentions = [
+            (intent, [_stem_phrase(text) for text in intent.mentions])
+            for intent in kb.intents
+            if intent.mentions
+        ]
         owners: list[int] = []
         texts: list[str] = []
         for index, entry in enumerate(kb.entries):
@@ -408,6 +413,9 @@ class Matcher:
         if intent is not None:
             return Understanding("intent", result, intent=intent.intent)
         reading = self.reader.read(self.corrected(whole))
+        named = self._intent_named(whole)
+        if named is not None and len(reading.signals) < RICH_PROJECT_SIGNALS:
+            return Understanding("intent", result, intent=named)
         if not reading.asks_choice and self._asks_without_a_cue(whole, reading, result):
             reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
@@ -448,6 +456,15 @@ class Matcher:
         ):
             return Understanding("project", result, reading=reading)
         return Understanding("answer" if result.confident else "not-sure", result)
+
+    def _intent_named(self, whole: str) -> Intent | None:
+        """The intent whose subject the message names ("is there a questionnaire I can fill in
+        instead?", "how long is the quiz?"): no entry is about the bot's own features."""
+        found = [_stem_phrase(self.expand(sentence)) for sentence in sentences(whole)]
+        for intent, mentions in self._mentions:
+            if any(contains(stems, mention) for stems in found for mention in mentions):
+                return intent
+        return None
 
     def _asks_without_a_cue(self, whole: str, reading: ProjectReading, result: MatchResult) -> bool:
         """Whether a message that says no choice cue still asks which framework to pick: its
