@@ -238,9 +238,9 @@ class Intent(_Model):
     )
     mentions: tuple[Text, ...] = Field(
         default=(),
-        description='Names of what the intent is about ("questionnaire", "quiz"): a '
-        "message naming one is this intent, whatever topic it shares words with, unless it "
-        "describes a project at length.",
+        description='Names of what the intent is about ("the questionnaire", "framework '
+        'recommend"): a message with a sentence naming one is this intent, whatever topic it '
+        "shares words with, unless it describes a project at length.",
     )
 
 

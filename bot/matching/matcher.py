@@ -458,8 +458,9 @@ class Matcher:
         return Understanding("answer" if result.confident else "not-sure", result)
 
     def _intent_named(self, whole: str) -> Intent | None:
-        """The intent whose subject the message names ("is there a questionnaire I can fill in
-        instead?", "how long is the quiz?"): no entry is about the bot's own features."""
+        """The intent whose subject one of the message's sentences names ("can i start the
+        questionnaire over?", "how long is the recommend questionnaire?"): no entry is about the
+        bot's own features."""
         found = [_stem_phrase(self.expand(sentence)) for sentence in sentences(whole)]
         for intent, mentions in self._mentions:
             if any(contains(stems, mention) for stems in found for mention in mentions):
