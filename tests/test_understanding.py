@@ -655,6 +655,14 @@ def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
         ),
         ("what should the readiness endpoint of our flask pod check", "health-checks"),
         ("is it legal to ship a paid closed-source product built on flask", "licences"),
+        ("should my django views be classes or plain functions", "class-based-views"),
+        ("point the reporting queries at a read-only copy of the db, django", "multiple-databases"),
+        ("print every query sqlalchemy sends while i debug my flask app", "logging-sql-queries"),
+        (
+            "we renamed /pricing to /plans, how do old links keep working in flask",
+            "redirects-and-url-changes",
+        ),
+        ("where would you send a new hire to learn flask from scratch", "learning-resources"),
     ],
 )
 def test_questions_on_the_newer_topics_find_their_entries(
