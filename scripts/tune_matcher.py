@@ -25,7 +25,7 @@ from bot.matching import lexical, matcher
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SET = DATA / "slack_messages.yaml"
 TUNING_SETS = sorted(DATA.glob("*_tuning_messages.yaml"))
-"""The sets written for tuning only (more_, fresh_, fourth_ ... twentythird_tuning_messages.yaml),
+"""The sets written for tuning only (more_, fresh_, fourth_ ... twentyfifth_tuning_messages.yaml),
 all of them on the tuning side."""
 
 GRID = {

@@ -1,5 +1,5 @@
 """The tuning sets written before their writers read the knowledge (tests/data/
-fresh_tuning_messages.yaml and the fourth to twenty-third, the fifth on labelled from the entry
+fresh_tuning_messages.yaml and the fourth to twenty-fifth, the fifth on labelled from the entry
 titles alone). All are tuned on (scripts/tune_matcher.py) but never tested on. These checks keep
 them realistic and labelled, and keep them apart from the test half of
 tests/data/slack_messages.yaml (and the fourth on from every other set). Failures give counts
@@ -41,6 +41,8 @@ TWENTIETH_TUNING = DATA / "twentieth_tuning_messages.yaml"
 TWENTY_FIRST_TUNING = DATA / "twentyfirst_tuning_messages.yaml"
 TWENTY_SECOND_TUNING = DATA / "twentysecond_tuning_messages.yaml"
 TWENTY_THIRD_TUNING = DATA / "twentythird_tuning_messages.yaml"
+TWENTY_FOURTH_TUNING = DATA / "twentyfourth_tuning_messages.yaml"
+TWENTY_FIFTH_TUNING = DATA / "twentyfifth_tuning_messages.yaml"
 MORE_TUNING = DATA / "more_tuning_messages.yaml"
 MESSAGES = DATA / "slack_messages.yaml"
 LEANS = {"django", "flask", "either"}
@@ -85,6 +87,8 @@ SETS = {
     "twenty-first": TuningSet(TWENTY_FIRST_TUNING, 115, 40, 4),
     "twenty-second": TuningSet(TWENTY_SECOND_TUNING, 140, 40, 4),
     "twenty-third": TuningSet(TWENTY_THIRD_TUNING, 130, 40, 2),
+    "twenty-fourth": TuningSet(TWENTY_FOURTH_TUNING, 130, 40, 1),
+    "twenty-fifth": TuningSet(TWENTY_FIFTH_TUNING, 135, 40, 2),
 }
 
 
