@@ -27,16 +27,15 @@ TUNING_SETS = sorted(DATA.glob("*_tuning_messages.yaml"))
 """Every set written for tuning only (the second one and those written later, before their
 writers read the knowledge; tests/test_tuning_sets.py checks them), all tuned on, none tested
 on."""
-MIN_ON_TOPIC = 0.94
-"""The floor this suite holds today (94.3% on the test half). The target is 0.95: until it is
-reached, matching stays an open issue; raise this as the figure rises, never lower it for a
-change to the matcher. Twice a change to the knowledge cost it a message: four entries for
-questions no entry answered (92.4% -> 90.4%, won back since), and three more for what four
-newer tuning sets asked most often and nothing answered, sending email, static files and
-upgrading (92.4% -> 91.7%), won back (93.6%) by what the eleventh to sixteenth tuning sets
-taught the project reader (its counts, descriptions that name another world's tools,
+MIN_ON_TOPIC = 0.95
+"""The target, reached (95.5% on the test half, 150 of 157). Raise this as the figure rises,
+never lower it for a change to the matcher. Twice a change to the knowledge cost it a message:
+four entries for questions no entry answered (92.4% -> 90.4%, won back since), and three more
+for what four newer tuning sets asked most often and nothing answered, sending email, static
+files and upgrading (92.4% -> 91.7%), won back (93.6%) by what the eleventh to sixteenth tuning
+sets taught the project reader (its counts, descriptions that name another world's tools,
 descriptions sent without a question). A second round of phrasings written without seeing any
-set took it to 94.3%."""
+set took it to 94.3%, and two rounds of questionnaire signals written the same way to 95.5%."""
 MIN_DECLINED = 0.95
 LEANS = {"django", "flask", "either"}
 
