@@ -663,6 +663,14 @@ def test_one_matcher_is_built_per_knowledge_base(kb: KnowledgeBase) -> None:
             "redirects-and-url-changes",
         ),
         ("where would you send a new hire to learn flask from scratch", "learning-resources"),
+        (
+            "people keep telling me flask is only good for prototypes, not real products",
+            "flask-production-readiness",
+        ),
+        (
+            "returning 3000 orders through drf takes ages, the serializer seems slow",
+            "drf-serializer-performance",
+        ),
     ],
 )
 def test_questions_on_the_newer_topics_find_their_entries(
