@@ -165,6 +165,12 @@ class Question(_Model):
     help: Text | None = None
     kind: Literal["single", "multiple"] = "single"
     options: tuple[Option, ...] = Field(min_length=2)
+    names_the_product: bool = Field(
+        default=False,
+        description="Its answers say what the project is (a forum, a status page): a message "
+        "sent without a question that names one of them and one more answer is a description "
+        "sent for the pick.",
+    )
 
 
 class TeamRule(_Model):

@@ -881,13 +881,17 @@ def test_a_long_description_naming_both_frameworks_asks_with_any_question(
             "admin or security",
             "not-sure",
         ),
+        ("a members directory for our running club, with a login for each runner", "project"),
+        ("my team of two needs the quarterly numbers by friday", "not-sure"),
     ],
 )
 def test_a_description_sent_as_it_is_asks_for_the_pick(
     matcher: Matcher, text: str, kind: str
 ) -> None:
-    """Asking nothing, a message naming three answers is sent for the pick; one that asks
-    something without a question mark ("how do i get back in") is not a description."""
+    """Asking nothing, a message naming three answers is sent for the pick, and so is one
+    naming two of which one is what it builds (a members directory); two answers that say
+    nothing of a product (a team of two, a deadline), or a message that asks something
+    without a question mark ("how do i get back in"), are no description."""
     assert matcher.understand(text).kind == kind
 
 

@@ -145,7 +145,8 @@ with any question ("is this a django thing or a flask thing?"), cue or not."""
 BARE_SIGNALS = 3
 BARE_PHRASES = 3
 """A message that asks nothing and names at least BARE_SIGNALS answers, or two said in at least
-BARE_PHRASES ways, is a description sent for the pick."""
+BARE_PHRASES ways, or two of which one says what the project is (a question marked
+`names_the_product` in knowledge/questionnaire.yaml), is a description sent for the pick."""
 
 CLOSING_QUESTION_WORDS = 5
 """A description's last sentence asks for the pick when it is a question of at most this many
@@ -416,7 +417,8 @@ class Matcher:
         named = self._intent_named(whole)
         if named is not None and len(reading.signals) < RICH_PROJECT_SIGNALS:
             return Understanding("intent", result, intent=named)
-        if not reading.asks_choice and self._asks_without_a_cue(whole, reading, result):
+        sent_bare = not reading.asks_choice and self._sent_bare(whole, reading, result)
+        if sent_bare or (not reading.asks_choice and self._asks_without_a_cue(whole, reading)):
             reading = replace(reading, asks_choice=True)
         anchored = self.anchored(whole)
         rich = len(reading.signals) >= RICH_PROJECT_SIGNALS
@@ -441,7 +443,8 @@ class Matcher:
                 # does not know ("hubspot or salesforce?").
                 (
                     len(reading.signals) >= UNANCHORED_PROJECT_SIGNALS
-                    and reading.phrases >= UNANCHORED_PROJECT_PHRASES
+                    # Sent as it is, a description has said enough already (`_sent_bare`).
+                    and (sent_bare or reading.phrases >= UNANCHORED_PROJECT_PHRASES)
                     and not self.weighs_other_things(whole)
                     and (rich or not self._names_something_else(whole, self.reader.words))
                     and not self._answers_with_context(result, reading, dominant_only=True)
@@ -467,22 +470,34 @@ class Matcher:
                 return intent
         return None
 
-    def _asks_without_a_cue(self, whole: str, reading: ProjectReading, result: MatchResult) -> bool:
+    def _asks_without_a_cue(self, whole: str, reading: ProjectReading) -> bool:
         """Whether a message that says no choice cue still asks which framework to pick: its
-        closing ask; a long description naming both frameworks and asking anything ("...we
-        know both. Who wins?"); or a description sent as it is, asking nothing ("event
-        ticketing site, organisers, refunds, a staff dashboard, launching in 2 months")."""
-        signals = len(reading.signals)
+        closing ask, or a long description naming both frameworks and asking anything ("...we
+        know both. Who wins?")."""
         if self._closes_asking(whole):
             return True
-        if _asks_anything(whole):
-            return signals >= RICH_ASK_SIGNALS and len(self.frameworks_named(whole)) == len(
-                self.kb.frameworks
-            )
-        described = signals >= BARE_SIGNALS or (
-            signals >= PROJECT_MIN_SIGNALS and reading.phrases >= BARE_PHRASES
+        return (
+            _asks_anything(whole)
+            and len(reading.signals) >= RICH_ASK_SIGNALS
+            and len(self.frameworks_named(whole)) == len(self.kb.frameworks)
         )
-        return described and not result.confident
+
+    def _sent_bare(self, whole: str, reading: ProjectReading, result: MatchResult) -> bool:
+        """Whether a message asking nothing is a description sent as it is, for the pick
+        ("event ticketing site, organisers, refunds, a staff dashboard, launching in 2
+        months"): it names BARE_SIGNALS answers, or two said in BARE_PHRASES ways, or two of
+        which one says what the project is ("community forum for our users: threads,
+        moderation tools"), and no topic answers it."""
+        if self._closes_asking(whole) or _asks_anything(whole) or result.confident:
+            return False
+        signals = len(reading.signals)
+        return signals >= BARE_SIGNALS or (
+            signals >= PROJECT_MIN_SIGNALS
+            and (
+                reading.phrases >= BARE_PHRASES
+                or any(signal.question.names_the_product for signal in reading.signals)
+            )
+        )
 
     def _closes_asking(self, whole: str) -> bool:
         """Whether the message's last sentence asks for the pick: a closing ask ("Framework?")
