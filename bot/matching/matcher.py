@@ -48,7 +48,7 @@ from bot.matching.text import (
     words,
 )
 
-DEFAULT_THRESHOLD = 58.0
+DEFAULT_THRESHOLD = 59.0
 """Lowest fused score (0..100) that is answered."""
 
 MIN_MARGIN = 0.2
