@@ -758,13 +758,16 @@ def test_a_question_about_n_plus_1_queries_finds_the_entry_that_names_them(
         "lead says django, i say flask. who's right?",
         "the team wants an intranet with staff logins, leave requests and payroll exports, "
         "and they asked me to decide between django and flask. what do i tell them?",
+        "django oder flask für ein kundenportal with logins, invoices and a back office for our "
+        "staff?",
     ],
 )
 def test_a_project_asked_about_with_typos_other_cues_or_other_worlds_data_is_a_project(
     matcher: Matcher, text: str
 ) -> None:
-    """The choice is read after typos are corrected; a description this rich names payroll as
-    its data, not as what it is about."""
+    """The choice is read after typos are corrected, and asked in another language ("django
+    oder flask?"); a description this rich names payroll as its data, not as what it is
+    about."""
     assert matcher.understand(text).kind == "project"
 
 
